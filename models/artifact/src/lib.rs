@@ -1,0 +1,189 @@
+//! The trained-model artifact: what `host train` writes and `host compile` turns into a module.
+//!
+//! An [`Artifact`] is the schema, the family's model (weights and, for RCF, streaming state) and
+//! the training metrics, under a format number. It has two encodings of the same value:
+//! JSON for files people look at (`*.model.json`) and a compact binary (magic + format +
+//! postcard) that the Wasm guest decodes at start-up. Both refuse a format this build does not
+//! know rather than misread it.
+#![no_std]
+#![deny(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+pub use scorekit_core::{Family, Schema};
+pub use scorekit_forecast::ForecastModel;
+pub use scorekit_gbt::GbtModel;
+pub use scorekit_rcf::RcfModel;
+
+/// The artifact format this build writes and reads. Bump it whenever a serialised type changes
+/// shape; add a migration in [`Artifact::from_json`] if old files must stay readable.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Leading bytes of the binary encoding.
+pub const BINARY_MAGIC: &[u8; 8] = b"SKMODEL\0";
+
+/// A trained model of any family, with everything needed to score it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// Format number, [`FORMAT_VERSION`] when written by this build.
+    pub format: u32,
+    /// Inputs, outputs, family, name.
+    pub schema: Schema,
+    /// Held-out evaluation figures recorded at training time (name, value).
+    pub metrics: Vec<Metric>,
+    /// Free-form provenance: data file, row counts, hyper-parameters, scorekit version.
+    pub provenance: Vec<(String, String)>,
+    /// The family's trained model.
+    pub model: Model,
+}
+
+/// A named figure, e.g. `("auc", 0.93)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    /// Metric name.
+    pub name: String,
+    /// Its value.
+    pub value: f64,
+}
+
+/// The family-specific trained model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    /// Gradient-boosted trees.
+    Gbt(GbtModel),
+    /// Random cut forest with its streaming state.
+    Rcf(RcfModel),
+    /// Quantile forecaster.
+    Forecast(ForecastModel),
+}
+
+impl Model {
+    /// The family of this model.
+    pub fn family(&self) -> Family {
+        match self {
+            Model::Gbt(_) => Family::Gbt,
+            Model::Rcf(_) => Family::Rcf,
+            Model::Forecast(_) => Family::Forecast,
+        }
+    }
+}
+
+/// Why an artifact could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArtifactError {
+    /// The bytes do not start with [`BINARY_MAGIC`].
+    #[error("not a scorekit model artifact (bad magic)")]
+    BadMagic,
+    /// The artifact was written by a format this build does not read.
+    #[error("artifact format {found} is not supported (this build reads format {supported})")]
+    UnsupportedFormat {
+        /// Format number found in the artifact.
+        found: u32,
+        /// Format number this build reads.
+        supported: u32,
+    },
+    /// The binary body is malformed.
+    #[error("corrupt model artifact: {0}")]
+    Corrupt(String),
+    /// The JSON is malformed.
+    #[cfg(feature = "std")]
+    #[error("invalid model artifact JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Schema family and model family disagree.
+    #[error("artifact schema says family '{schema}' but holds a '{model}' model")]
+    FamilyMismatch {
+        /// Family in the schema.
+        schema: &'static str,
+        /// Family of the model.
+        model: &'static str,
+    },
+}
+
+impl Artifact {
+    /// Wraps a freshly trained model under the current format.
+    pub fn new(schema: Schema, model: Model) -> Self {
+        Artifact { format: FORMAT_VERSION, schema, metrics: Vec::new(), provenance: Vec::new(), model }
+    }
+
+    /// The metric called `name`, if recorded.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics.iter().find(|m| m.name == name).map(|m| m.value)
+    }
+
+    fn check(self) -> Result<Self, ArtifactError> {
+        if self.format != FORMAT_VERSION {
+            return Err(ArtifactError::UnsupportedFormat { found: self.format, supported: FORMAT_VERSION });
+        }
+        if self.schema.family != self.model.family() {
+            return Err(ArtifactError::FamilyMismatch {
+                schema: self.schema.family.as_str(),
+                model: self.model.family().as_str(),
+            });
+        }
+        Ok(self)
+    }
+
+    /// Compact binary encoding: magic, format (u32 LE), postcard body. Deterministic: the same
+    /// artifact always gives the same bytes, which makes compiled modules hash-stable.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1024);
+        out.extend_from_slice(BINARY_MAGIC);
+        out.extend_from_slice(&self.format.to_le_bytes());
+        // Serialising plain data into a Vec cannot fail.
+        let body = postcard::to_allocvec(self).expect("postcard encoding of an in-memory artifact");
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Decodes [`Artifact::to_bytes`] output.
+    ///
+    /// # Errors
+    /// [`ArtifactError::BadMagic`], [`ArtifactError::UnsupportedFormat`] (checked before the body
+    /// is decoded), [`ArtifactError::Corrupt`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ArtifactError> {
+        if bytes.len() < 12 || &bytes[..8] != BINARY_MAGIC {
+            return Err(ArtifactError::BadMagic);
+        }
+        let format = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+        if format != FORMAT_VERSION {
+            return Err(ArtifactError::UnsupportedFormat { found: format, supported: FORMAT_VERSION });
+        }
+        let artifact: Artifact =
+            postcard::from_bytes(&bytes[12..]).map_err(|e| ArtifactError::Corrupt(alloc::format!("{e}")))?;
+        artifact.check()
+    }
+
+    /// Pretty JSON, for `*.model.json` files.
+    #[cfg(feature = "std")]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("JSON encoding of an in-memory artifact")
+    }
+
+    /// Reads JSON written by [`Artifact::to_json`], checking the format number first so that a
+    /// newer file gets a clear refusal instead of a field-by-field parse error.
+    ///
+    /// # Errors
+    /// [`ArtifactError::Json`], [`ArtifactError::UnsupportedFormat`],
+    /// [`ArtifactError::FamilyMismatch`].
+    #[cfg(feature = "std")]
+    pub fn from_json(text: &str) -> Result<Self, ArtifactError> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            format: u32,
+        }
+        let env: Envelope = serde_json::from_str(text)?;
+        if env.format != FORMAT_VERSION {
+            return Err(ArtifactError::UnsupportedFormat { found: env.format, supported: FORMAT_VERSION });
+        }
+        let artifact: Artifact = serde_json::from_str(text)?;
+        artifact.check()
+    }
+}

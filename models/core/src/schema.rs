@@ -1,0 +1,93 @@
+//! What a model takes and returns; stored in every artifact and in every compiled module.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+/// The model families scorekit trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Gradient-boosted trees: one row of features in, a probability (or value) out.
+    Gbt,
+    /// Random cut forest: a stream of points in, an anomaly score per point out.
+    Rcf,
+    /// Autoregressive quantile forecaster: a history in, a mean and quantiles per step out.
+    Forecast,
+}
+
+impl Family {
+    /// The lowercase name used on the command line, in file names and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Gbt => "gbt",
+            Family::Rcf => "rcf",
+            Family::Forecast => "forecast",
+        }
+    }
+}
+
+/// How one input column is read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldKind {
+    /// A real number; a null or empty cell is a missing value.
+    Numeric,
+    /// One of a fixed list of levels, matched exactly; a number cell is matched by its text
+    /// (`415` matches the level `"415"`). The level's position is the encoded feature value.
+    Categorical {
+        /// The levels seen in training, in encoding order.
+        levels: Vec<String>,
+    },
+}
+
+/// One input column of a model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    /// Column name as in the training data.
+    pub name: String,
+    /// How its cells are read.
+    pub kind: FieldKind,
+}
+
+impl Field {
+    /// A numeric column.
+    pub fn numeric(name: impl Into<String>) -> Self {
+        Field { name: name.into(), kind: FieldKind::Numeric }
+    }
+
+    /// A categorical column with the given levels.
+    pub fn categorical(name: impl Into<String>, levels: Vec<String>) -> Self {
+        Field { name: name.into(), kind: FieldKind::Categorical { levels } }
+    }
+}
+
+/// The contract of a trained model: its inputs in order, its outputs, and what it predicts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Schema {
+    /// The model's name (e.g. `churn`).
+    pub name: String,
+    /// The model family.
+    pub family: Family,
+    /// Input columns in the order the model reads them. For RCF these are the dimensions of one
+    /// stream reading; for the forecaster, the single series value.
+    pub inputs: Vec<Field>,
+    /// The training target column, when there is one.
+    pub target: Option<String>,
+    /// For binary classifiers, the target label whose probability is returned (e.g. `yes`).
+    pub positive_label: Option<String>,
+    /// Names of the values produced per scored row (e.g. `["probability"]`, `["score"]`).
+    pub outputs: Vec<String>,
+}
+
+impl Schema {
+    /// Position of the input column called `name`.
+    pub fn input_index(&self, name: &str) -> Option<usize> {
+        self.inputs.iter().position(|f| f.name == name)
+    }
+
+    /// Number of input columns.
+    pub fn arity(&self) -> usize {
+        self.inputs.len()
+    }
+}
