@@ -1,0 +1,4 @@
+//! One file per subcommand that is not training.
+
+pub mod demo;
+pub mod score;

@@ -1,0 +1,7 @@
+//! Reading tabular input files (CSV, JSON Lines) into a [`Table`] of raw cells, with errors that
+//! name the file, the row and the column.
+
+mod table;
+pub mod time;
+
+pub use table::{RawCell, Table};

@@ -1,0 +1,45 @@
+//! `host`: the scorekit command line. Trains models on CSV data, writes artifacts and evaluation
+//! reports, compiles artifacts into self-contained Wasm modules, scores files and serves models.
+//!
+//! This binary is a thin adapter: model logic lives in `models/*`, module execution in
+//! `scorekit-runtime`. Errors are `anyhow` with context; any error exits with status 1 and one
+//! message naming the file, row and column at fault.
+
+mod cmd;
+mod data;
+mod demo;
+mod report;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "host", version, about = "Train, compile, inspect, score and serve scorekit models")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model on a CSV file; writes NAME.model.json and an evaluation report.
+    #[command(subcommand)]
+    Train(train::TrainCommand),
+    /// Score a CSV or JSON Lines file with a model artifact (.model.json) or module (.wasm).
+    Score(cmd::score::ScoreArgs),
+    /// Train the embedded demo models (churn, anomaly, forecast) into a directory.
+    Demo(cmd::demo::DemoArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(c) => train::run(c),
+        Command::Score(a) => cmd::score::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

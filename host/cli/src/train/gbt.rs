@@ -1,0 +1,336 @@
+//! `host train gbt`: tabular classification/regression with gradient-boosted trees.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use scorekit_artifact::{Artifact, Metric, Model};
+use scorekit_core::{Family, Field, FieldKind, Schema, encode_row};
+use scorekit_gbt::{FeatureType, GbtParams, Objective, TrainData, metrics};
+
+use super::{CommonArgs, Outcome};
+use crate::data::Table;
+use crate::report::{Report, svg};
+
+/// `host train gbt` arguments.
+#[derive(Args)]
+pub struct GbtArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Target column.
+    #[arg(long)]
+    pub target: String,
+    /// Target label counted as positive (default: yes/true/1 when present, else the rarer label).
+    #[arg(long)]
+    pub positive: Option<String>,
+    /// Columns to treat as categorical even if numeric (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Columns to leave out of the features (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// First data row (1-based) of the held-out test set; rows before it train.
+    #[arg(long, conflicts_with = "test_fraction")]
+    pub test_from_row: Option<usize>,
+    /// Fraction of rows held out for testing (seeded random split) when --test-from-row is absent.
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Number of boosting rounds (upper bound with early stopping).
+    #[arg(long)]
+    pub n_estimators: Option<usize>,
+    /// Shrinkage.
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    /// Maximum tree depth.
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    /// Maximum leaves per tree.
+    #[arg(long)]
+    pub max_leaves: Option<usize>,
+    /// Minimum hessian sum in a child.
+    #[arg(long)]
+    pub min_child_weight: Option<f64>,
+    /// L2 regularisation on leaf values.
+    #[arg(long)]
+    pub lambda: Option<f64>,
+    /// Row subsampling per tree.
+    #[arg(long)]
+    pub subsample: Option<f64>,
+    /// Column subsampling per tree.
+    #[arg(long)]
+    pub colsample: Option<f64>,
+    /// Stop after this many rounds without validation improvement (0 = off).
+    #[arg(long)]
+    pub early_stopping_rounds: Option<usize>,
+    /// Random seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl GbtArgs {
+    fn params(&self, objective: Objective) -> GbtParams {
+        let mut p = GbtParams { objective, ..GbtParams::default() };
+        if let Some(v) = self.n_estimators {
+            p.n_estimators = v;
+        }
+        if let Some(v) = self.learning_rate {
+            p.learning_rate = v;
+        }
+        if let Some(v) = self.max_depth {
+            p.max_depth = v;
+        }
+        if let Some(v) = self.max_leaves {
+            p.max_leaves = v;
+        }
+        if let Some(v) = self.min_child_weight {
+            p.min_child_weight = v;
+        }
+        if let Some(v) = self.lambda {
+            p.lambda = v;
+        }
+        if let Some(v) = self.subsample {
+            p.subsample = v;
+        }
+        if let Some(v) = self.colsample {
+            p.colsample = v;
+        }
+        if let Some(v) = self.early_stopping_rounds {
+            p.early_stopping_rounds = if v == 0 { None } else { Some(v) };
+        }
+        if let Some(v) = self.seed {
+            p.seed = v;
+        }
+        p
+    }
+}
+
+/// The encoded training problem: schema inputs, features, targets.
+struct Problem {
+    fields: Vec<Field>,
+    features: Vec<f64>,
+    target: Vec<f64>,
+    positive: Option<String>,
+    objective: Objective,
+}
+
+fn infer_fields(table: &Table, args: &GbtArgs, target_col: usize) -> Result<Vec<(usize, Field)>> {
+    for name in args.categorical.iter().chain(&args.ignore) {
+        table.column(name)?;
+    }
+    let mut fields = Vec::new();
+    for (col, name) in table.header.iter().enumerate() {
+        if col == target_col || args.ignore.contains(name) {
+            continue;
+        }
+        if table.is_numeric(col) && !args.categorical.contains(name) {
+            fields.push((col, Field::numeric(name.clone())));
+        } else {
+            let levels: BTreeSet<String> = table.rows.iter().filter_map(|r| r[col].text()).collect();
+            if levels.is_empty() {
+                bail!("{}: column '{name}' has no values", table.path.display());
+            }
+            fields.push((col, Field::categorical(name.clone(), levels.into_iter().collect())));
+        }
+    }
+    if fields.is_empty() {
+        bail!("{}: no feature columns besides the target '{}'", table.path.display(), args.target);
+    }
+    Ok(fields)
+}
+
+fn encode_problem(table: &Table, args: &GbtArgs) -> Result<Problem> {
+    let target_col = table.column(&args.target)?;
+    let columns = infer_fields(table, args, target_col)?;
+    let fields: Vec<Field> = columns.iter().map(|(_, f)| f.clone()).collect();
+
+    let labels: Vec<Option<String>> = table.rows.iter().map(|r| r[target_col].text()).collect();
+    if let Some(i) = labels.iter().position(Option::is_none) {
+        bail!("{}: row {}, column '{}': the target is missing", table.path.display(), i + 1, args.target);
+    }
+    let labels: Vec<String> = labels.into_iter().map(Option::unwrap).collect();
+    let distinct: BTreeSet<&str> = labels.iter().map(String::as_str).collect();
+    let (objective, positive, target) = if distinct.len() == 2 || args.positive.is_some() {
+        let positive = match &args.positive {
+            Some(p) if distinct.contains(p.as_str()) => p.clone(),
+            Some(p) => bail!(
+                "{}: --positive '{p}' is not a value of column '{}' (values: {})",
+                table.path.display(),
+                args.target,
+                distinct.iter().copied().collect::<Vec<_>>().join(", ")
+            ),
+            None => default_positive(&labels, &distinct),
+        };
+        if distinct.len() != 2 {
+            bail!("{}: target '{}' has {} distinct values; binary classification needs 2", table.path.display(), args.target, distinct.len());
+        }
+        let y = labels.iter().map(|l| if *l == positive { 1.0 } else { 0.0 }).collect();
+        (Objective::Binary, Some(positive), y)
+    } else {
+        let y = table.numeric_column(target_col).with_context(|| {
+            format!("target '{}' has {} distinct labels: not binary, so it must be numeric (regression)", args.target, distinct.len())
+        })?;
+        (Objective::Regression, None, y)
+    };
+
+    let mut features = vec![0.0; table.rows.len() * fields.len()];
+    let mut cells = Vec::with_capacity(fields.len());
+    for (i, row) in table.rows.iter().enumerate() {
+        cells.clear();
+        cells.extend(columns.iter().map(|(col, _)| row[*col].as_cell()));
+        encode_row(&fields, &cells, i + 1, &mut features[i * fields.len()..(i + 1) * fields.len()])
+            .with_context(|| format!("{}", table.path.display()))?;
+    }
+    Ok(Problem { fields, features, target, positive, objective })
+}
+
+fn default_positive(labels: &[String], distinct: &BTreeSet<&str>) -> String {
+    for p in ["yes", "Yes", "YES", "true", "True", "TRUE", "1", "1.0"] {
+        if distinct.contains(p) {
+            return p.to_string();
+        }
+    }
+    let first = *distinct.iter().next().expect("two labels");
+    let n_first = labels.iter().filter(|l| *l == first).count();
+    if n_first * 2 <= labels.len() { first.to_string() } else { distinct.iter().nth(1).expect("two labels").to_string() }
+}
+
+fn split(n: usize, args: &GbtArgs, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
+    if let Some(from) = args.test_from_row {
+        if from < 2 || from > n {
+            bail!("--test-from-row {from} must be between 2 and the number of data rows ({n})");
+        }
+        return Ok(((0..from - 1).collect(), (from - 1..n).collect()));
+    }
+    if !(args.test_fraction > 0.0 && args.test_fraction < 1.0) {
+        bail!("--test-fraction must be in (0, 1), got {}", args.test_fraction);
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    let mut rng = scorekit_core::rng::Rng::seed_from_u64(seed ^ 0x5EED);
+    for i in (1..n).rev() {
+        idx.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let n_test = ((n as f64) * args.test_fraction).round().max(1.0) as usize;
+    let test = idx[..n_test].to_vec();
+    let mut train = idx[n_test..].to_vec();
+    train.sort_unstable();
+    let mut test = test;
+    test.sort_unstable();
+    Ok((train, test))
+}
+
+fn gather(features: &[f64], width: usize, rows: &[usize]) -> Vec<f64> {
+    rows.iter().flat_map(|&r| features[r * width..(r + 1) * width].iter().copied()).collect()
+}
+
+/// Trains and evaluates; writes artifact and report.
+pub fn train(args: &GbtArgs) -> Result<Outcome> {
+    let common = &args.common;
+    let table = Table::read(&common.data)?;
+    let problem = encode_problem(&table, args)?;
+    let params = args.params(problem.objective);
+    params.validate().context("invalid hyper-parameters")?;
+    let width = problem.fields.len();
+    let (train_rows, test_rows) = split(table.rows.len(), args, params.seed)?;
+
+    let types: Vec<FeatureType> = problem
+        .fields
+        .iter()
+        .map(|f| match &f.kind {
+            FieldKind::Numeric => FeatureType::Numeric,
+            FieldKind::Categorical { levels } => FeatureType::Categorical { n_levels: levels.len() },
+        })
+        .collect();
+    let x_train = gather(&problem.features, width, &train_rows);
+    let y_train: Vec<f64> = train_rows.iter().map(|&r| problem.target[r]).collect();
+    let data = TrainData { features: &x_train, n_features: width, types: &types, target: &y_train };
+
+    let bar = super::progress_bar(params.n_estimators as u64, "boosting", common.quiet);
+    let started = std::time::Instant::now();
+    let trained = scorekit_gbt::train(&data, None, &params, &mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .context("training failed")?;
+    bar.finish_and_clear();
+    let train_time = started.elapsed();
+    let model = trained.model;
+
+    let x_test = gather(&problem.features, width, &test_rows);
+    let y_test: Vec<f64> = test_rows.iter().map(|&r| problem.target[r]).collect();
+    let mut pred = vec![0.0; test_rows.len()];
+    model.predict_batch(&x_test, &mut pred).context("scoring the test rows")?;
+
+    let name = common.model_name();
+    let mut report = Report::new(
+        &name,
+        "gbt",
+        format!("{} held-out rows of {} ({} training rows)", test_rows.len(), common.data.display(), train_rows.len()),
+    );
+    let mut figures: Vec<(&str, f64)> = Vec::new();
+    match problem.objective {
+        Objective::Binary => {
+            figures.push(("auc", metrics::roc_auc(&pred, &y_test)));
+            figures.push(("f1", metrics::f1(&pred, &y_test, 0.5)));
+            figures.push(("accuracy", metrics::accuracy(&pred, &y_test, 0.5)));
+            figures.push(("precision", metrics::precision(&pred, &y_test, 0.5)));
+            figures.push(("recall", metrics::recall(&pred, &y_test, 0.5)));
+            figures.push(("log_loss", metrics::log_loss(&pred, &y_test)));
+            let roc = metrics::roc_curve(&pred, &y_test);
+            report.charts.push(
+                svg::Chart {
+                    title: format!("ROC curve (AUC {:.4})", figures[0].1),
+                    x_label: "false positive rate".into(),
+                    y_label: "true positive rate".into(),
+                    lines: vec![
+                        svg::Line { label: "model".into(), color: "#1f5fa8", points: roc, dashed: false },
+                        svg::Line { label: "chance".into(), color: "#999", points: vec![(0.0, 0.0), (1.0, 1.0)], dashed: true },
+                    ],
+                    x_range: Some((0.0, 1.0)),
+                    y_range: Some((0.0, 1.0)),
+                    ..Default::default()
+                }
+                .render(),
+            );
+        }
+        Objective::Regression => {
+            let n = y_test.len() as f64;
+            let rmse = (pred.iter().zip(&y_test).map(|(p, y)| (p - y).powi(2)).sum::<f64>() / n).sqrt();
+            let mae = pred.iter().zip(&y_test).map(|(p, y)| (p - y).abs()).sum::<f64>() / n;
+            figures.push(("rmse", rmse));
+            figures.push(("mae", mae));
+        }
+    }
+    let importance = model.feature_importance();
+    report.charts.push(svg::bar_chart(
+        "Feature importance (share of split gain)",
+        &problem.fields.iter().zip(&importance).map(|(f, v)| (f.name.clone(), *v)).collect::<Vec<_>>(),
+        25,
+    ));
+    report.metrics = figures.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    report.details = vec![
+        ("trees".into(), model.n_trees().to_string()),
+        ("best iteration".into(), trained.best_iteration.to_string()),
+        ("training time".into(), format!("{:.1} ms", train_time.as_secs_f64() * 1e3)),
+        ("parameters".into(), format!("{params:?}")),
+    ];
+
+    let schema = Schema {
+        name: name.clone(),
+        family: Family::Gbt,
+        inputs: problem.fields,
+        target: Some(args.target.clone()),
+        positive_label: problem.positive,
+        outputs: vec![match problem.objective {
+            Objective::Binary => "probability".into(),
+            Objective::Regression => "prediction".into(),
+        }],
+    };
+    let mut artifact = Artifact::new(schema, Model::Gbt(model));
+    artifact.metrics = figures.iter().map(|(k, v)| Metric { name: k.to_string(), value: *v }).collect();
+    artifact.provenance = super::provenance(common, table.rows.len());
+    artifact.provenance.push(("split".into(), format!("{} train / {} test rows", train_rows.len(), test_rows.len())));
+    let artifact_path = super::write_artifact(&common.out, &artifact)?;
+    let report_path = report.write(&common.out)?;
+    let summary = figures.iter().map(|(k, v)| format!("{k} {v:.4}")).collect::<Vec<_>>().join(", ");
+    Ok(Outcome { artifact_path, report_path, summary: format!("{name}: {summary}") })
+}

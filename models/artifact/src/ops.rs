@@ -1,0 +1,222 @@
+//! The operations every host performs on an artifact: score, explain, forecast, and the RCF
+//! streaming calls. The Wasm guest and the native CLI both call exactly these functions, which
+//! is what makes their outputs identical.
+//!
+//! Rows arrive already encoded ([`scorekit_core::encode_row`]): `f64`s, row-major, one column per
+//! schema input, categorical levels as their index, NaN for missing.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use scorekit_core::{Cell, InputError, encode_row};
+use scorekit_forecast::{Forecast, ForecastRequest};
+
+use crate::{Artifact, Model};
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpsError {
+    /// The input is wrong (names row and column where it can).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The model rejected the input or request (message from the family crate).
+    #[error("{0}")]
+    Model(String),
+    /// The operation does not exist for this family.
+    #[error("operation '{operation}' is not supported by a {family} model")]
+    Unsupported {
+        /// The operation asked for.
+        operation: &'static str,
+        /// The model's family.
+        family: &'static str,
+    },
+}
+
+fn model_err(e: impl core::fmt::Display) -> OpsError {
+    OpsError::Model(e.to_string())
+}
+
+/// Per-row values of [`Artifact::score_update`]: score, grade, is_anomaly (0/1), threshold.
+pub const STREAM_OUTPUTS: usize = 4;
+
+impl Artifact {
+    /// Number of input columns.
+    pub fn arity(&self) -> usize {
+        self.schema.inputs.len()
+    }
+
+    /// Values [`Artifact::score`] writes per row.
+    pub fn outputs_per_row(&self) -> usize {
+        1
+    }
+
+    /// Values [`Artifact::explain`] writes per row: one per input, then the base value
+    /// (GBT: expected margin; RCF: the score the attributions sum to).
+    pub fn explanations_per_row(&self) -> usize {
+        self.arity() + 1
+    }
+
+    /// Encodes `n_rows` rows of cells (row-major, [`Artifact::arity`] per row) into `out`.
+    ///
+    /// # Errors
+    /// [`InputError`] naming the row (offset by `first_row`) and column.
+    pub fn encode(&self, cells: &[Cell<'_>], first_row: usize, out: &mut Vec<f64>) -> Result<(), InputError> {
+        let width = self.arity();
+        if width == 0 || cells.len() % width != 0 {
+            return Err(InputError::Arity { row: first_row, expected: width, got: cells.len() % width.max(1) });
+        }
+        let start = out.len();
+        out.resize(start + cells.len(), 0.0);
+        for (i, (row, dst)) in cells.chunks(width).zip(out[start..].chunks_mut(width)).enumerate() {
+            encode_row(&self.schema.inputs, row, first_row + i, dst)?;
+        }
+        Ok(())
+    }
+
+    fn rows_of<'a>(&self, rows: &'a [f64]) -> Result<core::slice::ChunksExact<'a, f64>, OpsError> {
+        let width = self.arity();
+        if width == 0 || rows.len() % width != 0 {
+            return Err(OpsError::Input(InputError::Invalid(alloc::format!(
+                "expected a multiple of {width} values (the model's inputs per row), got {}",
+                rows.len()
+            ))));
+        }
+        Ok(rows.chunks_exact(width))
+    }
+
+    /// Scores encoded rows, appending [`Artifact::outputs_per_row`] values per row to `out`.
+    /// GBT: probability (or regression value). RCF: anomaly score of each reading, shingled in
+    /// order after the current stream state, without changing any state.
+    ///
+    /// # Errors
+    /// Wrong width, input the family rejects, or a forecaster (use [`Artifact::forecast`]).
+    pub fn score(&self, rows: &[f64], out: &mut Vec<f64>) -> Result<(), OpsError> {
+        let chunks = self.rows_of(rows)?;
+        match &self.model {
+            Model::Gbt(m) => {
+                let start = out.len();
+                out.resize(start + chunks.len(), 0.0);
+                m.predict_batch(rows, &mut out[start..]).map_err(model_err)
+            }
+            Model::Rcf(m) => {
+                let start = out.len();
+                out.resize(start + chunks.len(), 0.0);
+                m.score_sequence(rows, &mut out[start..]).map_err(model_err)
+            }
+            Model::Forecast(_) => Err(OpsError::Unsupported { operation: "score", family: "forecast" }),
+        }
+    }
+
+    /// Explains encoded rows, appending [`Artifact::explanations_per_row`] values per row.
+    ///
+    /// # Errors
+    /// As [`Artifact::score`].
+    pub fn explain(&self, rows: &[f64], out: &mut Vec<f64>) -> Result<(), OpsError> {
+        let width = self.arity();
+        let chunks = self.rows_of(rows)?;
+        match &self.model {
+            Model::Gbt(m) => {
+                for row in chunks {
+                    let start = out.len();
+                    out.resize(start + width + 1, 0.0);
+                    m.contributions(row, &mut out[start..]).map_err(model_err)?;
+                }
+                Ok(())
+            }
+            Model::Rcf(m) => {
+                for row in chunks {
+                    let attribution = m.attribution(row).map_err(model_err)?;
+                    let total: f64 = attribution.iter().sum();
+                    out.extend_from_slice(&attribution);
+                    out.push(total);
+                }
+                Ok(())
+            }
+            Model::Forecast(_) => Err(OpsError::Unsupported { operation: "explain", family: "forecast" }),
+        }
+    }
+
+    /// Forecasts from `history`.
+    ///
+    /// # Errors
+    /// Bad history or request, or a model that is not a forecaster.
+    pub fn forecast(&self, history: &[f64], request: &ForecastRequest) -> Result<Forecast, OpsError> {
+        match &self.model {
+            Model::Forecast(m) => m.forecast(history, request).map_err(model_err),
+            other => Err(OpsError::Unsupported { operation: "forecast", family: other.family().as_str() }),
+        }
+    }
+
+    fn rcf_mut(&mut self, operation: &'static str) -> Result<&mut scorekit_rcf::RcfModel, OpsError> {
+        match &mut self.model {
+            Model::Rcf(m) => Ok(m),
+            other => Err(OpsError::Unsupported { operation, family: other.family().as_str() }),
+        }
+    }
+
+    /// Feeds readings into the forest without scoring them.
+    ///
+    /// # Errors
+    /// Non-RCF model, wrong width, non-finite values (state is unchanged for the bad row and after).
+    pub fn update(&mut self, rows: &[f64]) -> Result<(), OpsError> {
+        let width = self.arity();
+        let chunks: Vec<&[f64]> = self.rows_of(rows)?.collect();
+        let m = self.rcf_mut("update")?;
+        for (i, row) in chunks.into_iter().enumerate() {
+            m.update(row).map_err(|e| row_err(i, width, e))?;
+        }
+        Ok(())
+    }
+
+    /// The streaming path: scores each reading, then learns from it. Appends
+    /// [`STREAM_OUTPUTS`] values per row: score, grade, is_anomaly (0/1), threshold.
+    ///
+    /// # Errors
+    /// As [`Artifact::update`]; rows before a bad row have been applied.
+    pub fn score_update(&mut self, rows: &[f64], out: &mut Vec<f64>) -> Result<(), OpsError> {
+        let width = self.arity();
+        let chunks: Vec<&[f64]> = self.rows_of(rows)?.collect();
+        let m = self.rcf_mut("score_update")?;
+        for (i, row) in chunks.into_iter().enumerate() {
+            let r = m.score_then_update(row).map_err(|e| row_err(i, width, e))?;
+            out.extend_from_slice(&[r.score, r.grade, if r.is_anomaly { 1.0 } else { 0.0 }, r.threshold]);
+        }
+        Ok(())
+    }
+
+    /// The streaming state (the RCF model itself) as bytes.
+    ///
+    /// # Errors
+    /// Non-RCF model.
+    pub fn export_state(&self) -> Result<Vec<u8>, OpsError> {
+        match &self.model {
+            Model::Rcf(m) => Ok(postcard::to_allocvec(m).map_err(model_err)?),
+            other => Err(OpsError::Unsupported { operation: "export_state", family: other.family().as_str() }),
+        }
+    }
+
+    /// Replaces the streaming state with bytes from [`Artifact::export_state`]. The state must
+    /// belong to a forest of the same shape (dimensions, shingle size).
+    ///
+    /// # Errors
+    /// Non-RCF model, corrupt bytes, or a state of another shape; the current state is kept.
+    pub fn import_state(&mut self, bytes: &[u8]) -> Result<(), OpsError> {
+        let arity = self.arity();
+        let m = self.rcf_mut("import_state")?;
+        let state: scorekit_rcf::RcfModel = postcard::from_bytes(bytes)
+            .map_err(|e| OpsError::Model(alloc::format!("corrupt stream state: {e}")))?;
+        if state.dimensions() != arity || state.dimensions() != m.dimensions() {
+            return Err(OpsError::Model(alloc::format!(
+                "stream state has {} dimensions but the model reads {arity}",
+                state.dimensions()
+            )));
+        }
+        *m = state;
+        Ok(())
+    }
+}
+
+fn row_err(row: usize, _width: usize, e: impl core::fmt::Display) -> OpsError {
+    OpsError::Model(alloc::format!("row {row}: {e}"))
+}

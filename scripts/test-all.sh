@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test scorekit has, installing what it needs first. This is what CI runs.
+#   ./scripts/test-all.sh
+# Builds go to $CARGO_TARGET_DIR (default ~/.cache/scorekit/target, outside the clone) so that
+# repeated runs on one machine are incremental; a fresh machine builds everything from scratch.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/scorekit/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+step() { printf '\n=== %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
+
+step "toolchain"
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+cargo --version
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --workspace --all-targets --release -- -D warnings
+
+step "unit, property, golden and integration tests (optimised: scoring-heavy tests need it)"
+cargo test --workspace --release
+
+echo
+echo "all test suites passed"
