@@ -12,6 +12,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod ops;
+
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
@@ -20,6 +22,7 @@ pub use scorekit_core::{Family, Schema};
 pub use scorekit_forecast::ForecastModel;
 pub use scorekit_gbt::GbtModel;
 pub use scorekit_rcf::RcfModel;
+pub use ops::{OpsError, STREAM_OUTPUTS};
 
 /// The artifact format this build writes and reads. Bump it whenever a serialised type changes
 /// shape; add a migration in [`Artifact::from_json`] if old files must stay readable.
