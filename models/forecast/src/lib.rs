@@ -1,10 +1,42 @@
-//! Quantile forecaster (stub; replaced by the real crate).
+//! Autoregressive quantile forecaster: the job SageMaker DeepAR does, for one hourly-style metric
+//! (CPU, load, demand), trained in milliseconds and scored inside a Wasm module.
+//!
+//! Main design choice: a **direct multi-horizon ridge regression on a shared, window-scaled
+//! design**. Each forecast origin becomes one row: the last `context_length` values, the values
+//! one long season ago that line up with the horizon (e.g. lags 120‥167 for a weekly period and
+//! horizon 48), and optional hour-of-day / day-of-week one-hots, all divided by the window's
+//! mean-absolute deviation around its mean (DeepAR-style scaling, so one model serves any level).
+//! Because every horizon step reads the same row, one Gram matrix and one Cholesky factorisation
+//! give all `horizon` linear models at once. Uncertainty is not assumed Gaussian: the
+//! quantiles are the empirical quantiles of rolling-origin backtest residuals per horizon step,
+//! stored in the model; sample paths draw from them through a Gaussian copula whose step-to-step
+//! correlation is also measured on the backtest.
+//!
+//! Scoring ([`ForecastModel::forecast`]) is `no_std` + `alloc` and uses only
+//! [`scorekit_core::math`], so native and Wasm forecasts are bit-identical. Training
+//! (`train` feature) is native-only.
 #![no_std]
+#![deny(missing_docs)]
+
 extern crate alloc;
-use serde::{Deserialize, Serialize};
-/// A trained forecaster.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ForecastModel {
-    /// placeholder
-    pub horizon: u32,
-}
+#[cfg(feature = "std")]
+extern crate std;
+
+mod calendar;
+mod error;
+mod features;
+pub mod metrics;
+mod model;
+mod score;
+
+#[cfg(feature = "train")]
+mod params;
+#[cfg(feature = "train")]
+pub mod train;
+
+pub use error::ForecastError;
+pub use model::{Forecast, ForecastModel, ForecastRequest, MAX_SAMPLES};
+#[cfg(feature = "train")]
+pub use params::ForecastParams;
+#[cfg(feature = "train")]
+pub use train::{TrainReport, Trained, train};

@@ -1,0 +1,71 @@
+//! The design row of one forecast origin, shared by training and scoring so that both read a
+//! window in exactly the same way.
+
+use scorekit_core::math;
+
+use crate::calendar::{calendar_features, calendar_width};
+
+/// How a window becomes a row: `[1, scaled lags…, calendar one-hots…]`.
+pub(crate) struct Layout<'a> {
+    pub context_length: usize,
+    /// Back offsets: feature `i` reads `y[t - lags[i]]` for origin `t`.
+    pub lags: &'a [u32],
+    /// Sampling period in seconds when calendar features are on.
+    pub calendar: Option<i64>,
+    /// Smallest scale used, so a flat window does not divide by zero.
+    pub scale_floor: f64,
+}
+
+impl Layout<'_> {
+    pub fn width(&self) -> usize {
+        1 + self.lags.len() + self.calendar.map_or(0, calendar_width)
+    }
+
+    /// How many values before and including the origin a row reads.
+    pub fn reach(&self) -> usize {
+        let max_lag = self.lags.iter().copied().max().unwrap_or(0) as usize;
+        (max_lag + 1).max(self.context_length)
+    }
+
+    /// Location and scale of the window ending at `t` (the last `context_length` values).
+    pub fn loc_scale(&self, y: &[f64], t: usize) -> (f64, f64) {
+        let w = &y[t + 1 - self.context_length..=t];
+        let n = w.len() as f64;
+        let loc = w.iter().sum::<f64>() / n;
+        let mad = w.iter().map(|v| math::abs(v - loc)).sum::<f64>() / n;
+        let scale = if mad > self.scale_floor { mad } else { self.scale_floor };
+        (loc, scale)
+    }
+
+    /// Fills `row` for origin `t`; `time_t` is the unix time of `y[t]` when calendar is on.
+    pub fn row(&self, y: &[f64], t: usize, loc: f64, scale: f64, time_t: Option<i64>, row: &mut [f64]) {
+        row[0] = 1.0;
+        for (slot, &lag) in row[1..].iter_mut().zip(self.lags) {
+            *slot = (y[t - lag as usize] - loc) / scale;
+        }
+        if let (Some(p), Some(tt)) = (self.calendar, time_t) {
+            calendar_features(tt, p, &mut row[1 + self.lags.len()..]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_is_scaled_window() {
+        let lags = [0u32, 1, 3];
+        let l = Layout { context_length: 4, lags: &lags, calendar: None, scale_floor: 1e-9 };
+        let y = [1.0, 2.0, 3.0, 4.0, 5.0];
+        // Window 2..=5: mean 3.5, mean abs dev 1.0.
+        let (loc, scale) = l.loc_scale(&y, 4);
+        assert_eq!((loc, scale), (3.5, 1.0));
+        let mut row = [0.0; 4];
+        l.row(&y, 4, loc, scale, None, &mut row);
+        assert_eq!(row, [1.0, 1.5, 0.5, -1.5]);
+        assert_eq!(l.reach(), 4);
+        let flat = [2.0; 4];
+        assert_eq!(l.loc_scale(&flat, 3), (2.0, 1e-9));
+    }
+}

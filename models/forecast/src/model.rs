@@ -1,0 +1,119 @@
+//! The trained model and the request/response types of a forecast.
+
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::features::Layout;
+
+/// Most sample paths one request may ask for: each path is `horizon` values, so this bounds the
+/// response at 1000 × horizon numbers.
+pub const MAX_SAMPLES: usize = 1000;
+
+/// A trained forecaster: per-horizon-step ridge weights on a window-scaled design, plus the
+/// backtest residual quantiles that calibrate its intervals.
+///
+/// Every field is finite (no NaN/∞ is ever stored) so the JSON artifact always reloads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForecastModel {
+    pub(crate) context_length: u32,
+    pub(crate) horizon: u32,
+    /// Seasonal periods (in steps) the model was built with, longest last.
+    pub(crate) periods: Vec<u32>,
+    /// Back offsets read from the origin, ascending.
+    pub(crate) lags: Vec<u32>,
+    /// Sampling period in seconds, when timestamps were given at training.
+    pub(crate) period_seconds: Option<i64>,
+    /// Whether hour-of-day / day-of-week one-hots are part of the design.
+    pub(crate) calendar: bool,
+    /// Smallest window scale (a fraction of the training series' scale).
+    pub(crate) scale_floor: f64,
+    /// `horizon × width` weights, row-major by horizon step.
+    pub(crate) weights: Vec<f64>,
+    /// Quantile levels of the stored residual grid, ascending in (0, 1).
+    pub(crate) residual_levels: Vec<f64>,
+    /// `horizon × residual_levels.len()` scaled backtest residual quantiles, ascending per step.
+    pub(crate) residual_quantiles: Vec<f64>,
+    /// Mean scaled backtest residual per step (bias correction of the mean forecast).
+    pub(crate) residual_mean: Vec<f64>,
+    /// Correlation of consecutive steps' residuals, for sample paths; in [0, 0.99].
+    pub(crate) step_correlation: f64,
+}
+
+/// What to forecast from a history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForecastRequest {
+    /// Number of steps ahead, 1 ..= [`ForecastModel::max_horizon`].
+    pub horizon: usize,
+    /// Quantile levels wanted, each strictly inside (0, 1), any order.
+    pub quantiles: Vec<f64>,
+    /// Number of sample paths (0 for none), at most [`MAX_SAMPLES`].
+    pub num_samples: usize,
+    /// Seed of the sample paths: same seed, same paths, on every target.
+    pub seed: u64,
+    /// Unix seconds of `history[0]`; required when the model uses calendar features.
+    pub start: Option<i64>,
+}
+
+impl Default for ForecastRequest {
+    fn default() -> Self {
+        ForecastRequest {
+            horizon: 1,
+            quantiles: alloc::vec![0.1, 0.5, 0.9],
+            num_samples: 0,
+            seed: 0,
+            start: None,
+        }
+    }
+}
+
+/// A forecast: per horizon step, the mean, the requested quantiles and sample paths.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    /// Mean forecast per step.
+    pub mean: Vec<f64>,
+    /// `(level, values per step)` in the order requested.
+    pub quantiles: Vec<(f64, Vec<f64>)>,
+    /// `num_samples` paths of `horizon` values each.
+    pub samples: Vec<Vec<f64>>,
+}
+
+impl ForecastModel {
+    /// Number of recent values that set the window's level and scale.
+    pub fn context_length(&self) -> usize {
+        self.context_length as usize
+    }
+
+    /// Longest horizon the model forecasts.
+    pub fn max_horizon(&self) -> usize {
+        self.horizon as usize
+    }
+
+    /// Sampling period in seconds, when the model was trained with timestamps.
+    pub fn period_seconds(&self) -> Option<i64> {
+        self.period_seconds
+    }
+
+    /// Seasonal periods (in steps) the model reads lags for.
+    pub fn seasonal_periods(&self) -> &[u32] {
+        &self.periods
+    }
+
+    /// Whether a request must carry `start` (calendar features are on).
+    pub fn uses_calendar(&self) -> bool {
+        self.calendar
+    }
+
+    /// Shortest history accepted: the context, or one long season back to the oldest lag read.
+    pub fn min_history(&self) -> usize {
+        self.layout().reach()
+    }
+
+    pub(crate) fn layout(&self) -> Layout<'_> {
+        Layout {
+            context_length: self.context_length as usize,
+            lags: &self.lags,
+            calendar: if self.calendar { self.period_seconds } else { None },
+            scale_floor: self.scale_floor,
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Training hyper-parameters.
+
+use alloc::format;
+use alloc::vec::Vec;
+
+use crate::error::ForecastError;
+
+/// Hyper-parameters of [`crate::train()`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForecastParams {
+    /// Number of recent values read at each origin (and that set its level and scale). Default 72.
+    pub context_length: usize,
+    /// Longest horizon forecast. Default 48.
+    pub horizon: usize,
+    /// Seasonal periods in steps (e.g. `[24, 168]` for hourly data); detected from the
+    /// autocorrelation of the series when `None`.
+    pub seasonal_periods: Option<Vec<usize>>,
+    /// Hour-of-day / day-of-week one-hots; used only when timestamps are given. Default true.
+    pub calendar: bool,
+    /// Ridge penalty per training row on the scaled weights. Default 0.01.
+    pub ridge: f64,
+    /// Choose the ridge among `ridge × 10^-3 … 10^3` by backtest error. Default true.
+    pub auto_ridge: bool,
+    /// Share of the forecast origins (the most recent) held out as the rolling-origin backtest that
+    /// calibrates the quantiles. Default 0.25.
+    pub backtest_fraction: f64,
+}
+
+impl Default for ForecastParams {
+    fn default() -> Self {
+        ForecastParams {
+            context_length: 72,
+            horizon: 48,
+            seasonal_periods: None,
+            calendar: true,
+            ridge: 0.01,
+            auto_ridge: true,
+            backtest_fraction: 0.25,
+        }
+    }
+}
+
+fn invalid(name: &'static str, reason: alloc::string::String) -> ForecastError {
+    ForecastError::InvalidParam { name, reason }
+}
+
+impl ForecastParams {
+    /// Checks every parameter before any fitting.
+    ///
+    /// # Errors
+    /// [`ForecastError::InvalidParam`] naming the parameter and the accepted range.
+    pub fn validate(&self) -> Result<(), ForecastError> {
+        if !(2..=10_000).contains(&self.context_length) {
+            return Err(invalid("context_length", format!("{} is not in 2..=10000", self.context_length)));
+        }
+        if !(1..=10_000).contains(&self.horizon) {
+            return Err(invalid("horizon", format!("{} is not in 1..=10000", self.horizon)));
+        }
+        if let Some(ps) = &self.seasonal_periods {
+            if ps.len() > 4 {
+                return Err(invalid("seasonal_periods", format!("{} periods given, at most 4", ps.len())));
+            }
+            if let Some(p) = ps.iter().find(|p| !(2..=100_000).contains(*p)) {
+                return Err(invalid("seasonal_periods", format!("period {p} is not in 2..=100000")));
+            }
+        }
+        if !(self.ridge.is_finite() && self.ridge > 0.0) {
+            return Err(invalid("ridge", format!("{} must be finite and > 0", self.ridge)));
+        }
+        if !(self.backtest_fraction >= 0.05 && self.backtest_fraction <= 0.5) {
+            return Err(invalid(
+                "backtest_fraction",
+                format!("{} is not in [0.05, 0.5]", self.backtest_fraction),
+            ));
+        }
+        Ok(())
+    }
+}
