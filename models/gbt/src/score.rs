@@ -1,0 +1,96 @@
+//! Scoring: walking each tree's flat node array. No allocation, no std float calls (the
+//! probability link goes through `scorekit_core::math`), so native and Wasm scores match bit for bit.
+
+use scorekit_core::math;
+
+use crate::error::GbtError;
+use crate::model::{GbtModel, Node, Objective};
+
+impl GbtModel {
+    /// Whether `x` goes to the left child of split `node`. A missing value, a category that is not
+    /// an integer level of the feature, or a feature absent from a short row takes the learned
+    /// default direction.
+    #[inline]
+    pub(crate) fn goes_left(&self, node: &Node, x: &[f64]) -> bool {
+        let f = node.feature as usize;
+        let v = match x.get(f) {
+            Some(&v) if !v.is_nan() => v,
+            _ => return node.default_left,
+        };
+        if !node.categorical {
+            return v <= node.value;
+        }
+        let n_levels = self.cat_levels[f];
+        // `as u32` saturates; the round trip rejects fractions, negatives and huge values.
+        let level = v as u32;
+        if v < 0.0 || level as f64 != v || level >= n_levels {
+            return node.default_left;
+        }
+        let word = (level / 32) as usize;
+        if word >= node.cat_len as usize {
+            return false;
+        }
+        self.cat_bits[node.cat_start as usize + word] >> (level % 32) & 1 == 1
+    }
+
+    /// Index of the leaf that `x` reaches in tree `t`.
+    #[inline]
+    pub(crate) fn leaf_index(&self, t: usize, x: &[f64]) -> usize {
+        let mut i = self.tree_starts[t] as usize;
+        loop {
+            let node = &self.nodes[i];
+            if node.is_leaf() {
+                return i;
+            }
+            i = node.left as usize + usize::from(!self.goes_left(node, x));
+        }
+    }
+
+    /// Output of tree `t` for `x`.
+    #[inline]
+    pub(crate) fn tree_value(&self, t: usize, x: &[f64]) -> f64 {
+        self.nodes[self.leaf_index(t, x)].value
+    }
+
+    /// The raw margin: log-odds of the positive class (binary) or the value (regression).
+    ///
+    /// `x` holds one value per feature (`x.len() == n_features()`), categorical features as level
+    /// index, `NaN` for missing. A short row is scored as if the absent features were missing.
+    pub fn predict_raw(&self, x: &[f64]) -> f64 {
+        debug_assert_eq!(x.len(), self.n_features, "row length");
+        let mut margin = self.base_score;
+        for t in 0..self.n_trees() {
+            margin += self.tree_value(t, x);
+        }
+        margin
+    }
+
+    /// The prediction: probability of the positive class (binary) or the value (regression).
+    pub fn predict(&self, x: &[f64]) -> f64 {
+        self.link(self.predict_raw(x))
+    }
+
+    /// Maps a margin to the prediction scale.
+    #[inline]
+    pub fn link(&self, margin: f64) -> f64 {
+        match self.objective {
+            Objective::Binary => math::sigmoid(margin),
+            Objective::Regression => margin,
+        }
+    }
+
+    /// Scores row-major `rows` (`n_features()` values per row) into `out`, one prediction per row.
+    ///
+    /// # Errors
+    /// [`GbtError::Shape`] unless `rows.len() == out.len() * n_features()`.
+    pub fn predict_batch(&self, rows: &[f64], out: &mut [f64]) -> Result<(), GbtError> {
+        let expected = out.len() * self.n_features;
+        if rows.len() != expected {
+            return Err(GbtError::Shape { what: "rows (out.len() * n_features)", expected, got: rows.len() });
+        }
+        for (row, o) in rows.chunks_exact(self.n_features).zip(out.iter_mut()) {
+            *o = self.predict(row);
+        }
+        Ok(())
+    }
+}
