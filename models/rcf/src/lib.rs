@@ -47,7 +47,7 @@ mod tree;
 pub use error::RcfError;
 pub use model::RcfModel;
 pub use params::{MAX_SHINGLED_DIMENSIONS, RcfConfig, ThresholdConfig};
-pub use threshold::RcfOutput;
+pub use threshold::{RcfOutput, StreamingThreshold};
 
 #[cfg(feature = "train")]
 pub use train::train;

@@ -12,7 +12,7 @@ use crate::params::RcfConfig;
 use crate::sampler::{self, Admission, Sampler};
 use crate::score::{tree_attribution, tree_score};
 use crate::store::PointStore;
-use crate::threshold::{RcfOutput, Threshold};
+use crate::threshold::{RcfOutput, StreamingThreshold};
 use crate::tree::{Tree, View};
 
 /// Shingled points up to this size are assembled on the stack instead of the heap.
@@ -31,7 +31,7 @@ pub struct RcfModel {
     trees: Vec<Tree>,
     samplers: Vec<Sampler>,
     rng: Rng,
-    threshold: Threshold,
+    threshold: StreamingThreshold,
 }
 
 /// The serialised form; identical fields, validated and completed by `TryFrom`.
@@ -44,7 +44,7 @@ struct ModelState {
     trees: Vec<Tree>,
     samplers: Vec<Sampler>,
     rng: Rng,
-    threshold: Threshold,
+    threshold: StreamingThreshold,
 }
 
 impl TryFrom<ModelState> for RcfModel {
@@ -104,7 +104,7 @@ impl RcfModel {
             trees: (0..n).map(|_| Tree::new()).collect(),
             samplers: (0..n).map(|_| Sampler::new()).collect(),
             rng: Rng::seed_from_u64(config.seed),
-            threshold: Threshold::new(&config.threshold),
+            threshold: StreamingThreshold::new(&config.threshold),
             config,
         })
     }
@@ -188,6 +188,37 @@ impl RcfModel {
     pub fn score(&self, reading: &[f64]) -> Result<f64, RcfError> {
         self.check(reading)?;
         Ok(self.score_unchecked(reading))
+    }
+
+    /// Scores consecutive readings (row-major, [`RcfModel::dimensions`] values each) as a
+    /// stream would see them — each shingled after the buffered readings and the ones before it
+    /// in `readings` — without learning from them or changing the model. This is the batch
+    /// inference of a static forest (SageMaker RCF's `score` on a trained model).
+    ///
+    /// # Errors
+    /// [`RcfError::WrongLength`] when `readings` is not a whole number of readings or `out` has
+    /// the wrong length, [`RcfError::NotFinite`] for the first bad value.
+    pub fn score_sequence(&self, readings: &[f64], out: &mut [f64]) -> Result<(), RcfError> {
+        let k = self.config.dimensions;
+        if !readings.len().is_multiple_of(k) || readings.len() / k != out.len() {
+            return Err(RcfError::WrongLength { expected: k * out.len(), got: readings.len() });
+        }
+        for reading in readings.chunks_exact(k) {
+            self.check(reading)?;
+        }
+        let mut window = self.shingle.clone();
+        let n = window.len();
+        for (reading, slot) in readings.chunks_exact(k).zip(out.iter_mut()) {
+            window.copy_within(k.., 0);
+            window[n - k..].copy_from_slice(reading);
+            *slot = if self.is_ready() {
+                self.trees.iter().map(|t| tree_score(&self.view(t), &window)).sum::<f64>()
+                    / self.trees.len() as f64
+            } else {
+                0.0
+            };
+        }
+        Ok(())
     }
 
     fn score_unchecked(&self, reading: &[f64]) -> f64 {

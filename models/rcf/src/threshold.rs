@@ -26,9 +26,10 @@ pub struct RcfOutput {
     pub zscore: f64,
 }
 
-/// Streaming statistics of the scores.
+/// Streaming threshold state (running statistics of the scores). [`crate::RcfModel`] owns one;
+/// it is public so that the same post-processing can be applied to stored raw scores.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Threshold {
+pub struct StreamingThreshold {
     /// Scores observed.
     seen: u64,
     mean: f64,
@@ -40,9 +41,10 @@ pub(crate) struct Threshold {
     since_flag: u64,
 }
 
-impl Threshold {
-    pub(crate) fn new(cfg: &ThresholdConfig) -> Self {
-        Threshold {
+impl StreamingThreshold {
+    /// Fresh statistics for `cfg`.
+    pub fn new(cfg: &ThresholdConfig) -> Self {
+        StreamingThreshold {
             seen: 0,
             mean: 0.0,
             var: 0.0,
@@ -65,8 +67,9 @@ impl Threshold {
         Ok(())
     }
 
-    /// Grades `score` and learns from it.
-    pub(crate) fn process(&mut self, cfg: &ThresholdConfig, score: f64) -> RcfOutput {
+    /// Grades `score` (one raw forest score, ≥ 0) and learns from it; `cfg` must be the
+    /// configuration this state was created with.
+    pub fn process(&mut self, cfg: &ThresholdConfig, score: f64) -> RcfOutput {
         let w = self.recent.len();
         self.recent[self.pos as usize] = score;
         self.pos = ((self.pos as usize + 1) % w) as u32;
@@ -111,7 +114,7 @@ mod tests {
     #[test]
     fn running_stats_match_hand_computation() {
         let cfg = ThresholdConfig { warmup: 10, score_decay: 1e-9, ..ThresholdConfig::default() };
-        let mut t = Threshold::new(&cfg);
+        let mut t = StreamingThreshold::new(&cfg);
         for x in [1.0, 2.0, 3.0, 4.0] {
             t.process(&cfg, x);
         }
@@ -123,7 +126,7 @@ mod tests {
     #[test]
     fn flags_a_jump_after_warmup_and_suppresses_repeats() {
         let cfg = ThresholdConfig { warmup: 20, suppress_after_flag: 5, ..ThresholdConfig::default() };
-        let mut t = Threshold::new(&cfg);
+        let mut t = StreamingThreshold::new(&cfg);
         for i in 0..200 {
             let o = t.process(&cfg, 1.0 + 0.01 * ((i % 5) as f64));
             assert!(!o.is_anomaly, "point {i}");

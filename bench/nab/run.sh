@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# NAB (full corpus, NAB's own scoring rules) + WSN single-hop evaluation of scorekit-rcf against
+# krcflib (AWS's Rust random cut forest) in the same run. Prints Markdown tables.
+#   bench/nab/run.sh            full run
+#   NAB_SWEEP=1 bench/nab/run.sh  also sweeps threshold settings (tuning aid)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+data="${SCOREKIT_DATA:-$here/../../../shared/data/anomaly}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
+cargo build --release --quiet --manifest-path "$here/Cargo.toml"
+"$CARGO_TARGET_DIR/release/bench-nab" "$data" "$@"
