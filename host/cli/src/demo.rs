@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::train::{self, CommonArgs, ForecastArgs, GbtArgs, RcfArgs};
+use crate::train::{self, CommonArgs, ForecastArgs, RcfArgs};
 
 /// (file name, contents) of every embedded demo file.
 pub const FILES: &[(&str, &str)] = &[

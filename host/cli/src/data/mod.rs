@@ -4,4 +4,4 @@
 mod table;
 pub mod time;
 
-pub use table::{RawCell, Table};
+pub use table::Table;

@@ -155,7 +155,7 @@ impl Table {
         self.rows
             .iter()
             .enumerate()
-            .map(|(i, row)| self.number_at(i, col))
+            .map(|(i, _)| self.number_at(i, col))
             .collect()
     }
 

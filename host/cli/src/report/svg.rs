@@ -107,8 +107,8 @@ impl Chart {
             });
         }
         for (y, _) in &self.hlines {
-            if xs.0.is_finite() {
-                see(xs.0, *y);
+            if y.is_finite() {
+                ys = (ys.0.min(*y), ys.1.max(*y));
             }
         }
         let fix = |r: (f64, f64)| {

@@ -270,10 +270,10 @@ pub fn train(args: &GbtArgs) -> Result<Outcome> {
     match problem.objective {
         Objective::Binary => {
             figures.push(("auc", metrics::roc_auc(&pred, &y_test)));
-            figures.push(("f1", metrics::f1(&pred, &y_test, 0.5)));
-            figures.push(("accuracy", metrics::accuracy(&pred, &y_test, 0.5)));
-            figures.push(("precision", metrics::precision(&pred, &y_test, 0.5)));
-            figures.push(("recall", metrics::recall(&pred, &y_test, 0.5)));
+            figures.push(("f1", metrics::f1(&pred, &y_test)));
+            figures.push(("accuracy", metrics::accuracy(&pred, &y_test)));
+            figures.push(("precision", metrics::precision(&pred, &y_test)));
+            figures.push(("recall", metrics::recall(&pred, &y_test)));
             figures.push(("log_loss", metrics::log_loss(&pred, &y_test)));
             let roc = metrics::roc_curve(&pred, &y_test);
             report.charts.push(
