@@ -40,6 +40,9 @@ pub struct GbtParams {
     /// Fraction of the training rows held out for early stopping when no validation set is
     /// given, in [0, 1); 0 disables the hold-out.
     pub validation_fraction: f64,
+    /// After early stopping on a hold-out (no explicit validation set), train again on all rows
+    /// for the chosen number of rounds, so the held-out rows are not wasted.
+    pub refit: bool,
     /// Seed of every random choice (row/column sampling, hold-out split).
     pub seed: u64,
     /// Categorical splits: smoothing added to the hessian when ordering levels by gradient ratio.
@@ -70,6 +73,7 @@ impl Default for GbtParams {
             max_bins: 255,
             early_stopping_rounds: Some(50),
             validation_fraction: 0.2,
+            refit: true,
             seed: 42,
             cat_smooth: 10.0,
             cat_l2: 10.0,

@@ -143,6 +143,7 @@ fn early_stopping_keeps_the_best_round_and_reports_progress() {
         n_estimators: 400,
         learning_rate: 0.5,
         early_stopping_rounds: Some(10),
+        refit: false,
         ..GbtParams::default()
     };
     let mut calls = Vec::new();
@@ -157,6 +158,15 @@ fn early_stopping_keeps_the_best_round_and_reports_progress() {
     // Feature 0 carries the signal.
     let imp = t.model.feature_importance();
     assert!(imp[0] > imp[1] && (imp.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{imp:?}");
+
+    // Refit: same round count, but trained on every row (so a different model), progress counts again.
+    let mut calls = Vec::new();
+    let r = train(&data, None, &GbtParams { refit: true, ..p }, &mut |d, n| calls.push((d, n))).unwrap();
+    assert_eq!((r.best_iteration, r.model.n_trees()), (t.best_iteration, t.best_iteration));
+    assert_eq!(r.valid_loss, t.valid_loss);
+    assert_ne!(r.model, t.model);
+    assert_eq!(calls.len(), t.valid_loss.len() + t.best_iteration);
+    assert_eq!(calls.last(), Some(&(t.best_iteration, t.best_iteration)));
 }
 
 #[test]
@@ -225,4 +235,19 @@ fn corrupt_model_files_are_refused() {
     assert!(e.to_string().contains("invalid model"), "{e}");
     let wrong_feature = json.replacen("\"feature\":0", "\"feature\":3", 1);
     assert!(serde_json::from_str::<GbtModel>(&wrong_feature).unwrap_err().to_string().contains("feature 3"));
+}
+
+#[test]
+fn batch_scoring_is_bit_identical_to_row_scoring() {
+    let (mut x, y) = noisy(150);
+    x[7] = f64::NAN;
+    let types = [FeatureType::Numeric; 2];
+    let m = fit(&x, &types, &y, &GbtParams { n_estimators: 20, ..GbtParams::default() });
+    assert!(m.n_trees() > 1);
+    // 150 rows: two full blocks of 64 and a partial one.
+    let mut out = vec![0.0; 150];
+    m.predict_batch(&x, &mut out).unwrap();
+    for (row, o) in x.chunks_exact(2).zip(&out) {
+        assert_eq!(o.to_bits(), m.predict(row).to_bits());
+    }
 }

@@ -95,7 +95,8 @@ fn add_tree(tree: &grow::GrownTree, binned: &Binned, bins: &[u16], margin: &mut 
 }
 
 /// Trains an ensemble on `data`. `valid`, when given, drives early stopping instead of a
-/// hold-out. `progress(done, total)` is called after every round.
+/// hold-out. `progress(done, total)` is called after every round; with
+/// [`GbtParams::refit`] it then counts again, up to the chosen number of rounds, for the refit.
 ///
 /// # Errors
 /// [`GbtError::InvalidParam`] for bad parameters, [`GbtError::InvalidData`],
@@ -206,11 +207,15 @@ pub fn train(
         .collect();
     let mut model =
         GbtModel::from_parts(nf, objective, base, cat_levels, tree_starts, nodes, cover, gain, cat_bits)?;
-    let best_iteration = if params.early_stopping_rounds.is_some() && !vy.is_empty() {
-        model.truncate(best_iter);
-        best_iter
-    } else {
-        model.n_trees()
-    };
-    Ok(Trained { model, best_iteration, valid_loss })
+    if params.early_stopping_rounds.is_none() || vy.is_empty() {
+        let best_iteration = model.n_trees();
+        return Ok(Trained { model, best_iteration, valid_loss });
+    }
+    if valid.is_none() && params.refit {
+        let all = GbtParams { n_estimators: best_iter, early_stopping_rounds: None, ..params.clone() };
+        let refit = train(data, None, &all, progress)?;
+        return Ok(Trained { model: refit.model, best_iteration: best_iter, valid_loss });
+    }
+    model.truncate(best_iter);
+    Ok(Trained { model, best_iteration: best_iter, valid_loss })
 }

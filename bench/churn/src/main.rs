@@ -1,0 +1,175 @@
+//! Churn benchmark for scorekit-gbt.
+//!
+//! `churn-bench eval CSV`: train on rows 1-3333 (churnTrain), score rows 3334-5000 (churnTest);
+//! prints one JSON object per model (ours with default parameters, smartcore decision tree).
+//! `churn-bench tune CSV`: grid over a few parameters, scored on a seeded 25 % validation split
+//! of the TRAIN rows only (the test rows are never looked at), to choose honest defaults.
+
+mod data;
+
+use std::time::Instant;
+
+use data::Churn;
+use scorekit_gbt::{GbtModel, GbtParams, TrainData, metrics, train};
+use smartcore::linalg::basic::matrix::DenseMatrix;
+use smartcore::linalg::basic::arrays::Array;
+use smartcore::tree::decision_tree_classifier::{DecisionTreeClassifier, DecisionTreeClassifierParameters};
+
+const N_TRAIN: usize = 3333;
+const PREDICT_REPEAT: usize = 60;
+
+fn fit(c: &Churn, x: &[f64], y: &[f64], p: &GbtParams) -> GbtModel {
+    let data = TrainData { features: x, n_features: c.n_features, types: &c.types, target: y };
+    train(&data, None, p, &mut |_, _| {}).expect("training").model
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn report(model: &str, scores: &[f64], y: &[f64], train_s: f64, predict_rows_per_s: f64, extra: &str) {
+    println!(
+        "{{\"model\":\"{model}\",\"auc\":{:.6},\"f1\":{:.6},\"accuracy\":{:.6},\"precision\":{:.6},\"recall\":{:.6},\"log_loss\":{:.6},\"train_s\":{train_s:.6},\"predict_rows_per_s\":{predict_rows_per_s:.1}{extra}}}",
+        metrics::roc_auc(scores, y),
+        metrics::f1(scores, y),
+        metrics::accuracy(scores, y),
+        metrics::precision(scores, y),
+        metrics::recall(scores, y),
+        metrics::log_loss(scores, y),
+    );
+}
+
+fn eval(c: &Churn) {
+    let (x, y) = c.rows(0, N_TRAIN);
+    let (tx, ty) = c.rows(N_TRAIN, c.target.len());
+    let n_test = ty.len();
+    let p = GbtParams::default();
+
+    let mut times = Vec::new();
+    let mut model = None;
+    for _ in 0..7 {
+        let t = Instant::now();
+        let data = TrainData { features: &x, n_features: c.n_features, types: &c.types, target: &y };
+        model = Some(train(&data, None, &p, &mut |_, _| {}).expect("training"));
+        times.push(t.elapsed().as_secs_f64());
+    }
+    let trained = model.unwrap();
+    let m = &trained.model;
+    let big: Vec<f64> = tx.iter().copied().cycle().take(tx.len() * PREDICT_REPEAT).collect();
+    let mut out = vec![0.0; n_test * PREDICT_REPEAT];
+    let mut ptimes = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        m.predict_batch(&big, &mut out).unwrap();
+        ptimes.push(t.elapsed().as_secs_f64());
+    }
+    let rows_per_s = out.len() as f64 / median(ptimes);
+    let mut scores = vec![0.0; n_test];
+    m.predict_batch(&tx, &mut scores).unwrap();
+    let imp = m.feature_importance();
+    let mut top: Vec<(usize, f64)> = imp.iter().copied().enumerate().collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let top: Vec<String> = top.iter().take(5).map(|(f, v)| format!("\"{}:{v:.3}\"", c.names[*f])).collect();
+    let extra = format!(",\"trees\":{},\"top_features\":[{}]", m.n_trees(), top.join(","));
+    report("scorekit-gbt", &scores, &ty, median(times), rows_per_s, &extra);
+
+    // smartcore CART decision tree on level indices (its default parameters).
+    let rows = |x: &[f64]| x.chunks_exact(c.n_features).map(<[f64]>::to_vec).collect::<Vec<_>>();
+    let xm = DenseMatrix::from_2d_vec(&rows(&x)).unwrap();
+    let yl: Vec<u32> = y.iter().map(|&v| v as u32).collect();
+    let t = Instant::now();
+    let dt = DecisionTreeClassifier::fit(&xm, &yl, DecisionTreeClassifierParameters::default()).unwrap();
+    let dt_train = t.elapsed().as_secs_f64();
+    let bigm = DenseMatrix::from_2d_vec(&rows(&big)).unwrap();
+    let t = Instant::now();
+    let _ = dt.predict_proba(&bigm).unwrap();
+    let dt_rate = (n_test * PREDICT_REPEAT) as f64 / t.elapsed().as_secs_f64();
+    let proba = dt.predict_proba(&DenseMatrix::from_2d_vec(&rows(&tx)).unwrap()).unwrap();
+    let dscores: Vec<f64> = (0..n_test).map(|i| *proba.get((i, 1))).collect();
+    report("smartcore DecisionTree", &dscores, &ty, dt_train, dt_rate, "");
+}
+
+/// Fold `k` of a seeded, stratified 4-fold split of the training rows: (train, validation).
+fn split(c: &Churn, k: usize) -> (Vec<usize>, Vec<usize>) {
+    let mut state = 2024u64;
+    let mut key = |_| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state >> 11
+    };
+    let mut idx: Vec<(u64, usize)> = (0..N_TRAIN).map(|i| (key(i), i)).collect();
+    idx.sort_unstable();
+    let (mut tr, mut va) = (Vec::new(), Vec::new());
+    let (mut seen_pos, mut seen_neg) = (0, 0);
+    for (_, i) in idx {
+        let counter = if c.target[i] == 1.0 { &mut seen_pos } else { &mut seen_neg };
+        *counter += 1;
+        if *counter % 4 == k { va.push(i) } else { tr.push(i) }
+    }
+    (tr, va)
+}
+
+/// Mean validation AUC and log-loss over the 4 folds, and the mean tree count.
+fn cv(c: &Churn, p: &GbtParams) -> (f64, f64, f64) {
+    let (mut auc, mut ll, mut trees) = (0.0, 0.0, 0.0);
+    for k in 0..4 {
+        let (tr, va) = split(c, k);
+        let (x, y) = c.select(&tr);
+        let (vx, vy) = c.select(&va);
+        let m = fit(c, &x, &y, p);
+        let s: Vec<f64> = vx.chunks_exact(c.n_features).map(|r| m.predict(r)).collect();
+        auc += metrics::roc_auc(&s, &vy) / 4.0;
+        ll += metrics::log_loss(&s, &vy) / 4.0;
+        trees += m.n_trees() as f64 / 4.0;
+    }
+    (auc, ll, trees)
+}
+
+fn tune(c: &Churn) {
+    let base = GbtParams::default();
+    let mut grid = vec![base.clone()];
+    for learning_rate in [0.03, 0.05, 0.1] {
+        for colsample in [0.8, 1.0] {
+            for subsample in [0.8, 1.0] {
+                for min_data_per_category in [10, 50] {
+                    for lambda in [1.0, 5.0] {
+                        grid.push(GbtParams {
+                            learning_rate,
+                            colsample,
+                            subsample,
+                            min_data_per_category,
+                            lambda,
+                            ..base.clone()
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let mut results: Vec<(f64, f64, f64, GbtParams)> = grid
+        .into_iter()
+        .map(|p| {
+            let (a, l, t) = cv(c, &p);
+            (a, l, t, p)
+        })
+        .collect();
+    let (da, dl, dt, _) = results[0].clone();
+    results.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (auc, ll, trees, p) in results.iter().take(15) {
+        println!(
+            "cv auc {auc:.4} logloss {ll:.4} trees {trees:5.1} lr {} colsample {} subsample {} min_data_per_category {} lambda {}",
+            p.learning_rate, p.colsample, p.subsample, p.min_data_per_category, p.lambda
+        );
+    }
+    println!("defaults: cv auc {da:.4} logloss {dl:.4} trees {dt:.1}");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let path = args.get(2).map_or("../../../shared/data/churn/mlc_churn.csv", String::as_str);
+    let c = Churn::load(path);
+    match args.get(1).map(String::as_str) {
+        Some("tune") => tune(&c),
+        _ => eval(&c),
+    }
+}
