@@ -2,14 +2,17 @@
 //! (CPU, load, demand), trained in milliseconds and scored inside a Wasm module.
 //!
 //! Main design choice: a **direct multi-horizon ridge regression on a shared, window-scaled
-//! design**. Each forecast origin becomes one row: the last `context_length` values, the values
-//! one long season ago that line up with the horizon (e.g. lags 120‥167 for a weekly period and
-//! horizon 48), and optional hour-of-day / day-of-week one-hots, all divided by the window's
+//! design**. Each forecast origin becomes one row: the last `context_length` values; for each
+//! seasonal period, the values one season ago that line up with the horizon plus the
+//! origin's own slot a season ago and the values before it, `context_length / 3` in all (lags 120‥191 for a
+//! weekly period, horizon 48, context 72: last week's shape and the week-over-week level change);
+//! and optional hour-of-day / day-of-week one-hots at the origin; all divided by the window's
 //! mean-absolute deviation around its mean (DeepAR-style scaling, so one model serves any level).
 //! Because every horizon step reads the same row, one Gram matrix and one Cholesky factorisation
 //! give all `horizon` linear models at once. Uncertainty is not assumed Gaussian: the
-//! quantiles are the empirical quantiles of rolling-origin backtest residuals per horizon step,
-//! stored in the model; sample paths draw from them through a Gaussian copula whose step-to-step
+//! quantiles are the empirical quantiles of rolling-origin backtest residuals per horizon step
+//! (three blocks over the most recent half of the origins, each predicted by a fit on the data
+//! before it), stored in the model; sample paths draw from them through a Gaussian copula whose step-to-step
 //! correlation is also measured on the backtest.
 //!
 //! Scoring ([`ForecastModel::forecast`]) is `no_std` + `alloc` and uses only

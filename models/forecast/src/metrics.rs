@@ -12,7 +12,7 @@ pub fn pinball(y: f64, pred: f64, q: f64) -> f64 {
     if y >= pred { q * (y - pred) } else { (1.0 - q) * (pred - y) }
 }
 
-/// Seasonal-naive scale of MASE: mean |y[t] − y[t − season]| over `insample`. `None` when the
+/// Seasonal-naive scale of MASE: mean `|y[t] − y[t − season]|` over `insample`. `None` when the
 /// in-sample series is not longer than `season` or the scale is 0.
 pub fn mase_scale(insample: &[f64], season: usize) -> Option<f64> {
     if season == 0 || insample.len() <= season {

@@ -19,10 +19,10 @@ pub struct ForecastParams {
     pub calendar: bool,
     /// Ridge penalty per training row on the scaled weights. Default 0.01.
     pub ridge: f64,
-    /// Choose the ridge among `ridge × 10^-3 … 10^3` by backtest error. Default true.
+    /// Choose the ridge among `ridge × 10^-2 … 10^1` by backtest error. Default true.
     pub auto_ridge: bool,
     /// Share of the forecast origins (the most recent) held out as the rolling-origin backtest that
-    /// calibrates the quantiles. Default 0.25.
+    /// calibrates the quantiles. Default 0.5.
     pub backtest_fraction: f64,
 }
 
@@ -35,7 +35,7 @@ impl Default for ForecastParams {
             calendar: true,
             ridge: 0.01,
             auto_ridge: true,
-            backtest_fraction: 0.25,
+            backtest_fraction: 0.5,
         }
     }
 }

@@ -5,6 +5,7 @@ use std::vec;
 use std::vec::Vec;
 
 /// Accumulates `XᵀX` (upper triangle) and `XᵀY` over rows.
+#[derive(Clone)]
 pub(crate) struct Normal {
     pub p: usize,
     pub k: usize,
@@ -25,9 +26,8 @@ impl Normal {
             if xi == 0.0 {
                 continue;
             }
-            let g = &mut self.gram[i * p..(i + 1) * p];
-            for j in i..p {
-                g[j] += xi * x[j];
+            for (g, xj) in self.gram[i * p + i..(i + 1) * p].iter_mut().zip(&x[i..]) {
+                *g += xi * xj;
             }
             for (r, yv) in self.rhs[i * self.k..(i + 1) * self.k].iter_mut().zip(y) {
                 *r += xi * yv;
@@ -36,19 +36,8 @@ impl Normal {
         self.rows += 1;
     }
 
-    pub fn merged(&self, other: &Normal) -> Normal {
-        let add = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x + y).collect();
-        Normal {
-            p: self.p,
-            k: self.k,
-            rows: self.rows + other.rows,
-            gram: add(&self.gram, &other.gram),
-            rhs: add(&self.rhs, &other.rhs),
-        }
-    }
-
     /// Solves `(XᵀX + λ·rows·D) W = XᵀY` with `D` = identity except 0 for column 0 (the
-    /// unpenalised intercept). Returns `W` as `k × p` (one weight row per right-hand side).
+    /// unpenalised intercept). Returns `W` as `p × k` (row-major by feature).
     pub fn solve(&self, lambda: f64) -> Option<Vec<f64>> {
         let p = self.p;
         let mut a = vec![0.0; p * p];
@@ -62,58 +51,80 @@ impl Normal {
             }
         }
         let l = cholesky(&mut a, p)?;
-        let mut w = vec![0.0; self.k * p];
-        let mut col = vec![0.0; p];
-        for c in 0..self.k {
-            for (i, v) in col.iter_mut().enumerate() {
-                *v = self.rhs[i * self.k + c];
+        // All right-hand sides at once, row-major `p × k`, so the inner loops run along rows.
+        let k = self.k;
+        let mut b = self.rhs.clone();
+        for i in 0..p {
+            for j in 0..i {
+                let f = l[i * p + j];
+                if f != 0.0 {
+                    let (done, rest) = b.split_at_mut(i * k);
+                    for (x, y) in rest[..k].iter_mut().zip(&done[j * k..(j + 1) * k]) {
+                        *x -= f * y;
+                    }
+                }
             }
-            solve_in_place(l, p, &mut col);
-            w[c * p..(c + 1) * p].copy_from_slice(&col);
+            let d = l[i * p + i];
+            b[i * k..(i + 1) * k].iter_mut().for_each(|x| *x /= d);
         }
-        Some(w)
+        for i in (0..p).rev() {
+            for j in i + 1..p {
+                let f = l[j * p + i];
+                if f != 0.0 {
+                    let (head, tail) = b.split_at_mut(j * k);
+                    for (x, y) in head[i * k..(i + 1) * k].iter_mut().zip(&tail[..k]) {
+                        *x -= f * y;
+                    }
+                }
+            }
+            let d = l[i * p + i];
+            b[i * k..(i + 1) * k].iter_mut().for_each(|x| *x /= d);
+        }
+        Some(b)
     }
+}
+
+/// Turns `p × k` weights (as [`Normal::solve`] returns them) into `k × p` (one row per output).
+pub(crate) fn transpose(w: &[f64], p: usize, k: usize) -> Vec<f64> {
+    let mut out = vec![0.0; k * p];
+    for i in 0..p {
+        for c in 0..k {
+            out[c * p + i] = w[i * k + c];
+        }
+    }
+    out
+}
+
+/// Dot product with four independent accumulators (lets the compiler vectorise the reduction).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// In-place lower Cholesky factor of the symmetric positive-definite `a` (row-major `p × p`).
 fn cholesky(a: &mut [f64], p: usize) -> Option<&[f64]> {
     for j in 0..p {
-        let mut d = a[j * p + j];
-        for k in 0..j {
-            d -= a[j * p + k] * a[j * p + k];
-        }
+        let rj = &a[j * p..j * p + j];
+        let d = a[j * p + j] - dot(rj, rj);
         if d.is_nan() || d <= 0.0 || !d.is_finite() {
             return None;
         }
         let d = d.sqrt();
         a[j * p + j] = d;
         for i in j + 1..p {
-            let mut s = a[i * p + j];
-            for k in 0..j {
-                s -= a[i * p + k] * a[j * p + k];
-            }
-            a[i * p + j] = s / d;
+            let (upper, lower) = a.split_at_mut(i * p);
+            let s = lower[j] - dot(&lower[..j], &upper[j * p..j * p + j]);
+            lower[j] = s / d;
         }
     }
     Some(a)
-}
-
-/// Solves `L Lᵀ x = b` in place.
-fn solve_in_place(l: &[f64], p: usize, b: &mut [f64]) {
-    for i in 0..p {
-        let mut s = b[i];
-        for k in 0..i {
-            s -= l[i * p + k] * b[k];
-        }
-        b[i] = s / l[i * p + i];
-    }
-    for i in (0..p).rev() {
-        let mut s = b[i];
-        for k in i + 1..p {
-            s -= l[k * p + i] * b[k];
-        }
-        b[i] = s / l[i * p + i];
-    }
 }
 
 #[cfg(test)]
@@ -129,6 +140,8 @@ mod tests {
             n.add(&[1.0, x], &[2.0 + 3.0 * x]);
         }
         let w = n.solve(1e-12).unwrap();
+        assert_eq!(w.len(), 2);
+        let w = transpose(&w, 2, 1);
         assert!((w[0] - 2.0).abs() < 1e-9 && (w[1] - 3.0).abs() < 1e-9, "{w:?}");
         // A large ridge shrinks the slope toward 0; the intercept moves to compensate.
         let w = n.solve(1e6).unwrap();

@@ -12,12 +12,14 @@ use std::vec::Vec;
 use crate::error::ForecastError;
 use crate::model::ForecastModel;
 use crate::params::ForecastParams;
-use linalg::Normal;
+use linalg::{Normal, transpose};
 
 pub use periods::detect_periods as detect_seasonal_periods;
 
 /// Fewest forecast origins a series must give (design rows), so the backtest has enough rows.
 const MIN_ORIGINS: usize = 60;
+/// Backtest blocks (each refit on the data before it).
+const FOLDS: usize = 3;
 /// Levels of the stored residual grid.
 const LEVELS: [f64; 23] = [
     0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8,
@@ -80,6 +82,9 @@ pub fn train(
         for h in 1..=hz {
             lags.push((p * h.div_ceil(p) - h) as u32);
         }
+        // The day after the same time one long season ago: with the lags before it, the model
+        // sees the season-over-season level change, not just last season's shape.
+        lags.extend((p..p + ctx / 3).map(|l| l as u32));
     }
     lags.sort_unstable();
     lags.dedup();
@@ -123,45 +128,59 @@ pub fn train(
         }
     }
 
-    // Backtest: the most recent origins; the fit for it only sees targets before them.
+    // Rolling-origin backtest over the most recent origins, in `FOLDS` consecutive blocks: each
+    // block is predicted by a fit that only saw targets before the block starts, so its residuals
+    // are honest out-of-sample errors; several blocks widen the sample the quantiles come from.
     let n_back = ((origins as f64 * params.backtest_fraction) as usize).max(MIN_ORIGINS / 3);
     let back0 = origins - n_back;
-    let fit_end = back0.saturating_sub(hz - 1);
-    if fit_end < MIN_ORIGINS / 3 {
-        return Err(ForecastError::HistoryTooShort { needed: needed + MIN_ORIGINS / 3 - fit_end, got: n });
+    if back0 < hz - 1 + MIN_ORIGINS / 3 {
+        return Err(ForecastError::HistoryTooShort { needed: n + hz - 1 + MIN_ORIGINS / 3 - back0, got: n });
     }
-    let mut head = Normal::new(width, hz);
-    for i in 0..fit_end {
-        head.add(&x[i * width..(i + 1) * width], &targets[i * hz..(i + 1) * hz]);
-    }
+    let folds = FOLDS.min(n_back / (MIN_ORIGINS / 6)).max(1);
+    let bounds: Vec<usize> = (0..=folds).map(|k| back0 + k * n_back / folds).collect();
     let grid: Vec<f64> = if params.auto_ridge {
-        (-3..=3).map(|e| params.ridge * 10f64.powi(e)).collect()
+        (-2..=1).map(|e| params.ridge * 10f64.powi(e)).collect()
     } else {
         vec![params.ridge]
     };
     let total = grid.len() + 2;
+    let mut acc = Normal::new(width, hz);
+    let mut added = 0;
+    let mut add_until = |acc: &mut Normal, end: usize| {
+        while added < end {
+            acc.add(&x[added * width..(added + 1) * width], &targets[added * hz..(added + 1) * hz]);
+            added += 1;
+        }
+    };
+    // Normal equations of the data before each block, accumulated once.
+    let mut snapshots = Vec::with_capacity(folds);
+    for &b in &bounds[..folds] {
+        add_until(&mut acc, b + 1 - hz);
+        snapshots.push(acc.clone());
+    }
+    let mae = |r: &[f64]| r.iter().map(|v| v.abs()).sum::<f64>() / r.len() as f64;
     let mut best: Option<(f64, f64, Vec<f64>)> = None;
     for (gi, &lambda) in grid.iter().enumerate() {
-        let w = head.solve(lambda).ok_or_else(|| ForecastError::Numerical("singular system".to_string()))?;
-        let res = residuals(&x, &targets, &w, width, hz, back0..origins);
-        let mae = res.iter().map(|r| r.abs()).sum::<f64>() / res.len() as f64;
-        if best.as_ref().is_none_or(|b| mae < b.1) {
-            best = Some((lambda, mae, res));
+        let mut r = Vec::with_capacity(n_back * hz);
+        for (k, snap) in snapshots.iter().enumerate() {
+            let w =
+                snap.solve(lambda).ok_or_else(|| ForecastError::Numerical("singular system".to_string()))?;
+            r.extend(residuals(&x, &targets, &w, width, hz, bounds[k]..bounds[k + 1]));
+        }
+        let m = mae(&r);
+        if best.as_ref().is_none_or(|b| m < b.1) {
+            best = Some((lambda, m, r));
         }
         progress(gi + 1, total);
     }
-    let (lambda, mae, res) = best.ok_or_else(|| ForecastError::Numerical("no ridge tried".to_string()))?;
+    let (lambda, _, res) = best.ok_or_else(|| ForecastError::Numerical("no ridge tried".to_string()))?;
+    let mae = mae(&res);
     calibrate(&mut model, &res, n_back, hz);
-    progress(grid.len() + 1, total);
+    progress(total - 1, total);
 
-    let mut tail = Normal::new(width, hz);
-    for i in fit_end..origins {
-        tail.add(&x[i * width..(i + 1) * width], &targets[i * hz..(i + 1) * hz]);
-    }
-    model.weights = head
-        .merged(&tail)
-        .solve(lambda)
-        .ok_or_else(|| ForecastError::Numerical("singular system".to_string()))?;
+    add_until(&mut acc, origins);
+    let w = acc.solve(lambda).ok_or_else(|| ForecastError::Numerical("singular system".to_string()))?;
+    model.weights = transpose(&w, width, hz);
     progress(total, total);
     if !model.weights.iter().chain(&model.residual_quantiles).all(|v| v.is_finite()) {
         return Err(ForecastError::Numerical("non-finite weights".to_string()));
@@ -178,7 +197,7 @@ pub fn train(
     })
 }
 
-/// Scaled residuals (actual − prediction) of rows `range`, row-major `rows × hz`.
+/// Scaled residuals (actual − prediction) of rows `range`, row-major `rows × hz`; `w` is `width × hz`.
 fn residuals(
     x: &[f64],
     targets: &[f64],
@@ -188,12 +207,17 @@ fn residuals(
     range: core::ops::Range<usize>,
 ) -> Vec<f64> {
     let mut out = Vec::with_capacity(range.len() * hz);
+    let mut pred = vec![0.0; hz];
     for i in range {
-        let row = &x[i * width..(i + 1) * width];
-        for h in 0..hz {
-            let pred: f64 = w[h * width..(h + 1) * width].iter().zip(row).map(|(a, b)| a * b).sum();
-            out.push(targets[i * hz + h] - pred);
+        pred.iter_mut().for_each(|p| *p = 0.0);
+        for (j, xj) in x[i * width..(i + 1) * width].iter().enumerate() {
+            if *xj != 0.0 {
+                for (p, wj) in pred.iter_mut().zip(&w[j * hz..(j + 1) * hz]) {
+                    *p += xj * wj;
+                }
+            }
         }
+        out.extend(targets[i * hz..(i + 1) * hz].iter().zip(&pred).map(|(t, p)| t - p));
     }
     out
 }
