@@ -27,7 +27,8 @@ pub fn train_all(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
     for (name, text) in FILES {
-        std::fs::write(data.join(name), text).with_context(|| format!("cannot write {}", data.join(name).display()))?;
+        std::fs::write(data.join(name), text)
+            .with_context(|| format!("cannot write {}", data.join(name).display()))?;
     }
     let common = |file: &str, name: &str| CommonArgs {
         data: data.join(file),
@@ -60,7 +61,9 @@ pub fn train_all(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
         test_windows: 4,
     };
     let mut paths = Vec::new();
-    for outcome in [train::gbt::train(&churn)?, train::rcf::train(&anomaly)?, train::forecast::train(&forecast)?] {
+    for outcome in
+        [train::gbt::train(&churn)?, train::rcf::train(&anomaly)?, train::forecast::train(&forecast)?]
+    {
         if !quiet {
             println!("{}", outcome.summary);
         }

@@ -69,7 +69,9 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         Family::Forecast => forecast(&artifact, &table, &args)?,
     };
     let mut sink: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?),
+        Some(p) => {
+            Box::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?)
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = csv::Writer::from_writer(&mut sink);
@@ -87,7 +89,11 @@ fn input_columns(artifact: &Artifact, table: &Table) -> Result<Vec<usize>> {
         .schema
         .inputs
         .iter()
-        .map(|f| table.column(&f.name).with_context(|| format!("the model '{}' needs column '{}'", artifact.schema.name, f.name)))
+        .map(|f| {
+            table
+                .column(&f.name)
+                .with_context(|| format!("the model '{}' needs column '{}'", artifact.schema.name, f.name))
+        })
         .collect()
 }
 
@@ -122,9 +128,13 @@ fn score_rows(artifact: &mut Artifact, table: &Table, args: &ScoreArgs) -> Resul
             let w = artifact.arity();
             for (i, row) in encoded.chunks(w).enumerate() {
                 let start = expl.len();
-                artifact.explain(row, &mut expl).with_context(|| format!("{}: row {}", table.path.display(), i + 1))?;
+                artifact
+                    .explain(row, &mut expl)
+                    .with_context(|| format!("{}: row {}", table.path.display(), i + 1))?;
                 expl.truncate(start + w);
-                artifact.score_update(row, &mut out).with_context(|| format!("{}: row {}", table.path.display(), i + 1))?;
+                artifact
+                    .score_update(row, &mut out)
+                    .with_context(|| format!("{}: row {}", table.path.display(), i + 1))?;
             }
             return Ok(with_explanations(artifact, header, out, width, expl));
         }
@@ -144,16 +154,27 @@ fn score_rows(artifact: &mut Artifact, table: &Table, args: &ScoreArgs) -> Resul
             Family::Gbt => "bias".into(),
             _ => "attribution_total".into(),
         });
-        let rows = values.chunks(width).zip(trimmed.chunks(w)).map(|(a, b)| a.iter().chain(b).copied().collect()).collect();
+        let rows = values
+            .chunks(width)
+            .zip(trimmed.chunks(w))
+            .map(|(a, b)| a.iter().chain(b).copied().collect())
+            .collect();
         return Ok((header, rows));
     }
     Ok((header, values.chunks(width).map(<[f64]>::to_vec).collect()))
 }
 
-fn with_explanations(artifact: &Artifact, mut header: Vec<String>, values: Vec<f64>, width: usize, expl: Vec<f64>) -> Output {
+fn with_explanations(
+    artifact: &Artifact,
+    mut header: Vec<String>,
+    values: Vec<f64>,
+    width: usize,
+    expl: Vec<f64>,
+) -> Output {
     let w = artifact.arity();
     header.extend(artifact.schema.inputs.iter().map(|f| format!("attribution_{}", f.name)));
-    let rows = values.chunks(width).zip(expl.chunks(w)).map(|(a, b)| a.iter().chain(b).copied().collect()).collect();
+    let rows =
+        values.chunks(width).zip(expl.chunks(w)).map(|(a, b)| a.iter().chain(b).copied().collect()).collect();
     (header, rows)
 }
 
@@ -166,7 +187,10 @@ fn forecast(artifact: &Artifact, table: &Table, args: &ScoreArgs) -> Result<Outp
     let start = match &args.timestamp_column {
         Some(tc) => {
             let c = table.column(tc)?;
-            Some(parse_unix_seconds(&table.rows[0][c].text().unwrap_or_default()).with_context(|| format!("{}: row 1", table.path.display()))?)
+            Some(
+                parse_unix_seconds(&table.rows[0][c].text().unwrap_or_default())
+                    .with_context(|| format!("{}: row 1", table.path.display()))?,
+            )
         }
         None => None,
     };

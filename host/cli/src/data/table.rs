@@ -94,7 +94,8 @@ impl Table {
     }
 
     fn read_jsonl(path: &Path) -> Result<Table> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut header: Vec<String> = Vec::new();
         let mut objects = Vec::new();
         for (i, line) in text.lines().enumerate() {
@@ -139,11 +140,7 @@ impl Table {
     /// When there is no such column: the message lists the columns there are.
     pub fn column(&self, name: &str) -> Result<usize> {
         self.header.iter().position(|h| h == name).with_context(|| {
-            format!(
-                "{}: no column named '{name}' (columns: {})",
-                self.path.display(),
-                self.header.join(", ")
-            )
+            format!("{}: no column named '{name}' (columns: {})", self.path.display(), self.header.join(", "))
         })
     }
 
@@ -152,11 +149,7 @@ impl Table {
     /// # Errors
     /// A missing or non-numeric value, naming its row.
     pub fn numeric_column(&self, col: usize) -> Result<Vec<f64>> {
-        self.rows
-            .iter()
-            .enumerate()
-            .map(|(i, _)| self.number_at(i, col))
-            .collect()
+        self.rows.iter().enumerate().map(|(i, _)| self.number_at(i, col)).collect()
     }
 
     /// The number in row `row` (0-based data row), column `col`.
@@ -175,10 +168,16 @@ impl Table {
                     t.chars().take(64).collect::<String>()
                 )
             })?,
-            RawCell::Null => bail!("{}: row {}, column '{name}': value is missing", self.path.display(), row + 1),
+            RawCell::Null => {
+                bail!("{}: row {}, column '{name}': value is missing", self.path.display(), row + 1)
+            }
         };
         if !value.is_finite() {
-            bail!("{}: row {}, column '{name}': value must be finite, got {value}", self.path.display(), row + 1);
+            bail!(
+                "{}: row {}, column '{name}': value must be finite, got {value}",
+                self.path.display(),
+                row + 1
+            );
         }
         Ok(value)
     }
@@ -231,9 +230,10 @@ mod tests {
     fn reads_jsonl_with_types() {
         let (_d, p) = write("a.jsonl", "{\"x\": 1.5, \"s\": \"KS\"}\n{\"x\": null}\n");
         let t = Table::read(&p).unwrap();
-        assert_eq!(t.header, vec!["x", "s"]);
-        assert_eq!(t.rows[0][0], RawCell::Number(1.5));
-        assert_eq!(t.rows[1][1], RawCell::Null);
+        let (x, s) = (t.column("x").unwrap(), t.column("s").unwrap());
+        assert_eq!(t.rows[0][x], RawCell::Number(1.5));
+        assert_eq!(t.rows[0][s], RawCell::Text("KS".into()));
+        assert_eq!(t.rows[1][s], RawCell::Null);
         let (_d, p) = write("b.jsonl", "{\"x\": 1}\nnot json\n");
         assert!(Table::read(&p).unwrap_err().to_string().contains("line 2 is not valid JSON"));
     }

@@ -41,7 +41,8 @@ impl Report {
         let json = serde_json::to_string_pretty(self).expect("report serialises");
         std::fs::write(&json_path, json).with_context(|| format!("cannot write {}", json_path.display()))?;
         let html_path = dir.join(format!("{}.report.html", self.model));
-        std::fs::write(&html_path, self.html()).with_context(|| format!("cannot write {}", html_path.display()))?;
+        std::fs::write(&html_path, self.html())
+            .with_context(|| format!("cannot write {}", html_path.display()))?;
         Ok(html_path)
     }
 

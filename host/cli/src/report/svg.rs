@@ -135,11 +135,19 @@ impl Chart {
             s,
             r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" font-family="sans-serif" font-size="11">"#
         );
-        let _ = write!(s, r#"<text x="{LEFT}" y="16" font-size="13" font-weight="bold">{}</text>"#, esc(&self.title));
+        let _ = write!(
+            s,
+            r#"<text x="{LEFT}" y="16" font-size="13" font-weight="bold">{}</text>"#,
+            esc(&self.title)
+        );
         for &(a, b) in &self.spans {
             let (a, b) = (sx(a.max(x0)), sx(b.min(x1)));
             if b > a {
-                let _ = write!(s, r##"<rect x="{a:.1}" y="{TOP}" width="{:.1}" height="{ph}" fill="#f4c7c3" opacity="0.6"/>"##, b - a);
+                let _ = write!(
+                    s,
+                    r##"<rect x="{a:.1}" y="{TOP}" width="{:.1}" height="{ph}" fill="#f4c7c3" opacity="0.6"/>"##,
+                    b - a
+                );
             }
         }
         for i in 0..=4 {
@@ -155,7 +163,13 @@ impl Chart {
                 sy(fy) + 4.0,
                 fmt_tick(fy)
             );
-            let _ = write!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, sx(fx), TOP + ph + 14.0, fmt_tick(fx));
+            let _ = write!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+                sx(fx),
+                TOP + ph + 14.0,
+                fmt_tick(fx)
+            );
         }
         for b in &self.bands {
             if b.points.is_empty() {
@@ -192,8 +206,11 @@ impl Chart {
             let _ = write!(s, r#"<path d="{d}" fill="none" stroke="{}" stroke-width="1.3"{dash}/>"#, l.color);
         }
         let mut lx = LEFT + 8.0;
-        for (label, color) in
-            self.lines.iter().map(|l| (&l.label, l.color)).chain(self.bands.iter().map(|b| (&b.label, b.color)))
+        for (label, color) in self
+            .lines
+            .iter()
+            .map(|l| (&l.label, l.color))
+            .chain(self.bands.iter().map(|b| (&b.label, b.color)))
         {
             if label.is_empty() {
                 continue;
@@ -208,7 +225,13 @@ impl Chart {
             );
             lx += 24.0 + 6.5 * label.chars().count() as f64;
         }
-        let _ = write!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, LEFT + pw / 2.0, H - 4.0, esc(&self.x_label));
+        let _ = write!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            LEFT + pw / 2.0,
+            H - 4.0,
+            esc(&self.x_label)
+        );
         let _ = write!(
             s,
             r#"<text transform="translate(12 {:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
@@ -261,8 +284,17 @@ mod tests {
     fn renders_lines_bands_and_spans_inside_the_plot() {
         let chart = Chart {
             title: "t <1>".into(),
-            lines: vec![Line { label: "a".into(), color: "red", points: vec![(0.0, 0.0), (1.0, 2.0)], dashed: false }],
-            bands: vec![Band { label: "80%".into(), color: "blue", points: vec![(0.0, -1.0, 1.0), (1.0, 1.0, 3.0)] }],
+            lines: vec![Line {
+                label: "a".into(),
+                color: "red",
+                points: vec![(0.0, 0.0), (1.0, 2.0)],
+                dashed: false,
+            }],
+            bands: vec![Band {
+                label: "80%".into(),
+                color: "blue",
+                points: vec![(0.0, -1.0, 1.0), (1.0, 1.0, 3.0)],
+            }],
             spans: vec![(0.2, 0.4)],
             hlines: vec![(1.5, "thr".into())],
             ..Default::default()
@@ -275,7 +307,8 @@ mod tests {
 
     #[test]
     fn thins_long_series_keeping_extremes() {
-        let pts: Vec<(f64, f64)> = (0..100_000).map(|i| (i as f64, if i == 777 { 1e6 } else { 0.0 })).collect();
+        let pts: Vec<(f64, f64)> =
+            (0..100_000).map(|i| (i as f64, if i == 777 { 1e6 } else { 0.0 })).collect();
         let t = thin(&pts);
         assert!(t.len() <= MAX_POINTS + 2);
         assert!(t.iter().any(|p| p.1 == 1e6));

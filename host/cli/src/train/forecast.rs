@@ -52,8 +52,11 @@ fn read_series(table: &Table, args: &ForecastArgs) -> Result<(Vec<f64>, Option<V
                 (0..table.header.len()).filter(|c| Some(*c) != ts_col && table.is_numeric(*c)).collect();
             match numeric.as_slice() {
                 [one] => *one,
-                _ => bail!("{}: name the series with --value-column (numeric columns: {})", table.path.display(),
-                    numeric.iter().map(|c| table.header[*c].as_str()).collect::<Vec<_>>().join(", ")),
+                _ => bail!(
+                    "{}: name the series with --value-column (numeric columns: {})",
+                    table.path.display(),
+                    numeric.iter().map(|c| table.header[*c].as_str()).collect::<Vec<_>>().join(", ")
+                ),
             }
         }
     };
@@ -64,8 +67,9 @@ fn read_series(table: &Table, args: &ForecastArgs) -> Result<(Vec<f64>, Option<V
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            parse_unix_seconds(&r[tc].text().unwrap_or_default())
-                .with_context(|| format!("{}: row {}, column '{}'", table.path.display(), i + 1, table.header[tc]))
+            parse_unix_seconds(&r[tc].text().unwrap_or_default()).with_context(|| {
+                format!("{}: row {}, column '{}'", table.path.display(), i + 1, table.header[tc])
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     if let Some(i) = times.windows(2).position(|w| w[1] <= w[0]) {
@@ -84,7 +88,11 @@ fn read_series(table: &Table, args: &ForecastArgs) -> Result<(Vec<f64>, Option<V
         } else {
             if let Some(&last) = out_t.last() {
                 if bucket != last + step {
-                    bail!("{}: gap in the series before {} (resampled step {step} s)", table.path.display(), bucket);
+                    bail!(
+                        "{}: gap in the series before {} (resampled step {step} s)",
+                        table.path.display(),
+                        bucket
+                    );
                 }
             }
             out_t.push(bucket);
@@ -96,7 +104,8 @@ fn read_series(table: &Table, args: &ForecastArgs) -> Result<(Vec<f64>, Option<V
 
 /// Mean absolute scaled error against the seasonal-naive in-sample scale.
 fn mase(actual: &[f64], mean: &[f64], train: &[f64], season: usize) -> f64 {
-    let scale = train.windows(season + 1).map(|w| (w[season] - w[0]).abs()).sum::<f64>() / (train.len() - season) as f64;
+    let scale = train.windows(season + 1).map(|w| (w[season] - w[0]).abs()).sum::<f64>()
+        / (train.len() - season) as f64;
     actual.iter().zip(mean).map(|(a, m)| (a - m).abs()).sum::<f64>() / actual.len() as f64 / scale.max(1e-12)
 }
 
@@ -106,7 +115,12 @@ fn wql(actual: &[f64], quantiles: &[(f64, Vec<f64>)]) -> f64 {
     let total: f64 = quantiles
         .iter()
         .map(|(q, pred)| {
-            2.0 * actual.iter().zip(pred).map(|(a, p)| if a >= p { q * (a - p) } else { (1.0 - q) * (p - a) }).sum::<f64>() / denom
+            2.0 * actual
+                .iter()
+                .zip(pred)
+                .map(|(a, p)| if a >= p { q * (a - p) } else { (1.0 - q) * (p - a) })
+                .sum::<f64>()
+                / denom
         })
         .sum();
     total / quantiles.len() as f64
@@ -141,15 +155,18 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
 
     let bar = super::progress_bar(2, "fitting", common.quiet);
     let started = std::time::Instant::now();
-    let holdout = scorekit_forecast::train(&series[..cut], times.as_ref().map(|t| &t[..cut]), &params, &mut |_, _| {})
-        .context("training on the held-in part failed")?;
+    let holdout =
+        scorekit_forecast::train(&series[..cut], times.as_ref().map(|t| &t[..cut]), &params, &mut |_, _| {})
+            .context("training on the held-in part failed")?;
     bar.inc(1);
-    let full = scorekit_forecast::train(&series, times.as_deref(), &params, &mut |_, _| {}).context("training failed")?;
+    let full = scorekit_forecast::train(&series, times.as_deref(), &params, &mut |_, _| {})
+        .context("training failed")?;
     bar.finish_and_clear();
     let fit_time = started.elapsed();
 
     let levels = vec![0.1, 0.5, 0.9];
-    let season = params.seasonal_periods.as_ref().and_then(|p| p.first().copied()).unwrap_or(24).min(cut / 2).max(1);
+    let season =
+        params.seasonal_periods.as_ref().and_then(|p| p.first().copied()).unwrap_or(24).min(cut / 2).max(1);
     let (mut sum_mase, mut sum_wql, mut covered, mut total) = (0.0, 0.0, 0usize, 0usize);
     let mut last = None;
     for w in 0..windows {
@@ -161,7 +178,10 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
             seed: 0,
             start: times.as_ref().map(|t| t[0]),
         };
-        let fc = holdout.model.forecast(&series[..origin], &req).with_context(|| format!("backtest origin {origin}"))?;
+        let fc = holdout
+            .model
+            .forecast(&series[..origin], &req)
+            .with_context(|| format!("backtest origin {origin}"))?;
         let actual = &series[origin..origin + h];
         sum_mase += mase(actual, &fc.mean, &series[..origin], season);
         sum_wql += wql(actual, &fc.quantiles);
@@ -181,7 +201,10 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
     let mut report = Report::new(
         &name,
         "forecast",
-        format!("{windows} rolling windows of {h} steps at the end of {} ({n} points; MASE scale: seasonal naive, period {season})", common.data.display()),
+        format!(
+            "{windows} rolling windows of {h} steps at the end of {} ({n} points; MASE scale: seasonal naive, period {season})",
+            common.data.display()
+        ),
     );
     if let Some((origin, fc)) = last {
         let from = origin.saturating_sub(3 * h);
@@ -192,13 +215,25 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
                 x_label: "step".into(),
                 y_label: "value".into(),
                 lines: vec![
-                    svg::Line { label: "actual".into(), color: "#333", points: (from..origin + h).map(|i| (idx(i), series[i])).collect(), dashed: false },
-                    svg::Line { label: "mean".into(), color: "#1f5fa8", points: (0..h).map(|i| (idx(origin + i), fc.mean[i])).collect(), dashed: false },
+                    svg::Line {
+                        label: "actual".into(),
+                        color: "#333",
+                        points: (from..origin + h).map(|i| (idx(i), series[i])).collect(),
+                        dashed: false,
+                    },
+                    svg::Line {
+                        label: "mean".into(),
+                        color: "#1f5fa8",
+                        points: (0..h).map(|i| (idx(origin + i), fc.mean[i])).collect(),
+                        dashed: false,
+                    },
                 ],
                 bands: vec![svg::Band {
                     label: "p10–p90".into(),
                     color: "#1f5fa8",
-                    points: (0..h).map(|i| (idx(origin + i), fc.quantiles[0].1[i], fc.quantiles[2].1[i])).collect(),
+                    points: (0..h)
+                        .map(|i| (idx(origin + i), fc.quantiles[0].1[i], fc.quantiles[2].1[i]))
+                        .collect(),
                 }],
                 ..Default::default()
             }
@@ -206,7 +241,10 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
         );
     }
     report.metrics = figures.clone();
-    report.details = vec![("parameters".into(), format!("{params:?}")), ("artifact".into(), "refit on the full series after the backtest".into())];
+    report.details = vec![
+        ("parameters".into(), format!("{params:?}")),
+        ("artifact".into(), "refit on the full series after the backtest".into()),
+    ];
 
     let schema = Schema {
         name: name.clone(),

@@ -161,13 +161,22 @@ fn encode_problem(table: &Table, args: &GbtArgs) -> Result<Problem> {
             None => default_positive(&labels, &distinct),
         };
         if distinct.len() != 2 {
-            bail!("{}: target '{}' has {} distinct values; binary classification needs 2", table.path.display(), args.target, distinct.len());
+            bail!(
+                "{}: target '{}' has {} distinct values; binary classification needs 2",
+                table.path.display(),
+                args.target,
+                distinct.len()
+            );
         }
         let y = labels.iter().map(|l| if *l == positive { 1.0 } else { 0.0 }).collect();
         (Objective::Binary, Some(positive), y)
     } else {
         let y = table.numeric_column(target_col).with_context(|| {
-            format!("target '{}' has {} distinct labels: not binary, so it must be numeric (regression)", args.target, distinct.len())
+            format!(
+                "target '{}' has {} distinct labels: not binary, so it must be numeric (regression)",
+                args.target,
+                distinct.len()
+            )
         })?;
         (Objective::Regression, None, y)
     };
@@ -191,7 +200,11 @@ fn default_positive(labels: &[String], distinct: &BTreeSet<&str>) -> String {
     }
     let first = *distinct.iter().next().expect("two labels");
     let n_first = labels.iter().filter(|l| *l == first).count();
-    if n_first * 2 <= labels.len() { first.to_string() } else { distinct.iter().nth(1).expect("two labels").to_string() }
+    if n_first * 2 <= labels.len() {
+        first.to_string()
+    } else {
+        distinct.iter().nth(1).expect("two labels").to_string()
+    }
 }
 
 fn split(n: usize, args: &GbtArgs, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
@@ -264,7 +277,12 @@ pub fn train(args: &GbtArgs) -> Result<Outcome> {
     let mut report = Report::new(
         &name,
         "gbt",
-        format!("{} held-out rows of {} ({} training rows)", test_rows.len(), common.data.display(), train_rows.len()),
+        format!(
+            "{} held-out rows of {} ({} training rows)",
+            test_rows.len(),
+            common.data.display(),
+            train_rows.len()
+        ),
     );
     let mut figures: Vec<(&str, f64)> = Vec::new();
     match problem.objective {
@@ -283,7 +301,12 @@ pub fn train(args: &GbtArgs) -> Result<Outcome> {
                     y_label: "true positive rate".into(),
                     lines: vec![
                         svg::Line { label: "model".into(), color: "#1f5fa8", points: roc, dashed: false },
-                        svg::Line { label: "chance".into(), color: "#999", points: vec![(0.0, 0.0), (1.0, 1.0)], dashed: true },
+                        svg::Line {
+                            label: "chance".into(),
+                            color: "#999",
+                            points: vec![(0.0, 0.0), (1.0, 1.0)],
+                            dashed: true,
+                        },
                     ],
                     x_range: Some((0.0, 1.0)),
                     y_range: Some((0.0, 1.0)),
@@ -328,7 +351,9 @@ pub fn train(args: &GbtArgs) -> Result<Outcome> {
     let mut artifact = Artifact::new(schema, Model::Gbt(model));
     artifact.metrics = figures.iter().map(|(k, v)| Metric { name: k.to_string(), value: *v }).collect();
     artifact.provenance = super::provenance(common, table.rows.len());
-    artifact.provenance.push(("split".into(), format!("{} train / {} test rows", train_rows.len(), test_rows.len())));
+    artifact
+        .provenance
+        .push(("split".into(), format!("{} train / {} test rows", train_rows.len(), test_rows.len())));
     let artifact_path = super::write_artifact(&common.out, &artifact)?;
     let report_path = report.write(&common.out)?;
     let summary = figures.iter().map(|(k, v)| format!("{k} {v:.4}")).collect::<Vec<_>>().join(", ");

@@ -50,8 +50,9 @@ pub struct RcfArgs {
 
 fn windows_from(path: &PathBuf) -> Result<Vec<(i64, i64)>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let pairs: Vec<(String, String)> = serde_json::from_str(&text)
-        .with_context(|| format!("{}: expected a JSON array of [start, end] timestamp pairs", path.display()))?;
+    let pairs: Vec<(String, String)> = serde_json::from_str(&text).with_context(|| {
+        format!("{}: expected a JSON array of [start, end] timestamp pairs", path.display())
+    })?;
     pairs
         .iter()
         .map(|(a, b)| Ok((parse_unix_seconds(a)?, parse_unix_seconds(b)?)))
@@ -90,7 +91,9 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
                 .enumerate()
                 .map(|(i, r)| {
                     let t = r[c].text().unwrap_or_default();
-                    parse_unix_seconds(&t).with_context(|| format!("{}: row {}, column '{}'", table.path.display(), i + 1, table.header[c]))
+                    parse_unix_seconds(&t).with_context(|| {
+                        format!("{}: row {}, column '{}'", table.path.display(), i + 1, table.header[c])
+                    })
                 })
                 .collect::<Result<Vec<_>>>()
         })
@@ -135,7 +138,8 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
     let elapsed = started.elapsed();
 
     let name = common.model_name();
-    let mut report = Report::new(&name, "rcf", format!("{n} readings of {} (streamed in order)", common.data.display()));
+    let mut report =
+        Report::new(&name, "rcf", format!("{n} readings of {} (streamed in order)", common.data.display()));
     let mut figures: Vec<(String, f64)> = vec![
         ("readings".into(), n as f64),
         ("flagged".into(), flags.iter().filter(|f| **f).count() as f64),
@@ -148,7 +152,8 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
     };
     let mut spans = Vec::new();
     if let Some(lc) = label_col {
-        let labels: Vec<bool> = (0..n).map(|r| table.number_at(r, lc).map(|v| v != 0.0)).collect::<Result<_>>()?;
+        let labels: Vec<bool> =
+            (0..n).map(|r| table.number_at(r, lc).map(|v| v != 0.0)).collect::<Result<_>>()?;
         let tp = flags.iter().zip(&labels).filter(|(f, l)| **f && **l).count() as f64;
         let fp = flags.iter().zip(&labels).filter(|(f, l)| **f && !**l).count() as f64;
         let fneg = flags.iter().zip(&labels).filter(|(f, l)| !**f && **l).count() as f64;
@@ -197,8 +202,18 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
             x_label: x_label.into(),
             y_label: "score".into(),
             lines: vec![
-                svg::Line { label: "score".into(), color: "#1f5fa8", points: xs.iter().copied().zip(scores.iter().copied()).collect(), dashed: false },
-                svg::Line { label: "threshold".into(), color: "#b33", points: xs.iter().copied().zip(thresholds.iter().copied()).collect(), dashed: true },
+                svg::Line {
+                    label: "score".into(),
+                    color: "#1f5fa8",
+                    points: xs.iter().copied().zip(scores.iter().copied()).collect(),
+                    dashed: false,
+                },
+                svg::Line {
+                    label: "threshold".into(),
+                    color: "#b33",
+                    points: xs.iter().copied().zip(thresholds.iter().copied()).collect(),
+                    dashed: true,
+                },
             ],
             spans,
             ..Default::default()
@@ -206,7 +221,10 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
         .render(),
     );
     report.metrics = figures.clone();
-    report.details = vec![("configuration".into(), format!("{config:?}")), ("streaming time".into(), format!("{:.1} ms", elapsed.as_secs_f64() * 1e3))];
+    report.details = vec![
+        ("configuration".into(), format!("{config:?}")),
+        ("streaming time".into(), format!("{:.1} ms", elapsed.as_secs_f64() * 1e3)),
+    ];
 
     let schema = Schema {
         name: name.clone(),

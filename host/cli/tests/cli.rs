@@ -1,0 +1,277 @@
+//! End-to-end tests of the `host` binary: train → artifact → score, and the errors a user sees
+//! for bad input (exit status 1, one message naming file, row and column).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn host() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_host"))
+}
+
+fn demo(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo").join(file)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("host runs");
+    assert!(
+        out.status.success(),
+        "host failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
+fn fails_with(cmd: &mut Command, needle: &str) {
+    let out = cmd.output().expect("host runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "expected exit 1, stderr: {stderr}");
+    assert!(stderr.contains(needle), "stderr {stderr:?} lacks {needle:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// First `n` lines (header + n-1 rows) of a demo file, written to `dir/name`.
+fn head(dir: &Path, file: &str, name: &str, n: usize) -> PathBuf {
+    let text = std::fs::read_to_string(demo(file)).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text.lines().take(n).collect::<Vec<_>>().join("\n") + "\n").unwrap();
+    path
+}
+
+fn train_churn(dir: &Path) -> PathBuf {
+    run(host()
+        .args([
+            "train",
+            "gbt",
+            "--quiet",
+            "--target",
+            "churn",
+            "--test-from-row",
+            "3334",
+            "--n-estimators",
+            "60",
+            "--name",
+            "churn",
+            "--data",
+        ])
+        .arg(demo("churn.csv"))
+        .arg("--out")
+        .arg(dir));
+    dir.join("churn.model.json")
+}
+
+fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<f64>>) {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().split(',').map(String::from).collect();
+    let rows = lines.map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+    (header, rows)
+}
+
+#[test]
+fn gbt_trains_reports_and_scores_csv_and_jsonl_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_churn(dir.path());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("churn.report.json")).unwrap())
+            .unwrap();
+    let auc =
+        report["metrics"].as_array().unwrap().iter().find(|m| m[0] == "auc").unwrap()[1].as_f64().unwrap();
+    assert!(auc > 0.88, "held-out AUC {auc}");
+    let html = std::fs::read_to_string(dir.path().join("churn.report.html")).unwrap();
+    assert!(html.contains("ROC curve") && html.contains("Feature importance") && html.contains("<svg"));
+
+    let input = head(dir.path(), "churn.csv", "rows.csv", 51);
+    let out = run(host().arg("score").arg(&model).arg("--input").arg(&input));
+    let (header, rows) = parse_csv(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(header, vec!["probability"]);
+    assert_eq!(rows.len(), 50);
+    assert!(rows.iter().all(|r| (0.0..=1.0).contains(&r[0])));
+    assert!(rows.iter().any(|r| r[0] > 0.5) && rows.iter().any(|r| r[0] < 0.5));
+
+    // The same rows as JSON Lines, numbers typed, score identically.
+    let text = std::fs::read_to_string(&input).unwrap();
+    let mut lines = text.lines();
+    let cols: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let jsonl: String = lines
+        .map(|l| {
+            let obj: serde_json::Map<String, serde_json::Value> = cols
+                .iter()
+                .zip(l.split(','))
+                .map(|(c, v)| {
+                    let value = v.parse::<f64>().map(serde_json::Value::from).unwrap_or_else(|_| v.into());
+                    (c.to_string(), value)
+                })
+                .collect();
+            serde_json::Value::Object(obj).to_string() + "\n"
+        })
+        .collect();
+    let jsonl_path = dir.path().join("rows.jsonl");
+    std::fs::write(&jsonl_path, jsonl).unwrap();
+    let out2 = run(host().arg("score").arg(&model).arg("--input").arg(&jsonl_path));
+    assert_eq!(parse_csv(&String::from_utf8(out2.stdout).unwrap()).1, rows);
+
+    // Explanations: contributions + bias sum to the margin of the probability.
+    let out3 = run(host().arg("score").arg(&model).arg("--input").arg(&input).arg("--explain"));
+    let (header, rows) = parse_csv(&String::from_utf8(out3.stdout).unwrap());
+    assert_eq!(header.len(), 1 + 19 + 1);
+    assert_eq!(header[1], "contribution_state");
+    for r in rows {
+        let margin: f64 = r[1..].iter().sum();
+        let p = 1.0 / (1.0 + (-margin).exp());
+        assert!((p - r[0]).abs() < 1e-9, "{p} vs {}", r[0]);
+    }
+}
+
+#[test]
+fn bad_scoring_input_names_file_row_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_churn(dir.path());
+    let header = std::fs::read_to_string(demo("churn.csv")).unwrap().lines().next().unwrap().to_string();
+    let row = "KS,128,area_code_415,no,yes,25,265.1,110,45.07,197.4,99,16.78,244.7,91,11.01,10.0,3,2.7,1,no";
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let score = |p: &Path| {
+        let mut c = host();
+        c.arg("score").arg(&model).arg("--input").arg(p);
+        c
+    };
+    let missing = write(
+        "missing.csv",
+        &format!("{}\n{}\n", header.replacen("state,", "", 1), row.replacen("KS,", "", 1)),
+    );
+    fails_with(&mut score(&missing), "needs column 'state'");
+    let not_number = write("nan.csv", &format!("{header}\n{row}\n{}\n", row.replacen("128", "abc", 1)));
+    fails_with(
+        &mut score(&not_number),
+        "nan.csv: row 2, column 'account_length': expected a number, got 'abc'",
+    );
+    let unseen = write("unseen.csv", &format!("{header}\n{}\n", row.replacen("KS", "ZZ", 1)));
+    fails_with(&mut score(&unseen), "row 1, column 'state': unknown category 'ZZ'");
+    let ragged = write("ragged.csv", &format!("{header}\n{row}\nKS,1\n"));
+    fails_with(&mut score(&ragged), "row 2 has 2 fields but the header has 20");
+    let empty = write("empty.csv", "");
+    fails_with(&mut score(&empty), "empty");
+    fails_with(
+        host().arg("score").arg(dir.path().join("nope.model.json")).arg("--input").arg(&empty),
+        "cannot read",
+    );
+    let not_model = write("bad.model.json", "{\"format\": 99}");
+    fails_with(
+        host().arg("score").arg(&not_model).arg("--input").arg(&unseen),
+        "artifact format 99 is not supported",
+    );
+}
+
+#[test]
+fn bad_training_input_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    fails_with(
+        host()
+            .args(["train", "gbt", "--quiet", "--target", "nope", "--data"])
+            .arg(demo("churn.csv"))
+            .arg("--out")
+            .arg(&out),
+        "no column named 'nope'",
+    );
+    let constant = dir.path().join("constant.csv");
+    std::fs::write(&constant, "y\n".to_string() + &"5\n".repeat(600)).unwrap();
+    fails_with(
+        host()
+            .args(["train", "forecast", "--quiet", "--horizon", "24", "--data"])
+            .arg(&constant)
+            .arg("--out")
+            .arg(&out),
+        "constant",
+    );
+    let short = dir.path().join("short.csv");
+    std::fs::write(&short, "y\n1\n2\n3\n").unwrap();
+    fails_with(
+        host().args(["train", "forecast", "--quiet", "--data"]).arg(&short).arg("--out").arg(&out),
+        "too few",
+    );
+}
+
+#[test]
+fn rcf_streams_and_forecaster_forecasts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = head(dir.path(), "machine_temperature.csv", "temps.csv", 3001);
+    run(host()
+        .args([
+            "train",
+            "rcf",
+            "--quiet",
+            "--trees",
+            "30",
+            "--sample-size",
+            "128",
+            "--value-columns",
+            "value",
+            "--timestamp-column",
+            "timestamp",
+            "--name",
+            "temps",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.path()));
+    let tail = dir.path().join("tail.csv");
+    let text = std::fs::read_to_string(demo("machine_temperature.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&tail, format!("{}\n{}\n", lines[0], lines[3001..3101].join("\n"))).unwrap();
+    let model = dir.path().join("temps.model.json");
+    let (header, rows) = parse_csv(
+        &String::from_utf8(run(host().arg("score").arg(&model).arg("--input").arg(&tail)).stdout).unwrap(),
+    );
+    assert_eq!(header, vec!["score", "grade", "is_anomaly", "threshold"]);
+    assert_eq!(rows.len(), 100);
+    assert!(rows.iter().all(|r| r[0] > 0.0 && r[0].is_finite()));
+    let (_, frozen) = parse_csv(
+        &String::from_utf8(
+            run(host().arg("score").arg(&model).arg("--input").arg(&tail).arg("--no-update")).stdout,
+        )
+        .unwrap(),
+    );
+    assert_eq!(frozen.len(), 100);
+    // The first reading sees the same forest either way.
+    assert_eq!(frozen[0][0], rows[0][0]);
+
+    let series = head(dir.path(), "electricity_hourly.csv", "elec.csv", 24 * 60 + 1);
+    run(host()
+        .args([
+            "train",
+            "forecast",
+            "--quiet",
+            "--value-column",
+            "demand_mw",
+            "--timestamp-column",
+            "timestamp",
+            "--name",
+            "elec",
+            "--data",
+        ])
+        .arg(&series)
+        .arg("--out")
+        .arg(dir.path()));
+    let history = head(dir.path(), "electricity_hourly.csv", "history.csv", 24 * 20 + 1);
+    let out = run(host()
+        .arg("score")
+        .arg(dir.path().join("elec.model.json"))
+        .arg("--input")
+        .arg(&history)
+        .args(["--timestamp-column", "timestamp", "--horizon", "24", "--quantiles", "0.1,0.5,0.9"]));
+    let (header, rows) = parse_csv(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(header, vec!["step", "mean", "q0.1", "q0.5", "q0.9"]);
+    assert_eq!(rows.len(), 24);
+    assert!(rows.iter().all(|r| r[2] <= r[3] && r[3] <= r[4]));
+    let short = head(dir.path(), "electricity_hourly.csv", "short.csv", 10);
+    fails_with(
+        host().arg("score").arg(dir.path().join("elec.model.json")).arg("--input").arg(&short),
+        "history",
+    );
+}
