@@ -16,7 +16,7 @@ use crate::params::ThresholdConfig;
 pub struct RcfOutput {
     /// Raw forest anomaly score (≈ 1 typical, larger = more anomalous; 0 while warming up).
     pub score: f64,
-    /// Anomaly grade in [0, 1]: 0 at or below the threshold, rising towards 1 above it.
+    /// Anomaly grade in [0, 1): 0 at or below the threshold, rising towards 1 above it.
     pub grade: f64,
     /// Whether this reading is flagged.
     pub is_anomaly: bool,
@@ -86,14 +86,17 @@ impl StreamingThreshold {
             out.zscore = z;
             if evidence > threshold && self.since_flag > cfg.suppress_after_flag as u64 {
                 out.is_anomaly = true;
-                // 0 at the threshold, 1 - e^{-1} one stddev above it, → 1.
-                out.grade = 1.0 - math::exp(-(evidence - threshold) / std);
+                // Strictly increasing in the excess and never exactly 1, so grades still rank
+                // anomalies against each other (0.5 three stddevs above the threshold).
+                let excess = evidence - threshold;
+                out.grade = excess / (excess + 3.0 * std);
                 self.since_flag = 0;
             }
         }
-        if !out.is_anomaly || self.seen < cfg.warmup as u64 {
-            self.learn(cfg, evidence);
-        }
+        // Flagged evidence is learnt clipped at the threshold: one long anomaly does not teach
+        // the statistics that it is normal, yet a lasting level shift is absorbed gradually.
+        let learnt = if out.threshold > 0.0 { evidence.min(out.threshold) } else { evidence };
+        self.learn(cfg, learnt);
         self.seen += 1;
         out
     }
