@@ -29,6 +29,8 @@ enum Command {
     Score(cmd::score::ScoreArgs),
     /// Train the embedded demo models (churn, anomaly, forecast) into a directory.
     Demo(cmd::demo::DemoArgs),
+    /// Serve model modules over HTTP (SageMaker-compatible and native JSON API).
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() {
@@ -37,6 +39,7 @@ fn main() {
         Command::Train(c) => train::run(c),
         Command::Score(a) => cmd::score::run(a),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

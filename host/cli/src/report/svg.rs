@@ -43,6 +43,8 @@ pub struct Chart {
     /// Fixed ranges; computed from the data when `None`.
     pub x_range: Option<(f64, f64)>,
     pub y_range: Option<(f64, f64)>,
+    /// x values are days since 1970-01-01: label ticks as dates.
+    pub x_dates: bool,
 }
 
 fn esc(s: &str) -> String {
@@ -88,6 +90,15 @@ fn fmt_tick(v: f64) -> String {
 }
 
 impl Chart {
+    fn x_tick(&self, x: f64) -> String {
+        if !self.x_dates {
+            return fmt_tick(x);
+        }
+        chrono::DateTime::from_timestamp((x * 86_400.0) as i64, 0)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| fmt_tick(x))
+    }
+
     fn ranges(&self) -> ((f64, f64), (f64, f64)) {
         let mut xs = (f64::INFINITY, f64::NEG_INFINITY);
         let mut ys = (f64::INFINITY, f64::NEG_INFINITY);

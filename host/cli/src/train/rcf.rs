@@ -184,7 +184,7 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
         spans.extend(windows.iter().map(|(a, b)| (*a as f64 / 86_400.0, *b as f64 / 86_400.0)));
     }
     let values: Vec<(f64, f64)> = xs.iter().zip(readings.chunks(dims)).map(|(x, r)| (*x, r[0])).collect();
-    let x_label = if times.is_some() { "days since 1970-01-01" } else { "reading" };
+    let x_label = if times.is_some() { "time (UTC)" } else { "reading" };
     report.charts.push(
         svg::Chart {
             title: format!("{} (labelled anomalies shaded)", table.header[value_cols[0]]),
@@ -192,6 +192,7 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
             y_label: table.header[value_cols[0]].clone(),
             lines: vec![svg::Line { label: "value".into(), color: "#555", points: values, dashed: false }],
             spans: spans.clone(),
+            x_dates: times.is_some(),
             ..Default::default()
         }
         .render(),
@@ -216,6 +217,7 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
                 },
             ],
             spans,
+            x_dates: times.is_some(),
             ..Default::default()
         }
         .render(),
