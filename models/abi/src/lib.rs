@@ -1,0 +1,111 @@
+//! The scorekit model-module ABI, version 1: the one contract between a compiled `.wasm` model and
+//! every host that runs it (the `host` CLI, the HTTP server, the SQL plugins, the browser).
+//!
+//! A module imports nothing and exports `memory` plus four functions (see [`exports`]). A host
+//! writes a request into the guest-owned input buffer, calls `scorekit_call(op, len)` once per
+//! *batch*, and reads the response (or a UTF-8 error message) from the guest-owned output buffer.
+//! This crate holds the codes ([`op`], [`status`]) and the byte layouts ([`rows`], [`forecast`],
+//! [`values`], [`payload`]) with encoders and decoders for both sides, so the guest and the hosts
+//! cannot drift apart. `docs/abi.md` is the prose version for hosts written in other languages.
+//!
+//! Main design choice: explicit little-endian fixed layouts with 8-byte aligned `f64` arrays
+//! instead of a serialisation framework, so JavaScript (`DataView`/`Float64Array`), C and Python
+//! `struct` can speak it without a library, and the guest decodes without allocating per row.
+//! Decoders never panic on garbage and check sizes before allocating.
+#![no_std]
+#![deny(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod error;
+pub mod forecast;
+pub mod payload;
+pub mod rows;
+pub mod values;
+
+pub use error::WireError;
+pub use forecast::{ForecastOutput, ForecastQuery};
+pub use rows::{Layout, RowsRequest};
+
+/// The ABI version this crate describes; `scorekit_abi_version()` returns it.
+pub const ABI_VERSION: i32 = 1;
+
+/// Name of the custom section holding the module's description (JSON, see `docs/abi.md`).
+pub const SCHEMA_SECTION: &str = "scorekit.schema";
+
+/// Names of the module's exports.
+pub mod exports {
+    /// The module's linear memory.
+    pub const MEMORY: &str = "memory";
+    /// `() -> i32`: the ABI version.
+    pub const ABI_VERSION: &str = "scorekit_abi_version";
+    /// `(len: i32) -> i32`: pointer to a guest-owned input buffer of at least `len` bytes.
+    pub const INPUT: &str = "scorekit_input";
+    /// `(op: i32, len: i32) -> i32`: runs `op` on the first `len` input bytes; returns a status.
+    pub const CALL: &str = "scorekit_call";
+    /// `() -> i32`: pointer to the response (or error message) of the last call.
+    pub const OUTPUT_PTR: &str = "scorekit_output_ptr";
+    /// `() -> i32`: length in bytes of the response (or error message) of the last call.
+    pub const OUTPUT_LEN: &str = "scorekit_output_len";
+    /// Every function export a module must have.
+    pub const FUNCTIONS: [&str; 5] = [ABI_VERSION, INPUT, CALL, OUTPUT_PTR, OUTPUT_LEN];
+}
+
+/// Operation codes passed to `scorekit_call`.
+pub mod op {
+    /// → the description JSON, the same bytes as the `scorekit.schema` custom section; the
+    /// request is ignored.
+    pub const SCHEMA: i32 = 1;
+    /// rows → `n_outputs` f64 per row.
+    pub const SCORE: i32 = 2;
+    /// rows → `n_inputs + 1` f64 per row: per-input contributions, then the bias (GBT, TreeSHAP,
+    /// in margin units) or the total score (RCF attribution).
+    pub const EXPLAIN: i32 = 3;
+    /// forecast request → forecast response.
+    pub const FORECAST: i32 = 4;
+    /// RCF rows → nothing; the readings are added to the stream state.
+    pub const RCF_UPDATE: i32 = 5;
+    /// RCF rows → one score per row; the state does not change.
+    pub const RCF_SCORE: i32 = 6;
+    /// RCF rows → `score, grade, is_anomaly (0/1), threshold` per row, each reading added after
+    /// it is scored.
+    pub const RCF_SCORE_UPDATE: i32 = 7;
+    /// → opaque state bytes of the instance's model (RCF stream state).
+    pub const STATE_EXPORT: i32 = 8;
+    /// opaque state bytes from [`STATE_EXPORT`] → nothing; replaces the instance's state.
+    pub const STATE_IMPORT: i32 = 9;
+    /// → nothing; the instance goes back to the state compiled into the module.
+    pub const STATE_RESET: i32 = 10;
+
+    /// A short name for messages.
+    pub fn name(op: i32) -> &'static str {
+        match op {
+            SCHEMA => "schema",
+            SCORE => "score",
+            EXPLAIN => "explain",
+            FORECAST => "forecast",
+            RCF_UPDATE => "rcf_update",
+            RCF_SCORE => "rcf_score",
+            RCF_SCORE_UPDATE => "rcf_score_update",
+            STATE_EXPORT => "state_export",
+            STATE_IMPORT => "state_import",
+            STATE_RESET => "state_reset",
+            _ => "unknown",
+        }
+    }
+}
+
+/// Status codes returned by `scorekit_call`.
+pub mod status {
+    /// Success: the output buffer holds the response.
+    pub const OK: i32 = 0;
+    /// The request is malformed or a value cannot be scored; the output holds a UTF-8 message
+    /// naming the row and column where there is one.
+    pub const BAD_INPUT: i32 = 1;
+    /// This model family does not support the operation (e.g. FORECAST on a GBT model).
+    pub const UNSUPPORTED: i32 = 2;
+    /// A bug or a corrupt module; the output holds a UTF-8 message.
+    pub const INTERNAL: i32 = 3;
+}

@@ -1,0 +1,65 @@
+//! How `host compile` places the model inside the prebuilt guest: the parts of the layout both
+//! the compiler and the guest must agree on.
+//!
+//! The guest has a 16-byte static, [`LOCATION_MAGIC`] followed by two zero `u32`s. The compiler
+//! appends the payload as a new active data segment past the guest's initial memory (the guest's
+//! allocator only ever uses pages it grows itself, so nothing overwrites it), grows the initial
+//! memory to cover it, and patches the two `u32`s with the payload's address and length. The guest
+//! reads them with a volatile load, so the optimiser cannot fold the placeholder zeros.
+//!
+//! Payload: [`PAYLOAD_MAGIC`], `u32` LE length of the schema JSON, the schema JSON (what op
+//! SCHEMA returns), then `Artifact::to_bytes()`.
+
+use alloc::vec::Vec;
+
+use crate::error::WireError;
+use crate::values::{Reader, put_u32, to_u32};
+
+/// First 8 bytes of the guest's location static; unique in the guest's data.
+pub const LOCATION_MAGIC: [u8; 8] = *b"SKLOC\x01\xA5\x5A";
+
+/// First 8 bytes of the payload.
+pub const PAYLOAD_MAGIC: [u8; 8] = *b"SKPAYLD1";
+
+/// Builds the payload.
+///
+/// # Errors
+/// [`WireError::TooLarge`] for a schema JSON over 4 GiB.
+pub fn encode(schema_json: &[u8], artifact: &[u8]) -> Result<Vec<u8>, WireError> {
+    let mut out = Vec::with_capacity(12 + schema_json.len() + artifact.len());
+    out.extend_from_slice(&PAYLOAD_MAGIC);
+    put_u32(&mut out, to_u32(schema_json.len(), "schema JSON length")?);
+    out.extend_from_slice(schema_json);
+    out.extend_from_slice(artifact);
+    Ok(out)
+}
+
+/// Splits a payload into (schema JSON, artifact bytes).
+///
+/// # Errors
+/// [`WireError`] if the magic or the lengths are wrong.
+pub fn decode(bytes: &[u8]) -> Result<(&[u8], &[u8]), WireError> {
+    let mut r = Reader::new(bytes, "model payload");
+    if r.take(8)? != PAYLOAD_MAGIC {
+        return Err(WireError::Invalid("model payload has a bad magic"));
+    }
+    let n = r.u32()? as usize;
+    let json = r.take(n)?;
+    Ok((json, &bytes[r.position()..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_round_trip_and_bad_magic() {
+        let p = encode(b"{}", b"SKMODEL\0rest").unwrap();
+        assert_eq!(decode(&p).unwrap(), (&b"{}"[..], &b"SKMODEL\0rest"[..]));
+        assert!(decode(&p[..10]).is_err());
+        assert!(decode(b"XXXXXXXX\0\0\0\0").is_err());
+        let mut short = p.clone();
+        short.truncate(13);
+        assert!(decode(&short).is_err());
+    }
+}
