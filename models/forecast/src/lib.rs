@@ -8,7 +8,9 @@
 //! weekly period, horizon 48, context 72: last week's shape and the week-over-week level change);
 //! and optional hour-of-day / day-of-week one-hots at the origin; all divided by the window's
 //! mean-absolute deviation around its mean (DeepAR-style scaling, so one model serves any level).
-//! Because every horizon step reads the same row, one Gram matrix and one Cholesky factorisation
+//! Each step predicts the change from the same slot one (longest) season ago, so the ridge
+//! shrinks toward seasonal naive rather than toward a flat line. Because every horizon step reads
+//! the same row, one Gram matrix and one Cholesky factorisation
 //! give all `horizon` linear models at once. Uncertainty is not assumed Gaussian: the
 //! quantiles are the empirical quantiles of rolling-origin backtest residuals per horizon step
 //! (three blocks over the most recent half of the origins, each predicted by a fit on the data

@@ -35,6 +35,10 @@ pub struct ForecastModel {
     pub(crate) residual_quantiles: Vec<f64>,
     /// Mean scaled backtest residual per step (bias correction of the mean forecast).
     pub(crate) residual_mean: Vec<f64>,
+    /// Per step, the design column (1-based lag position) of the same slot one longest season
+    /// ago: the regression predicts the change from it, so the ridge shrinks toward seasonal
+    /// naive rather than toward the window mean. Empty when the model has no seasonal period.
+    pub(crate) baseline: Vec<u32>,
     /// Correlation of consecutive steps' residuals, for sample paths; in [0, 0.99].
     pub(crate) step_correlation: f64,
 }

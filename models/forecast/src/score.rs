@@ -56,7 +56,11 @@ impl ForecastModel {
         let mut row = vec![0.0; width];
         layout.row(&window, t, loc, scale, time_t, &mut row);
         let base: Vec<f64> = (0..req.horizon)
-            .map(|h| self.weights[h * width..(h + 1) * width].iter().zip(&row).map(|(w, x)| w * x).sum())
+            .map(|h| {
+                let fit: f64 =
+                    self.weights[h * width..(h + 1) * width].iter().zip(&row).map(|(w, x)| w * x).sum();
+                fit + self.baseline.get(h).map_or(0.0, |&c| row[c as usize])
+            })
             .collect();
 
         let mean = (0..req.horizon).map(|h| loc + scale * (base[h] + self.residual_mean[h])).collect();

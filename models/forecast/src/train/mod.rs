@@ -103,8 +103,18 @@ pub fn train(
         residual_levels: LEVELS.to_vec(),
         residual_quantiles: Vec::new(),
         residual_mean: Vec::new(),
+        baseline: Vec::new(),
         step_correlation: 0.0,
     };
+    if let Some(&p) = periods.iter().max() {
+        model.baseline = (1..=hz)
+            .map(|h| {
+                let lag = (p * h.div_ceil(p) - h) as u32;
+                // Lags are sorted and deduplicated, and every seasonal lag was pushed above.
+                1 + model.lags.binary_search(&lag).unwrap_or(0) as u32
+            })
+            .collect();
+    }
     let layout = model.layout();
     let reach = layout.reach();
     let needed = reach + hz + MIN_ORIGINS - 1;
@@ -124,7 +134,8 @@ pub fn train(
         let time_t = start.zip(period_seconds).map(|(s, p)| s + p * t as i64);
         layout.row(&y, t, loc, scale, time_t, &mut x[i * width..(i + 1) * width]);
         for h in 0..hz {
-            targets[i * hz + h] = (y[t + 1 + h] - loc) / scale;
+            let base = model.baseline.get(h).map_or(0.0, |&c| x[i * width + c as usize]);
+            targets[i * hz + h] = (y[t + 1 + h] - loc) / scale - base;
         }
     }
 

@@ -1,0 +1,60 @@
+"""statsforecast peers for bench/forecast: same series, origins and training windows as the Rust
+bench (read from the files `scorekit-forecast-bench prep DIR` writes). Writes
+DIR/py_<series>_<model>.csv: model,origin,h,mean,q10,q50,q90,seconds (fit+predict seconds of that
+origin, JIT warm-up excluded). An existing file is kept (delete it to re-run that model).
+
+AutoARIMA is slow (~1 min for one 1,344-point seasonal fit), so it sees only the last
+ARIMA_TRAIN_LEN points of each training window and only the last ARIMA_ORIGINS origins; every
+other model sees the full window at every origin."""
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from statsforecast.models import MSTL, AutoARIMA, AutoETS
+
+ARIMA_TRAIN_LEN = 336
+ARIMA_ORIGINS = 3
+
+out = Path(sys.argv[1])
+only = sys.argv[2:]  # optional subset of model names
+
+
+def models(daily, weekly):
+    return {
+        "AutoETS": (lambda: AutoETS(season_length=daily), None, None),
+        "MSTL+AutoETS": (
+            lambda: MSTL(season_length=[daily, weekly], trend_forecaster=AutoETS(model="ZZN")),
+            None,
+            None,
+        ),
+        "AutoARIMA": (lambda: AutoARIMA(season_length=daily), ARIMA_TRAIN_LEN, ARIMA_ORIGINS),
+    }
+
+
+for name in ["vic_elec", "taylor", "bank_calls"]:
+    meta = json.loads((out / f"{name}.json").read_text())
+    y = np.loadtxt(out / f"{name}.csv", skiprows=1)
+    h, train_len = meta["horizon"], meta["train_len"]
+    daily, weekly = meta["periods"]
+    for mname, (make, limit, n_origins) in models(daily, weekly).items():
+        if only and mname not in only:
+            continue
+        path = out / f"py_{name}_{mname}.csv"
+        if path.exists():
+            continue
+        rows = ["model,origin,h,mean,q10,q50,q90,seconds"]
+        # JIT warm-up on a short series, not timed.
+        make().forecast(y=y[: 3 * weekly], h=h, level=[80])
+        for o in meta["origins"][-(n_origins or len(meta["origins"])) :]:
+            lo = o - (limit or train_len)
+            t0 = time.perf_counter()
+            f = make().forecast(y=y[lo:o], h=h, level=[80])
+            secs = time.perf_counter() - t0
+            for i in range(h):
+                rows.append(
+                    f"{mname},{o},{i + 1},{f['mean'][i]},{f['lo-80'][i]},{f['mean'][i]},{f['hi-80'][i]},{secs}"
+                )
+            print(f"{name} {mname} origin {o}: {secs:.2f}s", file=sys.stderr, flush=True)
+        path.write_text("\n".join(rows) + "\n")
