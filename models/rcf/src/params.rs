@@ -57,12 +57,13 @@ pub struct ThresholdConfig {
 impl Default for ThresholdConfig {
     fn default() -> Self {
         ThresholdConfig {
-            score_decay: 1.0 / 2000.0,
-            z_factor: 3.0,
-            short_window: 1,
+            // Chosen by the sweep in bench/nab (docs/eval-rcf.md): suppression matters most.
+            score_decay: 1.0 / 5000.0,
+            z_factor: 4.0,
+            short_window: 3,
             warmup: 100,
             min_relative_std: 0.05,
-            suppress_after_flag: 0,
+            suppress_after_flag: 50,
         }
     }
 }

@@ -116,7 +116,8 @@ mod tests {
 
     #[test]
     fn running_stats_match_hand_computation() {
-        let cfg = ThresholdConfig { warmup: 10, score_decay: 1e-9, ..ThresholdConfig::default() };
+        let cfg =
+            ThresholdConfig { warmup: 10, score_decay: 1e-9, short_window: 1, ..ThresholdConfig::default() };
         let mut t = StreamingThreshold::new(&cfg);
         for x in [1.0, 2.0, 3.0, 4.0] {
             t.process(&cfg, x);
