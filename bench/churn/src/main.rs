@@ -7,8 +7,6 @@
 
 mod data;
 
-use std::time::Instant;
-
 use data::Churn;
 use scorekit_gbt::{GbtModel, GbtParams, TrainData, metrics, train};
 use smartcore::linalg::basic::matrix::DenseMatrix;
@@ -21,6 +19,27 @@ const PREDICT_REPEAT: usize = 60;
 fn fit(c: &Churn, x: &[f64], y: &[f64], p: &GbtParams) -> GbtModel {
     let data = TrainData { features: x, n_features: c.n_features, types: &c.types, target: y };
     train(&data, None, p, &mut |_, _| {}).expect("training").model
+}
+
+/// CPU seconds used by this (single-threaded) process: unlike wall-clock time, it does not
+/// count the time other jobs on a shared machine hold the cores.
+fn cpu_seconds() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Median CPU seconds of `n` runs of `f`, and the last result.
+fn timed<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut times = Vec::new();
+    let mut out = None;
+    for _ in 0..n {
+        let t = cpu_seconds();
+        out = Some(f());
+        times.push(cpu_seconds() - t);
+    }
+    (median(times), out.unwrap())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -46,25 +65,13 @@ fn eval(c: &Churn) {
     let n_test = ty.len();
     let p = GbtParams::default();
 
-    let mut times = Vec::new();
-    let mut model = None;
-    for _ in 0..7 {
-        let t = Instant::now();
-        let data = TrainData { features: &x, n_features: c.n_features, types: &c.types, target: &y };
-        model = Some(train(&data, None, &p, &mut |_, _| {}).expect("training"));
-        times.push(t.elapsed().as_secs_f64());
-    }
-    let trained = model.unwrap();
+    let data = TrainData { features: &x, n_features: c.n_features, types: &c.types, target: &y };
+    let (train_s, trained) = timed(7, || train(&data, None, &p, &mut |_, _| {}).expect("training"));
     let m = &trained.model;
     let big: Vec<f64> = tx.iter().copied().cycle().take(tx.len() * PREDICT_REPEAT).collect();
     let mut out = vec![0.0; n_test * PREDICT_REPEAT];
-    let mut ptimes = Vec::new();
-    for _ in 0..5 {
-        let t = Instant::now();
-        m.predict_batch(&big, &mut out).unwrap();
-        ptimes.push(t.elapsed().as_secs_f64());
-    }
-    let rows_per_s = out.len() as f64 / median(ptimes);
+    let (predict_s, ()) = timed(5, || m.predict_batch(&big, &mut out).unwrap());
+    let rows_per_s = out.len() as f64 / predict_s;
     let mut scores = vec![0.0; n_test];
     m.predict_batch(&tx, &mut scores).unwrap();
     let imp = m.feature_importance();
@@ -72,19 +79,18 @@ fn eval(c: &Churn) {
     top.sort_by(|a, b| b.1.total_cmp(&a.1));
     let top: Vec<String> = top.iter().take(5).map(|(f, v)| format!("\"{}:{v:.3}\"", c.names[*f])).collect();
     let extra = format!(",\"trees\":{},\"top_features\":[{}]", m.n_trees(), top.join(","));
-    report("scorekit-gbt", &scores, &ty, median(times), rows_per_s, &extra);
+    report("scorekit-gbt", &scores, &ty, train_s, rows_per_s, &extra);
 
     // smartcore CART decision tree on level indices (its default parameters).
     let rows = |x: &[f64]| x.chunks_exact(c.n_features).map(<[f64]>::to_vec).collect::<Vec<_>>();
     let xm = DenseMatrix::from_2d_vec(&rows(&x)).unwrap();
     let yl: Vec<u32> = y.iter().map(|&v| v as u32).collect();
-    let t = Instant::now();
-    let dt = DecisionTreeClassifier::fit(&xm, &yl, DecisionTreeClassifierParameters::default()).unwrap();
-    let dt_train = t.elapsed().as_secs_f64();
+    let (dt_train, dt) = timed(3, || {
+        DecisionTreeClassifier::fit(&xm, &yl, DecisionTreeClassifierParameters::default()).unwrap()
+    });
     let bigm = DenseMatrix::from_2d_vec(&rows(&big)).unwrap();
-    let t = Instant::now();
-    let _ = dt.predict_proba(&bigm).unwrap();
-    let dt_rate = (n_test * PREDICT_REPEAT) as f64 / t.elapsed().as_secs_f64();
+    let (dt_predict, _) = timed(3, || dt.predict_proba(&bigm).unwrap());
+    let dt_rate = (n_test * PREDICT_REPEAT) as f64 / dt_predict;
     let proba = dt.predict_proba(&DenseMatrix::from_2d_vec(&rows(&tx)).unwrap()).unwrap();
     let dscores: Vec<f64> = (0..n_test).map(|i| *proba.get((i, 1))).collect();
     report("smartcore DecisionTree", &dscores, &ty, dt_train, dt_rate, "");
@@ -128,19 +134,32 @@ fn cv(c: &Churn, p: &GbtParams) -> (f64, f64, f64) {
 fn tune(c: &Churn) {
     let base = GbtParams::default();
     let mut grid = vec![base.clone()];
-    for learning_rate in [0.03, 0.05, 0.1] {
-        for colsample in [0.8, 1.0] {
-            for subsample in [0.8, 1.0] {
-                for min_data_per_category in [10, 50] {
-                    for lambda in [1.0, 5.0] {
-                        grid.push(GbtParams {
-                            learning_rate,
-                            colsample,
-                            subsample,
-                            min_data_per_category,
-                            lambda,
-                            ..base.clone()
-                        });
+    let structural = std::env::args().any(|a| a == "structure");
+    if structural {
+        for max_depth in [4, 6, 8] {
+            for max_leaves in [15, 31, 63] {
+                for min_samples_leaf in [1, 5, 20] {
+                    for min_child_weight in [0.1, 1.0] {
+                        grid.push(GbtParams { max_depth, max_leaves, min_samples_leaf, min_child_weight, ..base.clone() });
+                    }
+                }
+            }
+        }
+    } else {
+        for learning_rate in [0.03, 0.05, 0.1] {
+            for colsample in [0.8, 1.0] {
+                for subsample in [0.8, 1.0] {
+                    for min_data_per_category in [10, 50] {
+                        for lambda in [1.0, 5.0] {
+                            grid.push(GbtParams {
+                                learning_rate,
+                                colsample,
+                                subsample,
+                                min_data_per_category,
+                                lambda,
+                                ..base.clone()
+                            });
+                        }
                     }
                 }
             }
@@ -157,8 +176,8 @@ fn tune(c: &Churn) {
     results.sort_by(|a, b| b.0.total_cmp(&a.0));
     for (auc, ll, trees, p) in results.iter().take(15) {
         println!(
-            "cv auc {auc:.4} logloss {ll:.4} trees {trees:5.1} lr {} colsample {} subsample {} min_data_per_category {} lambda {}",
-            p.learning_rate, p.colsample, p.subsample, p.min_data_per_category, p.lambda
+            "cv auc {auc:.4} logloss {ll:.4} trees {trees:5.1} lr {} colsample {} subsample {} min_data_per_category {} lambda {} depth {} leaves {} min_samples_leaf {} min_child_weight {}",
+            p.learning_rate, p.colsample, p.subsample, p.min_data_per_category, p.lambda, p.max_depth, p.max_leaves, p.min_samples_leaf, p.min_child_weight
         );
     }
     println!("defaults: cv auc {da:.4} logloss {dl:.4} trees {dt:.1}");
@@ -166,7 +185,7 @@ fn tune(c: &Churn) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(2).map_or("../../../shared/data/churn/mlc_churn.csv", String::as_str);
+    let path = args.get(2).filter(|a| a.ends_with(".csv")).map_or("../../../shared/data/churn/mlc_churn.csv", String::as_str);
     let c = Churn::load(path);
     match args.get(1).map(String::as_str) {
         Some("tune") => tune(&c),

@@ -78,7 +78,7 @@ impl Default for GbtParams {
             cat_smooth: 10.0,
             cat_l2: 10.0,
             max_cat_threshold: 32,
-            min_data_per_category: 10,
+            min_data_per_category: 50,
         }
     }
 }
