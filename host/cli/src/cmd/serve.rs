@@ -1,0 +1,149 @@
+//! `host serve`: serve every model module in a directory over HTTP (`scorekit-server`).
+//!
+//! With no arguments it serves `./scorekit-models`, first training the embedded demo models
+//! (churn, anomaly, forecast) and compiling them to `.wasm` there if they are missing, so the
+//! README's first command works on a fresh clone.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use scorekit_runtime::{Runtime, RuntimeConfig};
+use scorekit_server::ServerConfig;
+use scorekit_server::wasm::WasmLoader;
+
+/// Default models directory.
+pub const DEFAULT_MODELS_DIR: &str = "scorekit-models";
+
+/// `host serve` arguments.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Directory of model modules (`NAME.wasm`, served as NAME); watched for changes.
+    /// Default: ./scorekit-models, with the demo models trained into it when missing.
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    /// Train and compile the demo models into the models directory if missing (implied when
+    /// --models is not given).
+    #[arg(long)]
+    pub demo: bool,
+    /// Do not add the demo models, even to the default directory.
+    #[arg(long, conflicts_with = "demo")]
+    pub no_demo: bool,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port (0 picks a free one; the address is printed on stdout).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Where RCF stream states are persisted. Default: MODELS/.state
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Keep RCF stream state in memory only (lost on exit).
+    #[arg(long, conflicts_with = "state_dir")]
+    pub no_state: bool,
+    /// Bearer token enabling PUT/DELETE /admin/models/NAME.
+    #[arg(long, env = "SCOREKIT_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Per-call deadline of a model module, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub deadline_ms: u64,
+    /// Memory cap of one module instance, in MiB.
+    #[arg(long, default_value_t = 256)]
+    pub memory_mib: usize,
+    /// Largest scoring request body, in bytes (SageMaker's limit is 6 MiB).
+    #[arg(long, default_value_t = 6 << 20)]
+    pub max_body_bytes: usize,
+    /// Scoring requests running at once; beyond it requests wait --queue-ms, then get 503.
+    #[arg(long, default_value_t = 256)]
+    pub max_concurrency: usize,
+    /// How long a request may wait for a free slot before 503 + Retry-After, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub queue_ms: u64,
+    /// How often the models directory is checked for changes, in milliseconds (0: never).
+    #[arg(long, default_value_t = 1000)]
+    pub reload_ms: u64,
+    /// How often changed stream states are written to disk, in milliseconds (0: after every
+    /// stream request).
+    #[arg(long, default_value_t = 5000)]
+    pub persist_ms: u64,
+    /// RCF streams kept in memory (least recently used ones are saved to disk and evicted).
+    #[arg(long, default_value_t = 10_000)]
+    pub max_streams: usize,
+    /// Directory of the compiled-code cache (default: the runtime's per-user cache).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub log_format: String,
+    /// Log level (error, warn, info, debug, trace).
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
+}
+
+/// Runs `host serve` until SIGTERM or Ctrl-C.
+///
+/// # Errors
+/// Bad directories, a failure training the demo models, bind failure.
+pub fn run(args: ServeArgs) -> Result<()> {
+    scorekit_server::init_logging(args.log_format == "json", &args.log_level);
+    let demo = args.demo || (args.models.is_none() && !args.no_demo);
+    let models = args.models.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_MODELS_DIR));
+    std::fs::create_dir_all(&models).with_context(|| format!("cannot create {}", models.display()))?;
+    if demo {
+        ensure_demo_models(&models)?;
+    }
+    let state_dir = if args.no_state {
+        None
+    } else {
+        Some(args.state_dir.clone().unwrap_or_else(|| models.join(".state")))
+    };
+    let runtime = Runtime::new(RuntimeConfig {
+        deadline: Duration::from_millis(args.deadline_ms.max(1)),
+        memory_limit_bytes: args.memory_mib.max(1) << 20,
+        cache_dir: args.cache_dir.clone().or_else(RuntimeConfig::default_cache_dir),
+        ..RuntimeConfig::default()
+    })
+    .context("cannot start the Wasm runtime")?;
+    let config = ServerConfig {
+        bind: SocketAddr::new(args.bind, args.port),
+        models_dir: Some(models),
+        state_dir,
+        admin_token: args.admin_token.filter(|t| !t.is_empty()),
+        max_body_bytes: args.max_body_bytes,
+        max_concurrency: args.max_concurrency.max(1),
+        queue_timeout: Duration::from_millis(args.queue_ms),
+        reload_interval: Duration::from_millis(args.reload_ms),
+        persist_interval: Duration::from_millis(args.persist_ms),
+        max_streams: args.max_streams,
+        ..ServerConfig::default()
+    };
+    scorekit_server::run(config, Arc::new(WasmLoader::new(runtime)))
+}
+
+/// Trains the demo models that are missing from `dir` and compiles them to `dir/NAME.wasm`.
+/// Training data, artifacts and reports go to `dir/.demo/`.
+fn ensure_demo_models(dir: &Path) -> Result<()> {
+    let missing: Vec<&str> =
+        crate::demo::MODELS.iter().copied().filter(|m| !dir.join(format!("{m}.wasm")).is_file()).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let work = dir.join(".demo");
+    if !crate::demo::is_trained(&work) {
+        eprintln!("training the demo models ({}) into {} …", missing.join(", "), work.display());
+        crate::demo::train_all(&work, true).context("training the demo models")?;
+    }
+    for name in missing {
+        let artifact = crate::cmd::score::load_artifact(&work.join(format!("{name}.model.json")))?;
+        let bytes = scorekit_runtime::compile::compile(&artifact)
+            .with_context(|| format!("compiling the demo model '{name}'"))?;
+        let path = dir.join(format!("{name}.wasm"));
+        scorekit_server::registry::write_atomic(&path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("compiled {} ({} bytes)", path.display(), bytes.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! `scorekit-server`: serves every model module in a directory over HTTP — a drop-in for
+//! SageMaker runtime endpoints (CSV for XGBoost-style classifiers, Random Cut Forest JSON, DeepAR
+//! JSON, JSON Lines), a native JSON API, RCF streams whose state is kept in the server and
+//! persisted to disk, an OpenAPI description, Prometheus metrics, and hot model swap.
+//!
+//! Main design choices:
+//! * **No model logic here.** Every score, explanation, forecast and stream step is a call into a
+//!   module through `scorekit-runtime` (see [`wasm`]); the server parses HTTP bodies into cells
+//!   and the module applies the same encoding as every other host, so errors read the same.
+//! * **Lock-free reads, atomic swaps.** The served set is an `ArcSwap` snapshot; a request holds
+//!   the version it resolved until it ends, so replacing a file or calling the admin API never
+//!   fails a request in flight ([`registry`]).
+//! * **Small requests never leave the I/O thread.** Scoring one row costs microseconds in the
+//!   module, less than a thread hop; bodies above `inline_body_bytes` go to the blocking pool.
+//!   Concurrency is capped with a time-bounded wait and then 503 + `Retry-After`, so overload
+//!   never builds an unbounded queue.
+#![deny(missing_docs)]
+
+pub mod backend;
+pub mod config;
+pub mod error;
+pub mod formats;
+pub mod metrics;
+pub mod registry;
+pub mod routes;
+pub mod streams;
+pub mod wasm;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use backend::{CallError, Loader, Module, ModuleInfo, Stream};
+pub use config::ServerConfig;
+pub use routes::{AppState, ROUTES, router};
+
+/// The OpenAPI description served at `/openapi.yaml` (the checked-in `docs/openapi.yaml`).
+pub const OPENAPI_YAML: &str = routes::OPENAPI_DOC;
+
+/// Sets up structured logs on stderr: JSON lines (`json`) or human-readable text, at `level`
+/// (`error`, `warn`, `info`, `debug`, `trace`). Calling it twice is harmless.
+pub fn init_logging(json: bool, level: &str) {
+    let level: tracing::Level = level.parse().unwrap_or(tracing::Level::INFO);
+    let builder =
+        tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).with_target(false);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// Builds the shared state: registry (first scan of the models directory), streams, metrics.
+///
+/// # Errors
+/// An unreadable models directory.
+pub fn build_state(config: ServerConfig, loader: Arc<dyn Loader>) -> anyhow::Result<Arc<AppState>> {
+    let metrics = Arc::new(metrics::Metrics::default());
+    if let Some(dir) = &config.models_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the models directory {}", dir.display()))?;
+    }
+    let registry = Arc::new(registry::Registry::new(config.models_dir.clone(), loader, metrics.clone()));
+    let report = registry.scan();
+    for (alias, err) in &report.failed {
+        tracing::warn!(model = %alias, error = %err, "model not served");
+    }
+    let streams =
+        Arc::new(streams::StreamStore::new(config.state_dir.clone(), config.max_streams, metrics.clone()));
+    let slots = Arc::new(Semaphore::new(config.max_concurrency.max(1)));
+    Ok(Arc::new(AppState { registry, streams, metrics, config, slots }))
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then drains requests in flight (up to
+/// `shutdown_grace`) and writes every changed stream state to disk.
+///
+/// # Errors
+/// A failure of the listener.
+pub async fn serve(
+    app: Arc<AppState>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let reload = app.config.reload_interval;
+    if !reload.is_zero() && app.registry.dir().is_some() {
+        let registry = app.registry.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(reload);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let r = registry.clone();
+                let _ = tokio::task::spawn_blocking(move || r.scan()).await;
+            }
+        });
+    }
+    let persist = app.config.persist_interval;
+    if !persist.is_zero() {
+        let store = app.streams.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(persist);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let s = store.clone();
+                let _ = tokio::task::spawn_blocking(move || s.flush()).await;
+            }
+        });
+    }
+    let grace = app.config.shutdown_grace;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let signalled = async move {
+        shutdown.await;
+        let _ = tx.send(());
+    };
+    let server = axum::serve(listener, router(app.clone())).with_graceful_shutdown(signalled);
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        r = &mut server => r.context("server failed")?,
+        _ = async { let _ = rx.await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("requests still running after the shutdown grace period; stopping anyway");
+        }
+    }
+    let store = app.streams.clone();
+    let (saved, failed) = tokio::task::spawn_blocking(move || store.flush()).await.unwrap_or((0, 1));
+    tracing::info!(saved, failed, "stream states written; server stopped");
+    if failed > 0 {
+        anyhow::bail!("{failed} stream state(s) could not be written on shutdown");
+    }
+    Ok(())
+}
+
+/// Resolves when the process receives SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; draining requests");
+}
+
+/// Runs a server to completion on its own multi-threaded Tokio runtime: binds, prints
+/// `listening on http://ADDR` on stdout (so scripts using port 0 learn the port), serves until
+/// SIGTERM/Ctrl-C.
+///
+/// # Errors
+/// Bind failure, unreadable models directory, or state that could not be saved on shutdown.
+pub fn run(config: ServerConfig, loader: Arc<dyn Loader>) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("scorekit-http")
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let bind = config.bind;
+        let app = build_state(config, loader)?;
+        let listener = TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+        let addr = listener.local_addr()?;
+        let names: Vec<String> = app.registry.list().iter().map(|e| e.alias.clone()).collect();
+        tracing::info!(%addr, models = ?names, "serving");
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening on http://{addr} (models: {})", names.join(", "));
+            let _ = out.flush();
+        }
+        serve(app, listener, shutdown_signal()).await
+    })
+}
