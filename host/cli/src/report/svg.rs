@@ -179,7 +179,7 @@ impl Chart {
                 r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
                 sx(fx),
                 TOP + ph + 14.0,
-                fmt_tick(fx)
+                self.x_tick(fx)
             );
         }
         for b in &self.bands {
