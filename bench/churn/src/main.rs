@@ -9,8 +9,8 @@ mod data;
 
 use data::Churn;
 use scorekit_gbt::{GbtModel, GbtParams, TrainData, metrics, train};
-use smartcore::linalg::basic::matrix::DenseMatrix;
 use smartcore::linalg::basic::arrays::Array;
+use smartcore::linalg::basic::matrix::DenseMatrix;
 use smartcore::tree::decision_tree_classifier::{DecisionTreeClassifier, DecisionTreeClassifierParameters};
 
 const N_TRAIN: usize = 3333;
@@ -140,7 +140,13 @@ fn tune(c: &Churn) {
             for max_leaves in [15, 31, 63] {
                 for min_samples_leaf in [1, 5, 20] {
                     for min_child_weight in [0.1, 1.0] {
-                        grid.push(GbtParams { max_depth, max_leaves, min_samples_leaf, min_child_weight, ..base.clone() });
+                        grid.push(GbtParams {
+                            max_depth,
+                            max_leaves,
+                            min_samples_leaf,
+                            min_child_weight,
+                            ..base.clone()
+                        });
                     }
                 }
             }
@@ -177,7 +183,15 @@ fn tune(c: &Churn) {
     for (auc, ll, trees, p) in results.iter().take(15) {
         println!(
             "cv auc {auc:.4} logloss {ll:.4} trees {trees:5.1} lr {} colsample {} subsample {} min_data_per_category {} lambda {} depth {} leaves {} min_samples_leaf {} min_child_weight {}",
-            p.learning_rate, p.colsample, p.subsample, p.min_data_per_category, p.lambda, p.max_depth, p.max_leaves, p.min_samples_leaf, p.min_child_weight
+            p.learning_rate,
+            p.colsample,
+            p.subsample,
+            p.min_data_per_category,
+            p.lambda,
+            p.max_depth,
+            p.max_leaves,
+            p.min_samples_leaf,
+            p.min_child_weight
         );
     }
     println!("defaults: cv auc {da:.4} logloss {dl:.4} trees {dt:.1}");
@@ -185,7 +199,10 @@ fn tune(c: &Churn) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(2).filter(|a| a.ends_with(".csv")).map_or("../../../shared/data/churn/mlc_churn.csv", String::as_str);
+    let path = args
+        .get(2)
+        .filter(|a| a.ends_with(".csv"))
+        .map_or("../../../shared/data/churn/mlc_churn.csv", String::as_str);
     let c = Churn::load(path);
     match args.get(1).map(String::as_str) {
         Some("tune") => tune(&c),
