@@ -1,0 +1,191 @@
+//! `scorekit_call`: decode the request, run the operation through `scorekit_artifact::ops`,
+//! encode the response or the error message.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use scorekit_abi::{ForecastOutput, ForecastQuery, Layout, RowsRequest, op, status};
+use scorekit_artifact::Artifact;
+use scorekit_artifact::ops::OpsError;
+use scorekit_core::Cell;
+use scorekit_core::FieldKind;
+use scorekit_forecast::ForecastRequest;
+
+use crate::state::{Output, State, payload};
+
+/// A failed call: status and message.
+struct Fail(i32, String);
+
+impl From<scorekit_abi::WireError> for Fail {
+    fn from(e: scorekit_abi::WireError) -> Self {
+        Fail(status::BAD_INPUT, format!("malformed request: {e}"))
+    }
+}
+
+impl From<OpsError> for Fail {
+    fn from(e: OpsError) -> Self {
+        let code = match e {
+            OpsError::Unsupported { .. } => status::UNSUPPORTED,
+            _ => status::BAD_INPUT,
+        };
+        Fail(code, e.to_string())
+    }
+}
+
+pub fn call(st: &mut State, op: i32, len: i32) -> i32 {
+    let result = match st.input_bytes(len) {
+        Some(req) => dispatch(st, op, req),
+        None => Err(Fail(status::BAD_INPUT, format!("request length {len} exceeds the input buffer"))),
+    };
+    match result {
+        Ok(()) => status::OK,
+        Err(Fail(code, msg)) => {
+            let mut b = st.take_bytes();
+            b.extend_from_slice(msg.as_bytes());
+            st.out = Output::Bytes(b);
+            code
+        }
+    }
+}
+
+fn parts() -> Result<(&'static [u8], &'static [u8]), Fail> {
+    let p = payload().ok_or_else(|| {
+        Fail(status::INTERNAL, "this is the bare scorekit guest: no model was compiled into it".to_string())
+    })?;
+    scorekit_abi::payload::decode(p)
+        .map_err(|e| Fail(status::INTERNAL, format!("corrupt model payload: {e}")))
+}
+
+fn artifact(st: &mut State) -> Result<&mut Artifact, Fail> {
+    if st.artifact.is_none() {
+        let (_, bytes) = parts()?;
+        let a = Artifact::from_bytes(bytes)
+            .map_err(|e| Fail(status::INTERNAL, format!("model inside the module: {e}")))?;
+        st.artifact = Some(a);
+    }
+    st.artifact.as_mut().ok_or_else(|| Fail(status::INTERNAL, "model not loaded".to_string()))
+}
+
+fn dispatch(st: &mut State, op: i32, req: &'static [u8]) -> Result<(), Fail> {
+    match op {
+        op::SCHEMA => {
+            let (json, _) = parts()?;
+            let mut b = st.take_bytes();
+            b.extend_from_slice(json);
+            st.out = Output::Bytes(b);
+        }
+        op::SCORE | op::RCF_SCORE | op::EXPLAIN | op::RCF_UPDATE | op::RCF_SCORE_UPDATE => {
+            let mut out = st.take_values();
+            let a = artifact(st)?;
+            let rows = encode_rows(a, req)?;
+            match op {
+                op::EXPLAIN => a.explain(&rows, &mut out)?,
+                op::RCF_UPDATE => a.update(&rows)?,
+                op::RCF_SCORE_UPDATE => a.score_update(&rows, &mut out)?,
+                op::RCF_SCORE if a.model.family() != scorekit_artifact::Family::Rcf => {
+                    return Err(Fail(
+                        status::UNSUPPORTED,
+                        format!(
+                            "operation 'rcf_score' is not supported by a {} model",
+                            a.model.family().as_str()
+                        ),
+                    ));
+                }
+                _ => a.score(&rows, &mut out)?,
+            }
+            st.out = Output::Values(out);
+        }
+        op::FORECAST => {
+            let (q, history) = ForecastQuery::decode(req)?;
+            let request = ForecastRequest {
+                horizon: q.horizon as usize,
+                quantiles: q.quantiles,
+                num_samples: q.num_samples as usize,
+                seed: q.seed,
+                start: q.start,
+            };
+            let f = artifact(st)?.forecast(&history, &request)?;
+            let out = ForecastOutput { mean: f.mean, quantiles: f.quantiles, samples: f.samples };
+            let mut b = st.take_bytes();
+            out.write(&mut b).map_err(|e| Fail(status::INTERNAL, format!("encoding the forecast: {e}")))?;
+            st.out = Output::Bytes(b);
+        }
+        op::STATE_EXPORT => {
+            let bytes = artifact(st)?.export_state()?;
+            st.out = Output::Bytes(bytes);
+        }
+        op::STATE_IMPORT => {
+            artifact(st)?.import_state(req)?;
+            st.out = Output::Bytes(st.take_bytes());
+        }
+        op::STATE_RESET => {
+            st.artifact = None;
+            artifact(st)?;
+            st.out = Output::Bytes(st.take_bytes());
+        }
+        other => return Err(Fail(status::UNSUPPORTED, format!("unknown operation {other}"))),
+    }
+    Ok(())
+}
+
+/// Decodes a rows request into the encoded `f64` rows `ops` takes. Tagged cells go through
+/// `scorekit_core::encode_row` (as on the native path); dense values are checked the same way a
+/// level index or a number would be, so a bad dense value is an error, never a silent miss.
+fn encode_rows(a: &Artifact, req: &[u8]) -> Result<Vec<f64>, Fail> {
+    let rows = RowsRequest::decode(req)?;
+    let arity = a.arity();
+    if rows.n_cols != arity {
+        return Err(Fail(
+            status::BAD_INPUT,
+            format!("expected {arity} values per row (the model's inputs), got {}", rows.n_cols),
+        ));
+    }
+    let mut cur = rows.cursor();
+    let mut out = Vec::with_capacity(rows.n_rows * arity);
+    match rows.layout {
+        Layout::Tagged => {
+            let mut cells: Vec<Cell<'_>> = Vec::with_capacity(rows.n_rows * arity);
+            let mut row = Vec::with_capacity(arity);
+            while cur.next_cells(&mut row)? {
+                cells.extend_from_slice(&row);
+            }
+            a.encode(&cells, 0, &mut out).map_err(OpsError::from)?;
+        }
+        Layout::Dense => {
+            out.resize(rows.n_rows * arity, 0.0);
+            for chunk in out.chunks_mut(arity) {
+                cur.next_dense(chunk)?;
+            }
+            check_dense(a, &out)?;
+        }
+    }
+    Ok(out)
+}
+
+fn check_dense(a: &Artifact, values: &[f64]) -> Result<(), Fail> {
+    let inputs = &a.schema.inputs;
+    for (r, row) in values.chunks(inputs.len()).enumerate() {
+        for (field, &x) in inputs.iter().zip(row) {
+            let bad = match &field.kind {
+                _ if x.is_nan() => None,
+                FieldKind::Numeric if x.is_infinite() => Some(format!("value must be finite, got {x}")),
+                FieldKind::Categorical { levels }
+                    if !(x >= 0.0 && x < levels.len() as f64 && x == libm_trunc(x)) =>
+                {
+                    Some(format!("level index {x} is not one of 0..{}", levels.len()))
+                }
+                _ => None,
+            };
+            if let Some(msg) = bad {
+                return Err(Fail(status::BAD_INPUT, format!("row {r}, column '{}': {msg}", field.name)));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn libm_trunc(x: f64) -> f64 {
+    // Exact for the range checked above (< 2^32 levels); avoids a libm dependency.
+    (x as u64) as f64
+}

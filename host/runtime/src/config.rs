@@ -1,0 +1,55 @@
+//! Limits and knobs of a [`Runtime`](crate::Runtime).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How a [`Runtime`](crate::Runtime) runs modules. `Default` gives safe values for a server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// Longest one call into a module may run (default 1 s). Checked at the granularity of
+    /// [`RuntimeConfig::tick`].
+    pub deadline: Duration,
+    /// Largest linear memory one instance may have, model included (default 256 MiB).
+    pub memory_limit_bytes: usize,
+    /// Directory for compiled code, keyed by module SHA-256 and engine compatibility hash;
+    /// `None` compiles in every process. Only point this at a directory writable by trusted
+    /// users: compiled code from it is executed.
+    pub cache_dir: Option<PathBuf>,
+    /// Idle instances kept per module for reuse (default: number of CPUs, at least 2). Callers
+    /// beyond it get a fresh instance that is dropped afterwards.
+    pub max_idle_instances: usize,
+    /// Interval of the epoch ticker that enforces deadlines (default 5 ms).
+    pub tick: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            deadline: Duration::from_secs(1),
+            memory_limit_bytes: 256 << 20,
+            cache_dir: None,
+            max_idle_instances: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            tick: Duration::from_millis(5),
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// The conventional per-user cache directory: `$SCOREKIT_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/scorekit/modules`, else `$HOME/.cache/scorekit/modules`.
+    pub fn default_cache_dir() -> Option<PathBuf> {
+        if let Some(d) = std::env::var_os("SCOREKIT_CACHE_DIR") {
+            return Some(PathBuf::from(d));
+        }
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        Some(base.join("scorekit").join("modules"))
+    }
+
+    /// This configuration with the on-disk cache at `dir`.
+    pub fn with_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+}

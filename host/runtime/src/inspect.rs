@@ -1,0 +1,112 @@
+//! Reading a module without running it: its SHA-256 identity, its description (custom section
+//! `scorekit.schema`) and the structural checks every load performs (valid Wasm, imports
+//! nothing).
+
+use scorekit_artifact::Metric;
+use scorekit_core::{Family, Schema};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+
+use crate::RuntimeError;
+
+/// The JSON of the `scorekit.schema` custom section (see `docs/abi.md`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Description {
+    /// ABI version of the module.
+    pub abi: i32,
+    /// Model family.
+    pub family: Family,
+    /// Artifact format number.
+    pub format: u32,
+    /// Inputs, outputs, name.
+    pub schema: Schema,
+    /// Training metrics.
+    pub metrics: Vec<Metric>,
+    /// Provenance pairs.
+    pub provenance: Vec<(String, String)>,
+    /// Hex SHA-256 of the artifact's binary encoding inside the module.
+    pub artifact_sha256: String,
+}
+
+/// What a host needs to know about a module before scoring with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModuleInfo {
+    /// SHA-256 of the module file: the model's identity.
+    pub sha256: [u8; 32],
+    /// Size of the module file in bytes.
+    pub size: usize,
+    /// The module's description.
+    pub description: Description,
+}
+
+impl ModuleInfo {
+    /// The SHA-256 in lowercase hex.
+    pub fn sha256_hex(&self) -> String {
+        sha256_hex(&self.sha256)
+    }
+
+    /// The model's schema.
+    pub fn schema(&self) -> &Schema {
+        &self.description.schema
+    }
+}
+
+/// Lowercase hex of a digest.
+pub fn sha256_hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Validates `bytes` as a scorekit module and reads its description, without compiling or
+/// instantiating it.
+///
+/// # Errors
+/// [`RuntimeError::InvalidModule`] (not Wasm, truncated, invalid, no or bad description),
+/// [`RuntimeError::Imports`] (it imports anything), [`RuntimeError::AbiMismatch`] (description
+/// names another ABI).
+pub fn inspect(bytes: &[u8]) -> Result<ModuleInfo, RuntimeError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(RuntimeError::InvalidModule("not a WebAssembly module (bad magic number)".into()));
+    }
+    let mut validator = Validator::new_with_features(WasmFeatures::default());
+    validator.validate_all(bytes).map_err(|e| RuntimeError::InvalidModule(e.to_string()))?;
+    let mut description = None;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(|e| RuntimeError::InvalidModule(e.to_string()))? {
+            Payload::ImportSection(reader) => {
+                if let Some(import) = reader.into_imports().next() {
+                    let import = import.map_err(|e| RuntimeError::InvalidModule(e.to_string()))?;
+                    let what = if import.module.starts_with("wasi") { "WASI function" } else { "host item" };
+                    return Err(RuntimeError::Imports(format!(
+                        "{what} '{}::{}'",
+                        import.module, import.name
+                    )));
+                }
+            }
+            Payload::CustomSection(c) if c.name() == scorekit_abi::SCHEMA_SECTION => {
+                let d: Description = serde_json::from_slice(c.data()).map_err(|e| {
+                    RuntimeError::InvalidModule(format!("bad {} section: {e}", scorekit_abi::SCHEMA_SECTION))
+                })?;
+                description = Some(d);
+            }
+            _ => {}
+        }
+    }
+    let description = description.ok_or_else(|| {
+        RuntimeError::InvalidModule(format!(
+            "no '{}' custom section: not a scorekit model module",
+            scorekit_abi::SCHEMA_SECTION
+        ))
+    })?;
+    if description.abi != scorekit_abi::ABI_VERSION {
+        return Err(RuntimeError::AbiMismatch {
+            found: description.abi,
+            expected: scorekit_abi::ABI_VERSION,
+        });
+    }
+    Ok(ModuleInfo { sha256: sha256(bytes), size: bytes.len(), description })
+}

@@ -1,0 +1,141 @@
+//! The engine, its configuration for embedding, and the epoch ticker that enforces deadlines.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use wasmtime::{Config, Engine, OptLevel};
+
+use crate::cache::{self, Source};
+use crate::instance::Limits;
+use crate::module::ScoringModule;
+use crate::{RuntimeConfig, RuntimeError, inspect};
+
+/// Loads and runs model modules. Cheap to clone (shared engine); `Send + Sync`. One per process
+/// is typical.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    config: RuntimeConfig,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The ticker notices within one tick and exits; no join, so a drop never blocks.
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// An engine configured for embedding: no signal handlers, epoch-based deadlines, Cranelift
+    /// optimising for speed. Starts one ticker thread.
+    ///
+    /// # Errors
+    /// [`RuntimeError::Engine`] if the engine cannot be created or the thread cannot start.
+    pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let mut c = Config::new();
+        // Database servers own their signal handlers: bounds checks are explicit instead.
+        c.signals_based_traps(false);
+        c.epoch_interruption(true);
+        c.cranelift_opt_level(OptLevel::Speed);
+        // Without guard pages a reservation buys nothing; let memories grow by moving.
+        c.memory_reservation(0);
+        c.memory_guard_size(0);
+        c.memory_reservation_for_growth(1 << 20);
+        let engine = Engine::new(&c).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ticker_engine, ticker_stop, tick) = (engine.clone(), stop.clone(), config.tick);
+        std::thread::Builder::new()
+            .name("scorekit-epoch".into())
+            .spawn(move || {
+                while !ticker_stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    ticker_engine.increment_epoch();
+                }
+            })
+            .map_err(|e| RuntimeError::Engine(format!("starting the deadline ticker: {e}")))?;
+        Ok(Runtime { inner: Arc::new(Inner { engine, config, stop }) })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        let c = &self.inner.config;
+        Limits { deadline: c.deadline, tick: c.tick, memory_limit_bytes: c.memory_limit_bytes }
+    }
+
+    /// Verifies and loads a module: pinned hash, valid Wasm, imports nothing, description,
+    /// exports and ABI version; then compiles it (or takes it from the disk cache) and
+    /// instantiates a first instance.
+    ///
+    /// # Errors
+    /// [`RuntimeError::HashMismatch`], [`RuntimeError::InvalidModule`], [`RuntimeError::Imports`],
+    /// [`RuntimeError::AbiMismatch`], and the limits errors if instantiation exceeds them.
+    pub fn load(
+        &self,
+        bytes: &[u8],
+        expected_sha256: Option<[u8; 32]>,
+    ) -> Result<Arc<ScoringModule>, RuntimeError> {
+        Ok(self.load_traced(bytes, expected_sha256)?.0)
+    }
+
+    pub(crate) fn load_traced(
+        &self,
+        bytes: &[u8],
+        expected_sha256: Option<[u8; 32]>,
+    ) -> Result<(Arc<ScoringModule>, Source), RuntimeError> {
+        if let Some(expected) = expected_sha256 {
+            let actual = inspect::sha256(bytes);
+            if actual != expected {
+                return Err(RuntimeError::HashMismatch {
+                    expected: inspect::sha256_hex(&expected),
+                    actual: inspect::sha256_hex(&actual),
+                });
+            }
+        }
+        let info = inspect::inspect(bytes)?;
+        let (module, source) = cache::load_or_compile(
+            &self.inner.engine,
+            bytes,
+            &info.sha256,
+            self.inner.config.cache_dir.as_deref(),
+        )?;
+        let m = ScoringModule::new(self.clone(), info, module)?;
+        Ok((m, source))
+    }
+
+    /// [`Runtime::load`] from a file.
+    ///
+    /// # Errors
+    /// [`RuntimeError::Io`], then as [`Runtime::load`].
+    pub fn load_file(
+        &self,
+        path: impl AsRef<Path>,
+        expected_sha256: Option<[u8; 32]>,
+    ) -> Result<Arc<ScoringModule>, RuntimeError> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).map_err(|source| RuntimeError::Io { path: path.to_path_buf(), source })?;
+        self.load(&bytes, expected_sha256)
+    }
+
+    /// Whether a module's compiled code is in the disk cache (a load would skip compiling).
+    pub fn is_cached(&self, bytes: &[u8]) -> bool {
+        let Some(dir) = &self.inner.config.cache_dir else { return false };
+        cache::is_cached(&self.inner.engine, dir, &inspect::sha256(bytes))
+    }
+}

@@ -1,0 +1,75 @@
+//! Concurrency, instance reuse and the on-disk compile cache.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use scorekit_runtime::{Rows, Runtime, RuntimeConfig, ScoringModule, Stream};
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn both<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    both::<Runtime>();
+    both::<ScoringModule>();
+    both::<Arc<ScoringModule>>();
+    send::<Stream>();
+    both::<scorekit_runtime::RuntimeError>();
+}
+
+#[test]
+fn concurrent_callers_get_their_own_answers() {
+    let rt = Runtime::new(RuntimeConfig { max_idle_instances: 3, ..RuntimeConfig::default() }).unwrap();
+    let m = rt.load(&good_module(), None).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    let x = (t * 1000 + i) as f64;
+                    let rows = Rows::dense(1, &[x, x + 0.5]).unwrap();
+                    assert_eq!(m.score(&rows).unwrap(), vec![2.0 * x, 2.0 * x + 1.0]);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn compile_cache_is_written_reused_and_survives_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RuntimeConfig::default().with_cache_dir(dir.path());
+    let wasm = good_module();
+    let rt = Runtime::new(cfg.clone()).unwrap();
+    assert!(!rt.is_cached(&wasm));
+    rt.load(&wasm, None).unwrap();
+    assert!(rt.is_cached(&wasm));
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(entries.len(), 1, "one entry, no temp files left: {entries:?}");
+    let entry = entries[0].clone();
+    let sha = scorekit_runtime::inspect(&wasm).unwrap().sha256_hex();
+    assert!(entry.file_name().unwrap().to_str().unwrap().starts_with(&sha));
+    let written = std::fs::read(&entry).unwrap();
+
+    // A new runtime (think: a new process) finds it and scores.
+    let rt2 = Runtime::new(cfg.clone()).unwrap();
+    assert!(rt2.is_cached(&wasm));
+    let m = rt2.load(&wasm, None).unwrap();
+    assert_eq!(m.score(&Rows::dense(1, &[2.0]).unwrap()).unwrap(), vec![4.0]);
+    assert_eq!(std::fs::read(&entry).unwrap(), written, "a good entry is not rewritten");
+
+    // A corrupt entry is ignored, the module recompiled, and the entry repaired.
+    let mut bad = written.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0xff;
+    std::fs::write(&entry, &bad).unwrap();
+    let m = Runtime::new(cfg.clone()).unwrap().load(&wasm, None).unwrap();
+    assert_eq!(m.score(&Rows::dense(1, &[3.0]).unwrap()).unwrap(), vec![6.0]);
+    assert_eq!(std::fs::read(&entry).unwrap(), written);
+    std::fs::write(&entry, b"short").unwrap();
+    assert!(Runtime::new(cfg).unwrap().load(&wasm, None).is_ok());
+}
