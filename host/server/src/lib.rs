@@ -60,7 +60,7 @@ pub fn build_state(config: ServerConfig, loader: Arc<dyn Loader>) -> anyhow::Res
             .with_context(|| format!("cannot create the models directory {}", dir.display()))?;
     }
     let registry = Arc::new(registry::Registry::new(config.models_dir.clone(), loader, metrics.clone()));
-    let report = registry.scan();
+    let report = registry.scan_all();
     for (alias, err) in &report.failed {
         tracing::warn!(model = %alias, error = %err, "model not served");
     }

@@ -249,6 +249,16 @@ impl Registry {
     /// drops removed ones. A file that fails to load leaves the previous version serving and is
     /// retried when it changes again. Blocking (reads and compiles): run it off the async threads.
     pub fn scan(&self) -> ScanReport {
+        self.scan_inner(true)
+    }
+
+    /// [`Registry::scan`] without waiting for recently modified files to settle: for start-up,
+    /// when nothing is being written.
+    pub fn scan_all(&self) -> ScanReport {
+        self.scan_inner(false)
+    }
+
+    fn scan_inner(&self, settle: bool) -> ScanReport {
         let mut report = ScanReport::default();
         let Some(dir) = &self.dir else { return report };
         let Ok(read) = std::fs::read_dir(dir) else {
@@ -261,7 +271,7 @@ impl Registry {
             let Some(alias) = module_alias(&path) else { continue };
             present.push(alias.clone());
             let Some(sig) = FileSig::of(&path) else { continue };
-            if sig.mtime.elapsed().is_ok_and(|age| age < SETTLE) {
+            if settle && sig.mtime.elapsed().is_ok_and(|age| age < SETTLE) {
                 continue; // still being written, probably: look again next time
             }
             let current = self.snap.load().by_alias.get(&alias).cloned();
@@ -279,6 +289,9 @@ impl Registry {
                 }
             };
             let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            if FileSig::of(&path) != Some(sig) {
+                continue; // replaced meanwhile (e.g. by an admin PUT): the next scan sees it
+            }
             let current = self.snap.load().by_alias.get(&alias).cloned();
             if let Some(c) = current.filter(|c| c.sha256() == sha256_hex(&bytes)) {
                 // Touched but identical: remember the new signature, keep the loaded module.

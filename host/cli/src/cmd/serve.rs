@@ -44,8 +44,8 @@ pub struct ServeArgs {
     /// Keep RCF stream state in memory only (lost on exit).
     #[arg(long, conflicts_with = "state_dir")]
     pub no_state: bool,
-    /// Bearer token enabling PUT/DELETE /admin/models/NAME.
-    #[arg(long, env = "SCOREKIT_ADMIN_TOKEN", hide_env_values = true)]
+    /// Bearer token enabling PUT/DELETE /admin/models/NAME (default: $SCOREKIT_ADMIN_TOKEN).
+    #[arg(long)]
     pub admin_token: Option<String>,
     /// Per-call deadline of a model module, in milliseconds.
     #[arg(long, default_value_t = 1000)]
@@ -111,7 +111,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
         bind: SocketAddr::new(args.bind, args.port),
         models_dir: Some(models),
         state_dir,
-        admin_token: args.admin_token.filter(|t| !t.is_empty()),
+        admin_token: args
+            .admin_token
+            .or_else(|| std::env::var("SCOREKIT_ADMIN_TOKEN").ok())
+            .filter(|t| !t.is_empty()),
         max_body_bytes: args.max_body_bytes,
         max_concurrency: args.max_concurrency.max(1),
         queue_timeout: Duration::from_millis(args.queue_ms),
