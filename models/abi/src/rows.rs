@@ -191,7 +191,7 @@ fn header(out: &mut Vec<u8>, layout: Layout, n_rows: usize, n_cols: usize) -> Re
 /// # Errors
 /// [`WireError::Invalid`] if `n_cols` is 0 or does not divide `values.len()`.
 pub fn write_dense(out: &mut Vec<u8>, n_cols: usize, values: &[f64]) -> Result<(), WireError> {
-    if n_cols == 0 || values.len() % n_cols != 0 {
+    if n_cols == 0 || !values.len().is_multiple_of(n_cols) {
         return Err(WireError::Invalid("dense values length must be a non-zero multiple of n_cols"));
     }
     header(out, Layout::Dense, values.len() / n_cols, n_cols)?;

@@ -147,7 +147,7 @@ pub fn encode_f64s(values: &[f64]) -> Vec<u8> {
 /// # Errors
 /// [`WireError::NotMultiple`] when `bytes` is not a whole number of `f64`s.
 pub fn decode_f64s_into(bytes: &[u8], out: &mut Vec<f64>) -> Result<(), WireError> {
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return Err(WireError::NotMultiple { what: "f64 array", len: bytes.len(), unit: 8 });
     }
     out.reserve(bytes.len() / 8);
@@ -196,7 +196,7 @@ impl RcfStep {
 /// # Errors
 /// [`WireError::NotMultiple`] when the length is not a multiple of 32 bytes.
 pub fn decode_rcf_steps(bytes: &[u8]) -> Result<Vec<RcfStep>, WireError> {
-    if bytes.len() % (8 * RCF_STEP_WIDTH) != 0 {
+    if !bytes.len().is_multiple_of(8 * RCF_STEP_WIDTH) {
         return Err(WireError::NotMultiple { what: "rcf_score_update response", len: bytes.len(), unit: 32 });
     }
     let v = decode_f64s(bytes)?;
