@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use scorekit_artifact::{Artifact, Metric, Model};
 use scorekit_core::{Family, Field, Schema};
-use scorekit_forecast::{ForecastParams, ForecastRequest};
+use scorekit_forecast::{ForecastParams, ForecastRequest, metrics};
 
 use super::{CommonArgs, Outcome};
 use crate::data::{Table, time::parse_unix_seconds};
@@ -102,30 +102,6 @@ fn read_series(table: &Table, args: &ForecastArgs) -> Result<(Vec<f64>, Option<V
     Ok((out_v, Some(out_t)))
 }
 
-/// Mean absolute scaled error against the seasonal-naive in-sample scale.
-fn mase(actual: &[f64], mean: &[f64], train: &[f64], season: usize) -> f64 {
-    let scale = train.windows(season + 1).map(|w| (w[season] - w[0]).abs()).sum::<f64>()
-        / (train.len() - season) as f64;
-    actual.iter().zip(mean).map(|(a, m)| (a - m).abs()).sum::<f64>() / actual.len() as f64 / scale.max(1e-12)
-}
-
-/// Weighted quantile loss summed over quantiles (as in DeepAR / GluonTS), averaged over them.
-fn wql(actual: &[f64], quantiles: &[(f64, Vec<f64>)]) -> f64 {
-    let denom: f64 = actual.iter().map(|a| a.abs()).sum::<f64>().max(1e-12);
-    let total: f64 = quantiles
-        .iter()
-        .map(|(q, pred)| {
-            2.0 * actual
-                .iter()
-                .zip(pred)
-                .map(|(a, p)| if a >= p { q * (a - p) } else { (1.0 - q) * (p - a) })
-                .sum::<f64>()
-                / denom
-        })
-        .sum();
-    total / quantiles.len() as f64
-}
-
 /// Fits, backtests and writes artifact and report.
 pub fn train(args: &ForecastArgs) -> Result<Outcome> {
     let common = &args.common;
@@ -167,7 +143,7 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
     let levels = vec![0.1, 0.5, 0.9];
     let season =
         params.seasonal_periods.as_ref().and_then(|p| p.first().copied()).unwrap_or(24).min(cut / 2).max(1);
-    let (mut sum_mase, mut sum_wql, mut covered, mut total) = (0.0, 0.0, 0usize, 0usize);
+    let (mut sum_mase, mut sum_wql, mut covered, mut total) = (0.0, 0.0, 0.0, 0usize);
     let mut last = None;
     for w in 0..windows {
         let origin = cut + w * h;
@@ -183,17 +159,19 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
             .forecast(&series[..origin], &req)
             .with_context(|| format!("backtest origin {origin}"))?;
         let actual = &series[origin..origin + h];
-        sum_mase += mase(actual, &fc.mean, &series[..origin], season);
-        sum_wql += wql(actual, &fc.quantiles);
-        let (lo, hi) = (&fc.quantiles[0].1, &fc.quantiles[2].1);
-        covered += actual.iter().enumerate().filter(|(i, a)| **a >= lo[*i] && **a <= hi[*i]).count();
+        let levels: Vec<(f64, &[f64])> = fc.quantiles.iter().map(|(q, v)| (*q, v.as_slice())).collect();
+        sum_mase += metrics::mase(actual, &fc.mean, &series[..origin], season).unwrap_or(f64::NAN);
+        sum_wql += metrics::weighted_quantile_loss(actual, &levels).unwrap_or(f64::NAN);
+        let coverage =
+            metrics::interval_coverage(actual, &fc.quantiles[0].1, &fc.quantiles[2].1).unwrap_or(f64::NAN);
+        covered += coverage * h as f64;
         total += h;
         last = Some((origin, fc));
     }
     let figures: Vec<(String, f64)> = vec![
         ("mase".into(), sum_mase / windows as f64),
         ("wql".into(), sum_wql / windows as f64),
-        ("coverage_80".into(), covered as f64 / total as f64),
+        ("coverage_80".into(), covered / total as f64),
         ("fit_ms".into(), fit_time.as_secs_f64() * 1e3 / 2.0),
     ];
 
@@ -243,6 +221,7 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
     report.metrics = figures.clone();
     report.details = vec![
         ("parameters".into(), format!("{params:?}")),
+        ("seasonal periods".into(), format!("{:?}", full.report.seasonal_periods)),
         ("artifact".into(), "refit on the full series after the backtest".into()),
     ];
 
