@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use scorekit_core::Schema;
+use scorekit_core::{FieldKind, Schema};
 
 use super::{Rows, Value, fmt_f64};
 use crate::error::ApiError;
@@ -64,8 +64,21 @@ fn split_record(line: &str, line_no: usize) -> Result<Vec<Cow<'_, str>>, ApiErro
     }
 }
 
-fn to_value(field: Cow<'_, str>) -> Value<'_> {
-    if field.trim().is_empty() { Value::Null } else { Value::Text(field) }
+/// A CSV field as a cell. Fields of numeric inputs that parse as finite numbers are sent as
+/// numbers (parsing natively is cheaper than in the module); anything else goes as text, so the
+/// module's own encoder judges it and words the error like every other host.
+fn to_value<'a>(field: Cow<'a, str>, kind: Option<&FieldKind>) -> Value<'a> {
+    let t = field.trim();
+    if t.is_empty() {
+        return Value::Null;
+    }
+    if let Some(FieldKind::Numeric) = kind
+        && let Ok(x) = t.parse::<f64>()
+        && x.is_finite()
+    {
+        return Value::Number(x);
+    }
+    Value::Text(field)
 }
 
 /// Parses a CSV body into rows for `schema`.
@@ -98,7 +111,12 @@ pub fn parse<'a>(body: &'a [u8], schema: &Schema) -> Result<Rows<'a>, ApiError> 
             }
         }
         match &columns {
-            None => rows.push_row(schema, &format!("line {line_no}"), fields.into_iter().map(to_value))?,
+            None => {
+                let kinds = schema.inputs.iter().map(|f| Some(&f.kind)).chain(std::iter::repeat(None));
+                let values: Vec<Value<'a>> =
+                    fields.into_iter().zip(kinds).map(|(f, k)| to_value(f, k)).collect();
+                rows.push_row(schema, &format!("line {line_no}"), values.into_iter())?
+            }
             Some(map) => {
                 let width = map.iter().max().map_or(0, |m| m + 1);
                 if fields.len() < width {
@@ -108,8 +126,11 @@ pub fn parse<'a>(body: &'a [u8], schema: &Schema) -> Result<Rows<'a>, ApiError> 
                     )));
                 }
                 let mut fields: Vec<Option<Cow<'a, str>>> = fields.into_iter().map(Some).collect();
-                let picked: Vec<Value<'a>> =
-                    map.iter().map(|&c| to_value(fields[c].take().unwrap_or(Cow::Borrowed("")))).collect();
+                let picked: Vec<Value<'a>> = map
+                    .iter()
+                    .zip(&schema.inputs)
+                    .map(|(&c, f)| to_value(fields[c].take().unwrap_or(Cow::Borrowed("")), Some(&f.kind)))
+                    .collect();
                 rows.push_row(schema, &format!("line {line_no}"), picked.into_iter())?;
             }
         }
@@ -182,9 +203,12 @@ mod tests {
 
     #[test]
     fn rows_without_header_quotes_and_crlf() {
-        let rows = parse(b"KS,1.5\r\n\"K\"\"S\",\n\n", &schema()).unwrap();
-        assert_eq!(rows.len(), 2);
+        let rows = parse(b"KS,1.5\r\n\"K\"\"S\",\nKS,abc\n\n", &schema()).unwrap();
+        assert_eq!(rows.len(), 3);
         assert_eq!(rows.values[0], Value::Text("KS".into()));
+        assert_eq!(rows.values[1], Value::Number(1.5));
+        // Not a number: left as text for the module to refuse with its own message.
+        assert_eq!(rows.values[5], Value::Text("abc".into()));
         assert_eq!(rows.values[2], Value::Text("K\"S".into()));
         assert_eq!(rows.values[3], Value::Null);
     }
@@ -192,7 +216,7 @@ mod tests {
     #[test]
     fn header_selects_columns_by_name() {
         let rows = parse(b"id,x,state,churn\n7,2.5,KS,no\n", &schema()).unwrap();
-        assert_eq!(rows.values, vec![Value::Text("KS".into()), Value::Text("2.5".into())]);
+        assert_eq!(rows.values, vec![Value::Text("KS".into()), Value::Number(2.5)]);
     }
 
     #[test]
