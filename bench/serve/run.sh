@@ -46,13 +46,15 @@ json.dump({"rows": [row]}, open(sys.argv[2], "w"))
 PY
 
 URL=http://127.0.0.1:$PORT
-run() { # name rows_per_request url script [body content-type]
+run() { # label rows_per_request url script [body content-type]
   local name=$1 rows=$2 url=$3 script=$4
+  local file
+  file=$(echo "$name" | tr -c 'A-Za-z0-9\n' '_')
   # Warm-up (instances, caches, TCP), then the measured run.
   BODY_FILE=${5:-/dev/null} CONTENT_TYPE=${6:-} wrk -t"$WRK_THREADS" -c"$CONN" -d3s -s "$ROOT/bench/serve/$script" "$url" >/dev/null
-  BODY_FILE=${5:-/dev/null} CONTENT_TYPE=${6:-} wrk -t"$WRK_THREADS" -c"$CONN" -d"${DUR}s" -s "$ROOT/bench/serve/$script" "$url" >"$OUT/$name.txt"
+  BODY_FILE=${5:-/dev/null} CONTENT_TYPE=${6:-} wrk -t"$WRK_THREADS" -c"$CONN" -d"${DUR}s" -s "$ROOT/bench/serve/$script" "$url" >"$OUT/$file.txt"
   local line
-  line=$(grep '^RESULT' "$OUT/$name.txt")
+  line=$(grep '^RESULT' "$OUT/$file.txt")
   eval "$(echo "$line" | sed 's/^RESULT //' | tr ' ' '\n' | sed 's/^/local /')"
   printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$rps" "$((rps * rows))" "$p50_ms" "$p99_ms" "$p999_ms" "$errors" "$non200"
 }
