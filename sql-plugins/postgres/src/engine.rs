@@ -1,0 +1,229 @@
+//! The session's view of the runtime: one [`Runtime`] per backend (rebuilt when a limit GUC
+//! changes), a cache of loaded modules keyed by SHA-256 (content-addressed, so never stale), and
+//! a cache of alias resolutions that a relcache invalidation of `scorekit.aliases` clears in every
+//! backend when a deploy or rollback commits.
+//!
+//! PostgreSQL backends are single-threaded, so the caches are thread-locals; the runtime's own
+//! epoch-ticker thread never touches PostgreSQL.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pgrx::prelude::*;
+use scorekit_core::Schema;
+use scorekit_runtime::{Runtime, RuntimeConfig, RuntimeError, ScoringModule};
+
+use crate::error::{raise, user_error};
+use crate::guc;
+use crate::stats;
+
+/// A module ready to call, with what SQL needs to know about it.
+pub struct Loaded {
+    /// Hex SHA-256 of the module: its identity.
+    pub sha256: String,
+    /// The model name it was loaded under (`scorekit.modules.name`).
+    pub name: String,
+    /// The compiled module (instance pool inside).
+    pub module: Arc<ScoringModule>,
+}
+
+impl Loaded {
+    /// The model's schema.
+    pub fn schema(&self) -> &Schema {
+        self.module.info().schema()
+    }
+
+    /// Runs `f` against the module, recording time, rows and errors in [`stats`], and turns a
+    /// runtime error into an `ERROR` (or the pending query cancel, if there is one).
+    pub fn call<T>(&self, rows: usize, f: impl FnOnce(&ScoringModule) -> Result<T, RuntimeError>) -> T {
+        let t = Instant::now();
+        let r = f(&self.module);
+        stats::record(&self.name, &self.sha256, rows, t.elapsed(), r.is_err());
+        match r {
+            Ok(v) => v,
+            Err(e) => raise(&self.name, e),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq)]
+struct Settings {
+    deadline: Duration,
+    memory_limit_bytes: usize,
+    cache_dir: Option<PathBuf>,
+}
+
+fn settings() -> Settings {
+    let cache_dir = guc::CACHE_DIR.get().and_then(|c| {
+        let s = c.to_string_lossy().into_owned();
+        (!s.trim().is_empty()).then(|| {
+            let p = PathBuf::from(s.trim());
+            if p.is_absolute() { p } else { data_dir().join(p) }
+        })
+    });
+    Settings {
+        deadline: Duration::from_millis(guc::DEADLINE_MS.get().max(1) as u64),
+        memory_limit_bytes: (guc::MEMORY_LIMIT_MB.get().max(1) as usize) << 20,
+        cache_dir,
+    }
+}
+
+fn data_dir() -> PathBuf {
+    // SAFETY: DataDir is set by the postmaster before any backend runs extension code.
+    let p = unsafe { pg_sys::DataDir };
+    if p.is_null() {
+        return PathBuf::from(".");
+    }
+    // SAFETY: a NUL-terminated C string owned by PostgreSQL for the life of the process.
+    PathBuf::from(unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+#[derive(Default)]
+struct Session {
+    runtime: Option<(Settings, Runtime)>,
+    /// The (deadline, memory) GUC values the runtime was built with: checked per call without
+    /// allocating (the cache directory is re-read whenever a module must be loaded).
+    limits: Option<(i32, i32)>,
+    by_hash: HashMap<String, Rc<Loaded>>,
+    by_ref: HashMap<String, Rc<Loaded>>,
+}
+
+thread_local! {
+    static SESSION: RefCell<Session> = RefCell::new(Session::default());
+}
+
+/// The session's runtime under the current settings (created, or rebuilt after a `SET`).
+pub fn runtime() -> Runtime {
+    let want = settings();
+    SESSION.with(|s| {
+        let mut s = s.borrow_mut();
+        if let Some((have, rt)) = &s.runtime
+            && *have == want
+        {
+            return rt.clone();
+        }
+        let config = RuntimeConfig {
+            deadline: want.deadline,
+            memory_limit_bytes: want.memory_limit_bytes,
+            cache_dir: want.cache_dir.clone(),
+            // A backend runs one query at a time: one idle instance per module is enough.
+            max_idle_instances: 1,
+            ..RuntimeConfig::default()
+        };
+        let rt = Runtime::new(config).unwrap_or_else(|e| raise("(engine)", e));
+        s.limits = Some((guc::DEADLINE_MS.get(), guc::MEMORY_LIMIT_MB.get()));
+        // Modules belong to the engine that compiled them: drop them with the old engine.
+        s.by_hash.clear();
+        s.by_ref.clear();
+        s.runtime = Some((want, rt.clone()));
+        rt
+    })
+}
+
+/// Forgets alias resolutions; called when `scorekit.aliases` changes (any backend's deploy).
+pub fn invalidate_aliases() {
+    SESSION.with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            s.by_ref.clear();
+        }
+    });
+}
+
+/// Number of modules loaded in this session (for `scorekit.session_info`).
+pub fn loaded_count() -> usize {
+    SESSION.with(|s| s.borrow().by_hash.len())
+}
+
+/// Resolves a model reference: `name` (its deployed alias), `name@version`, or `sha256:<hex>`.
+pub fn resolve(model: &str) -> Rc<Loaded> {
+    // Fast path (every row of a query): a cached resolution under unchanged limits.
+    let limits = Some((guc::DEADLINE_MS.get(), guc::MEMORY_LIMIT_MB.get()));
+    let hit = SESSION.with(|s| {
+        let s = s.borrow();
+        if s.limits == limits { s.by_ref.get(model).cloned() } else { None }
+    });
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let rt = runtime();
+    let sha = resolve_hash(model);
+    let loaded = by_hash(&rt, &sha);
+    SESSION.with(|s| s.borrow_mut().by_ref.insert(model.to_string(), loaded.clone()));
+    loaded
+}
+
+/// Whether `model` names a hash (`sha256:<64 hex>`); returns the hex.
+pub fn pinned_hash(model: &str) -> Option<&str> {
+    let hex = model.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
+}
+
+fn resolve_hash(model: &str) -> String {
+    if let Some(hex) = pinned_hash(model) {
+        return hex.to_ascii_lowercase();
+    }
+    if model.starts_with("sha256:") {
+        user_error(format!("model reference '{model}' is not 'sha256:' followed by 64 hex digits"));
+    }
+    let found = if let Some((name, version)) = model.rsplit_once('@') {
+        let Ok(v) = version.parse::<i32>() else {
+            user_error(format!("model reference '{model}': version after '@' must be an integer"))
+        };
+        Spi::get_one_with_args::<String>(
+            "SELECT sha256 FROM scorekit.modules WHERE name = $1 AND version = $2",
+            &[name.into(), v.into()],
+        )
+    } else {
+        Spi::get_one_with_args::<String>("SELECT sha256 FROM scorekit.aliases WHERE name = $1", &[model.into()])
+    };
+    match found {
+        Ok(Some(sha)) => sha,
+        Ok(None) | Err(pgrx::spi::Error::InvalidPosition) => crate::error::report(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("scorekit: unknown model '{model}'"),
+            None,
+            Some("Deployed models are listed in scorekit.models; load one with scorekit.load_model(name, module)."),
+        ),
+        Err(e) => user_error(format!("scorekit: looking up model '{model}': {e}")),
+    }
+}
+
+fn by_hash(rt: &Runtime, sha: &str) -> Rc<Loaded> {
+    if let Some(hit) = SESSION.with(|s| s.borrow().by_hash.get(sha).cloned()) {
+        return hit;
+    }
+    let row = Spi::get_two_with_args::<String, Vec<u8>>(
+        "SELECT name, bytes FROM scorekit.modules WHERE sha256 = $1",
+        &[sha.into()],
+    );
+    let (name, bytes) = match row {
+        Ok((Some(n), Some(b))) => (n, b),
+        _ => crate::error::report(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("scorekit: no module with SHA-256 {sha} in scorekit.modules"),
+            None,
+            None,
+        ),
+    };
+    let expected = parse_hex(sha);
+    let module = rt.load(&bytes, expected).unwrap_or_else(|e| raise(&name, e));
+    let loaded = Rc::new(Loaded { sha256: sha.to_string(), name, module });
+    SESSION.with(|s| s.borrow_mut().by_hash.insert(sha.to_string(), loaded.clone()));
+    loaded
+}
+
+/// Parses 64 hex digits.
+pub fn parse_hex(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
