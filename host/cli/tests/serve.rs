@@ -515,7 +515,7 @@ fn bad_input_gets_4xx_naming_the_problem() {
         (
             post(&server.url("/v1/models/anomaly/streams/s1"), "application/json", b"{\"rows\":[[\"NaN\"]]}"),
             400,
-            "row 0",
+            "row 1",
         ),
         (
             post(&server.url("/v1/models/anomaly/streams/a%2Fb"), "application/json", b"{\"rows\":[[1]]}"),
@@ -615,9 +615,44 @@ fn stream_state_persists_across_restart() {
     server.stop();
 }
 
+/// Replacing the model behind a stream carries the stream's state over to the new version: the
+/// stream continues exactly as one that saw no swap, and the response says what happened.
+#[test]
+fn stream_state_carries_over_a_model_swap() {
+    let (server, _dir) = start_on_copy("stream-swap", &["--admin-token", "t"]);
+    let t = temperatures(160);
+    let feed = |key: &str, xs: &[f64]| -> Value {
+        let body = json!({ "rows": xs.iter().map(|x| vec![*x]).collect::<Vec<_>>() }).to_string();
+        let r = post(
+            &server.url(&format!("/v1/models/anomaly/streams/{key}")),
+            "application/json",
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()
+    };
+    feed("reference", &t[..80]);
+    let reference = feed("reference", &t[80..]);
+    feed("moved", &t[..80]);
+    let v2 = v2_of("anomaly");
+    let r = send("PUT", &server.url("/admin/models/anomaly"), &[("authorization", "Bearer t")], Some(&v2));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let moved = feed("moved", &t[80..]);
+    assert_eq!(moved["results"], reference["results"]);
+    assert_eq!(moved["readings"], 160);
+    assert_ne!(moved["sha256"], reference["sha256"]);
+    assert!(moved["notice"].as_str().unwrap_or_default().contains("carried over"), "{moved}");
+    server.stop();
+}
+
 /// A second churn version: same model, different provenance, so a different module hash.
 fn churn_v2() -> Vec<u8> {
-    let text = std::fs::read_to_string(demo_dir().join(".demo/churn.model.json")).unwrap();
+    v2_of("churn")
+}
+
+/// Version 2 of a demo model: same weights, one more provenance entry, another module hash.
+fn v2_of(model: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(demo_dir().join(format!(".demo/{model}.model.json"))).unwrap();
     let mut artifact = scorekit_artifact::Artifact::from_json(&text).unwrap();
     artifact.provenance.push(("version".into(), "2".into()));
     scorekit_runtime::compile::compile(&artifact).unwrap()

@@ -112,6 +112,10 @@ pub async fn serve(
         shutdown.await;
         let _ = tx.send(());
     };
+    // Answers are one small write each: send them at once instead of waiting for Nagle.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let server = axum::serve(listener, router(app.clone())).with_graceful_shutdown(signalled);
     let mut server = std::pin::pin!(server.into_future());
     tokio::select! {

@@ -68,9 +68,10 @@ impl Loader for WasmLoader {
 }
 
 /// The longest horizon of a forecaster. The description does not record it, so ask the module:
-/// a horizon of 0 is refused with "must be between 1 and N" before anything else is checked.
+/// an impossible horizon is refused with "must be between 1 and N" before anything else is
+/// checked.
 fn probe_horizon(m: &ScoringModule) -> Option<u32> {
-    let q = ForecastQuery { horizon: 0, quantiles: vec![], num_samples: 0, seed: 0, start: None };
+    let q = ForecastQuery { horizon: u32::MAX, quantiles: vec![], num_samples: 0, seed: 0, start: None };
     let msg = match m.forecast(&[], &q) {
         Err(e) => e.to_string(),
         Ok(_) => return None,

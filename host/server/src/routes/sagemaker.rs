@@ -163,9 +163,8 @@ pub fn native_forecast(
     c: &deepar::Configuration,
 ) -> Result<scorekit_abi::ForecastOutput, ApiError> {
     let info = entry.module.info();
-    let horizon = c.prediction_length.or(info.max_horizon).ok_or_else(|| {
-        ApiError::bad_request("this model does not state its horizon: give configuration.prediction_length")
-    })?;
+    // 0 asks the module for the model's own horizon.
+    let horizon = c.prediction_length.or(info.max_horizon).unwrap_or(0);
     let query = scorekit_abi::ForecastQuery {
         horizon,
         quantiles: if c.quantiles { c.levels.iter().map(|l| l.1).collect() } else { Vec::new() },
