@@ -150,7 +150,7 @@ fn encode_rows(a: &Artifact, req: &[u8]) -> Result<Vec<f64>, Fail> {
             while cur.next_cells(&mut row)? {
                 cells.extend_from_slice(&row);
             }
-            a.encode(&cells, 0, &mut out).map_err(OpsError::from)?;
+            a.encode(&cells, 1, &mut out).map_err(OpsError::from)?;
         }
         Layout::Dense => {
             out.resize(rows.n_rows * arity, 0.0);
@@ -178,7 +178,7 @@ fn check_dense(a: &Artifact, values: &[f64]) -> Result<(), Fail> {
                 _ => None,
             };
             if let Some(msg) = bad {
-                return Err(Fail(status::BAD_INPUT, format!("row {r}, column '{}': {msg}", field.name)));
+                return Err(Fail(status::BAD_INPUT, format!("row {}, column '{}': {msg}", r + 1, field.name)));
             }
         }
     }

@@ -145,17 +145,17 @@ fn bad_input_messages_match_the_native_path() {
         row.iter().map(|s| Cell::Text(s)).collect(),
     ];
     let flat: Vec<Cell<'_>> = cells.iter().flatten().copied().collect();
-    let native = c.artifact.encode(&flat, 0, &mut Vec::new()).unwrap_err().to_string();
+    let native = c.artifact.encode(&flat, 1, &mut Vec::new()).unwrap_err().to_string();
     let e = c.module.score(&Rows::from_cells(n, &cells).unwrap()).unwrap_err();
     assert!(matches!(&e, RuntimeError::BadInput(m) if *m == native), "{e} vs {native}");
-    assert!(native.contains("row 1") && native.contains("'state'") && native.contains("ZZ"));
+    assert!(native.contains("row 2") && native.contains("'state'") && native.contains("ZZ"));
     // Wrong width, a bad dense level index, an unsupported op, garbage bytes.
     let e = c.module.score(&Rows::dense(3, &[1.0, 2.0, 3.0]).unwrap()).unwrap_err();
     assert!(e.to_string().contains(&format!("expected {n} values per row")), "{e}");
     let mut dense = vec![0.0; n];
     dense[0] = 999.0;
     let e = c.module.score(&Rows::dense(n, &dense).unwrap()).unwrap_err();
-    assert!(e.to_string().contains("row 0, column 'state'"), "{e}");
+    assert!(e.to_string().contains("row 1, column 'state'"), "{e}");
     let e = c.module.forecast(
         &[1.0; 10],
         &ForecastQuery { horizon: 1, quantiles: vec![], num_samples: 0, seed: 0, start: None },
