@@ -25,6 +25,10 @@ enum Command {
     /// Train a model on a CSV file; writes NAME.model.json and an evaluation report.
     #[command(subcommand)]
     Train(train::TrainCommand),
+    /// Compile a model artifact into one self-contained .wasm module.
+    Compile(cmd::compile::CompileArgs),
+    /// Show a module's schema, hash, ABI version, size and metrics.
+    Inspect(cmd::inspect::InspectArgs),
     /// Score a CSV or JSON Lines file with a model artifact (.model.json) or module (.wasm).
     Score(cmd::score::ScoreArgs),
     /// Train the embedded demo models (churn, anomaly, forecast) into a directory.
@@ -37,6 +41,8 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(c) => train::run(c),
+        Command::Compile(a) => cmd::compile::run(a),
+        Command::Inspect(a) => cmd::inspect::run(a),
         Command::Score(a) => cmd::score::run(a),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Serve(a) => cmd::serve::run(a),

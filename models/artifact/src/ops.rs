@@ -2,6 +2,8 @@
 //! streaming calls. The Wasm guest and the native CLI both call exactly these functions, which
 //! is what makes their outputs identical.
 //!
+//! Rows are numbered from 1 within a batch in every message, on every host.
+//!
 //! Rows arrive already encoded ([`scorekit_core::encode_row`]): `f64`s, row-major, one column per
 //! schema input, categorical levels as their index, NaN for missing.
 
@@ -63,7 +65,7 @@ impl Artifact {
     /// [`InputError`] naming the row (offset by `first_row`) and column.
     pub fn encode(&self, cells: &[Cell<'_>], first_row: usize, out: &mut Vec<f64>) -> Result<(), InputError> {
         let width = self.arity();
-        if width == 0 || cells.len() % width != 0 {
+        if width == 0 || !cells.len().is_multiple_of(width) {
             return Err(InputError::Arity { row: first_row, expected: width, got: cells.len() % width.max(1) });
         }
         let start = out.len();
@@ -76,7 +78,7 @@ impl Artifact {
 
     fn rows_of<'a>(&self, rows: &'a [f64]) -> Result<core::slice::ChunksExact<'a, f64>, OpsError> {
         let width = self.arity();
-        if width == 0 || rows.len() % width != 0 {
+        if width == 0 || !rows.len().is_multiple_of(width) {
             return Err(OpsError::Input(InputError::Invalid(alloc::format!(
                 "expected a multiple of {width} values (the model's inputs per row), got {}",
                 rows.len()
@@ -137,12 +139,16 @@ impl Artifact {
         }
     }
 
-    /// Forecasts from `history`.
+    /// Forecasts from `history`. A request horizon of 0 means the model's own horizon.
     ///
     /// # Errors
     /// Bad history or request, or a model that is not a forecaster.
     pub fn forecast(&self, history: &[f64], request: &ForecastRequest) -> Result<Forecast, OpsError> {
         match &self.model {
+            Model::Forecast(m) if request.horizon == 0 => {
+                let request = ForecastRequest { horizon: m.max_horizon(), ..request.clone() };
+                m.forecast(history, &request).map_err(model_err)
+            }
             Model::Forecast(m) => m.forecast(history, request).map_err(model_err),
             other => Err(OpsError::Unsupported { operation: "forecast", family: other.family().as_str() }),
         }
@@ -164,7 +170,7 @@ impl Artifact {
         let chunks: Vec<&[f64]> = self.rows_of(rows)?.collect();
         let m = self.rcf_mut("update")?;
         for (i, row) in chunks.into_iter().enumerate() {
-            m.update(row).map_err(|e| row_err(i, width, e))?;
+            m.update(row).map_err(|e| row_err(i + 1, width, e))?;
         }
         Ok(())
     }
@@ -179,7 +185,7 @@ impl Artifact {
         let chunks: Vec<&[f64]> = self.rows_of(rows)?.collect();
         let m = self.rcf_mut("score_update")?;
         for (i, row) in chunks.into_iter().enumerate() {
-            let r = m.score_then_update(row).map_err(|e| row_err(i, width, e))?;
+            let r = m.score_then_update(row).map_err(|e| row_err(i + 1, width, e))?;
             out.extend_from_slice(&[r.score, r.grade, if r.is_anomaly { 1.0 } else { 0.0 }, r.threshold]);
         }
         Ok(())

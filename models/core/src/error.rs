@@ -1,5 +1,5 @@
-//! Errors about the data handed to a model. Every variant names the row (0-based, within the
-//! batch) and the column, so that a host can point its user at the exact cell.
+//! Errors about the data handed to a model. Every variant names the row (counted from 1 within
+//! the batch) and the column, so that a host can point its user at the exact cell.
 
 use alloc::string::String;
 
@@ -10,7 +10,7 @@ pub enum InputError {
     /// The row has the wrong number of cells.
     #[error("row {row}: expected {expected} values, got {got}")]
     Arity {
-        /// Row index in the batch.
+        /// Row number in the batch, counted from 1 (hosts pass the offset they want).
         row: usize,
         /// Number of inputs in the schema.
         expected: usize,
@@ -20,7 +20,7 @@ pub enum InputError {
     /// A numeric column holds text that is not a number.
     #[error("row {row}, column '{column}': expected a number, got '{value}'")]
     NotANumber {
-        /// Row index in the batch.
+        /// Row number in the batch, counted from 1 (hosts pass the offset they want).
         row: usize,
         /// Column name.
         column: String,
@@ -30,7 +30,7 @@ pub enum InputError {
     /// A numeric column holds NaN or an infinity where the model needs a finite value.
     #[error("row {row}, column '{column}': value must be finite, got {value}")]
     NotFinite {
-        /// Row index in the batch.
+        /// Row number in the batch, counted from 1 (hosts pass the offset they want).
         row: usize,
         /// Column name.
         column: String,
@@ -40,7 +40,7 @@ pub enum InputError {
     /// A categorical column holds a level the model never saw in training.
     #[error("row {row}, column '{column}': unknown category '{value}' (known: {known})")]
     UnknownCategory {
-        /// Row index in the batch.
+        /// Row number in the batch, counted from 1 (hosts pass the offset they want).
         row: usize,
         /// Column name.
         column: String,
@@ -52,7 +52,7 @@ pub enum InputError {
     /// A value is missing where the model cannot accept a missing value.
     #[error("row {row}, column '{column}': value is missing (null) and this model needs it")]
     Missing {
-        /// Row index in the batch.
+        /// Row number in the batch, counted from 1 (hosts pass the offset they want).
         row: usize,
         /// Column name.
         column: String,

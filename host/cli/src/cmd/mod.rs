@@ -1,5 +1,8 @@
 //! One file per subcommand that is not training.
 
+pub mod compile;
 pub mod demo;
+pub mod inspect;
 pub mod score;
+pub mod score_wasm;
 pub mod serve;

@@ -16,7 +16,8 @@ use crate::data::{Table, time::parse_unix_seconds};
 /// `host score` arguments.
 #[derive(Args)]
 pub struct ScoreArgs {
-    /// Model artifact (`NAME.model.json`).
+    /// Model artifact (`NAME.model.json`, scored natively) or module (`NAME.wasm`, scored in the
+    /// Wasm runtime exactly as the server and the database do).
     pub model: PathBuf,
     /// Input rows (CSV or JSON Lines). Columns are matched to the model's inputs by name.
     #[arg(long)]
@@ -62,11 +63,16 @@ pub fn load_artifact(path: &Path) -> Result<Artifact> {
 /// # Errors
 /// Unreadable model or input, input that does not fit the model.
 pub fn run(args: ScoreArgs) -> Result<()> {
-    let mut artifact = load_artifact(&args.model)?;
+    let is_module = args.model.extension().is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
     let table = Table::read(&args.input)?;
-    let (header, rows) = match artifact.schema.family {
-        Family::Gbt | Family::Rcf => score_rows(&mut artifact, &table, &args)?,
-        Family::Forecast => forecast(&artifact, &table, &args)?,
+    let (header, rows) = if is_module {
+        super::score_wasm::run(&args, &table)?
+    } else {
+        let mut artifact = load_artifact(&args.model)?;
+        match artifact.schema.family {
+            Family::Gbt | Family::Rcf => score_rows(&mut artifact, &table, &args)?,
+            Family::Forecast => forecast(&artifact, &table, &args)?,
+        }
     };
     let mut sink: Box<dyn Write> = match &args.output {
         Some(p) => {
@@ -99,7 +105,7 @@ fn input_columns(artifact: &Artifact, table: &Table) -> Result<Vec<usize>> {
 
 /// Encodes every row of `table` for `artifact`; errors name the file, row (1-based) and column.
 pub fn encode_table(artifact: &Artifact, table: &Table) -> Result<Vec<f64>> {
-    let columns = input_columns(artifact, table)?;
+    let columns = input_columns(&artifact.schema, table)?;
     let mut cells: Vec<Cell<'_>> = Vec::with_capacity(table.rows.len() * columns.len());
     for row in &table.rows {
         cells.extend(columns.iter().map(|&c| row[c].as_cell()));
@@ -109,7 +115,8 @@ pub fn encode_table(artifact: &Artifact, table: &Table) -> Result<Vec<f64>> {
     Ok(encoded)
 }
 
-type Output = (Vec<String>, Vec<Vec<f64>>);
+/// Output header and rows.
+pub type Output = (Vec<String>, Vec<Vec<f64>>);
 
 fn score_rows(artifact: &mut Artifact, table: &Table, args: &ScoreArgs) -> Result<Output> {
     let encoded = encode_table(artifact, table)?;
@@ -206,16 +213,5 @@ fn forecast(artifact: &Artifact, table: &Table, args: &ScoreArgs) -> Result<Outp
         start,
     };
     let fc = artifact.forecast(&history, &request).with_context(|| format!("{}", table.path.display()))?;
-    let mut header = vec!["step".to_string(), "mean".to_string()];
-    header.extend(fc.quantiles.iter().map(|(q, _)| format!("q{q}")));
-    header.extend((0..fc.samples.len()).map(|s| format!("sample_{s}")));
-    let rows = (0..fc.mean.len())
-        .map(|i| {
-            let mut r = vec![(i + 1) as f64, fc.mean[i]];
-            r.extend(fc.quantiles.iter().map(|(_, v)| v[i]));
-            r.extend(fc.samples.iter().map(|s| s[i]));
-            r
-        })
-        .collect();
-    Ok((header, rows))
+    Ok(forecast_output(&fc.mean, &fc.quantiles, &fc.samples))
 }
