@@ -9,7 +9,7 @@
 #      CREATE EXTENSION, load the modules, \copy the demo data, and compare every score with
 #      `host score` (parity), plus bad-input cases.
 # Usage: sql-plugins/postgres/test.sh [--skip-pg-test] [--skip-install]
-# Honours CARGO_TARGET_DIR (one target dir for `host` and the extension: they share wasmtime).
+# Honours CARGO_TARGET_DIR (one target dir for `host` and the extension).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
