@@ -275,3 +275,39 @@ fn rcf_streams_and_forecaster_forecasts() {
         "history",
     );
 }
+
+#[test]
+fn compiled_module_scores_exactly_like_the_artifact_and_inspects() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_churn(dir.path());
+    let wasm = dir.path().join("churn.wasm");
+    run(host().arg("compile").arg(&model).arg("-o").arg(&wasm));
+    let again = dir.path().join("again.wasm");
+    run(host().arg("compile").arg(&model).arg("-o").arg(&again));
+    assert_eq!(
+        std::fs::read(&wasm).unwrap(),
+        std::fs::read(&again).unwrap(),
+        "compile must be deterministic"
+    );
+
+    let info = String::from_utf8(run(host().arg("inspect").arg(&wasm).arg("--json")).stdout).unwrap();
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info.to_string().matches("\"gbt\"").count() >= 1, true, "{info}");
+
+    let input = head(dir.path(), "churn.csv", "rows.csv", 301);
+    let native = run(host().arg("score").arg(&model).arg("--input").arg(&input).arg("--explain")).stdout;
+    let module = run(host().arg("score").arg(&wasm).arg("--input").arg(&input).arg("--explain")).stdout;
+    assert_eq!(String::from_utf8(native).unwrap(), String::from_utf8(module).unwrap());
+
+    // The same bad cell gets the same message from the module as from the native path.
+    let header = std::fs::read_to_string(&input).unwrap().lines().next().unwrap().to_string();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, format!("{header}\nZZ,128,area_code_415,no,yes,25,265.1,110,45.07,197.4,99,16.78,244.7,91,11.01,10.0,3,2.7,1,no\n")).unwrap();
+    fails_with(
+        host().arg("score").arg(&wasm).arg("--input").arg(&bad),
+        "row 1, column 'state': unknown category 'ZZ'",
+    );
+    let garbage = dir.path().join("garbage.wasm");
+    std::fs::write(&garbage, b"\0asm\x01\0\0\0garbage").unwrap();
+    fails_with(host().arg("score").arg(&garbage).arg("--input").arg(&input), "garbage.wasm");
+}

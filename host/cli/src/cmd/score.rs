@@ -90,15 +90,14 @@ pub fn run(args: ScoreArgs) -> Result<()> {
 }
 
 /// Column positions in `table` of each model input.
-fn input_columns(artifact: &Artifact, table: &Table) -> Result<Vec<usize>> {
-    artifact
-        .schema
+pub fn input_columns(schema: &scorekit_core::Schema, table: &Table) -> Result<Vec<usize>> {
+    schema
         .inputs
         .iter()
         .map(|f| {
             table
                 .column(&f.name)
-                .with_context(|| format!("the model '{}' needs column '{}'", artifact.schema.name, f.name))
+                .with_context(|| format!("the model '{}' needs column '{}'", schema.name, f.name))
         })
         .collect()
 }
@@ -185,8 +184,13 @@ fn with_explanations(
     (header, rows)
 }
 
-fn forecast(artifact: &Artifact, table: &Table, args: &ScoreArgs) -> Result<Output> {
-    let column = table.column(&artifact.schema.inputs[0].name).or_else(|e| {
+/// The history column (the model's input name, or the only numeric column) and the start time.
+pub fn history(
+    schema: &scorekit_core::Schema,
+    table: &Table,
+    args: &ScoreArgs,
+) -> Result<(Vec<f64>, Option<i64>)> {
+    let column = table.column(&schema.inputs[0].name).or_else(|e| {
         let numeric: Vec<usize> = (0..table.header.len()).filter(|c| table.is_numeric(*c)).collect();
         if numeric.len() == 1 { Ok(numeric[0]) } else { Err(e) }
     })?;
@@ -201,6 +205,27 @@ fn forecast(artifact: &Artifact, table: &Table, args: &ScoreArgs) -> Result<Outp
         }
         None => None,
     };
+    Ok((history, start))
+}
+
+/// Forecast output rows: step, mean, one column per quantile, one per sample path.
+pub fn forecast_output(mean: &[f64], quantiles: &[(f64, Vec<f64>)], samples: &[Vec<f64>]) -> Output {
+    let mut header = vec!["step".to_string(), "mean".to_string()];
+    header.extend(quantiles.iter().map(|(q, _)| format!("q{q}")));
+    header.extend((0..samples.len()).map(|s| format!("sample_{s}")));
+    let rows = (0..mean.len())
+        .map(|i| {
+            let mut r = vec![(i + 1) as f64, mean[i]];
+            r.extend(quantiles.iter().map(|(_, v)| v[i]));
+            r.extend(samples.iter().map(|s| s[i]));
+            r
+        })
+        .collect();
+    (header, rows)
+}
+
+fn forecast(artifact: &Artifact, table: &Table, args: &ScoreArgs) -> Result<Output> {
+    let (history, start) = history(&artifact.schema, table, args)?;
     let model_horizon = match &artifact.model {
         scorekit_artifact::Model::Forecast(m) => m.max_horizon(),
         _ => bail!("not a forecaster"),

@@ -14,8 +14,11 @@ use crate::data::Table;
 /// # Errors
 /// An invalid module, input that does not fit it, or a module that exceeds its limits.
 pub fn run(args: &ScoreArgs, table: &Table) -> Result<Output> {
-    let runtime = Runtime::new(RuntimeConfig { cache_dir: RuntimeConfig::default_cache_dir(), ..RuntimeConfig::default() })
-        .context("cannot start the Wasm runtime")?;
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: RuntimeConfig::default_cache_dir(),
+        ..RuntimeConfig::default()
+    })
+    .context("cannot start the Wasm runtime")?;
     let module = runtime.load_file(&args.model, None).with_context(|| format!("{}", args.model.display()))?;
     let schema = module.schema().clone();
     let at = |e: scorekit_runtime::RuntimeError| anyhow::anyhow!("{}: {e}", table.path.display());
@@ -40,10 +43,15 @@ pub fn run(args: &ScoreArgs, table: &Table) -> Result<Output> {
     let streaming = schema.family == Family::Rcf && !args.no_update;
     let (mut header, values, width): (Vec<String>, Vec<f64>, usize) = if streaming {
         if args.explain {
-            bail!("--explain while streaming is only on the native path (score the .model.json, or add --no-update)");
+            bail!(
+                "--explain while streaming is only on the native path (score the .model.json, or add --no-update)"
+            );
         }
         let steps = module.stream().map_err(at)?.score_then_update(&rows).map_err(at)?;
-        let values = steps.iter().flat_map(|s| [s.score, s.grade, if s.is_anomaly { 1.0 } else { 0.0 }, s.threshold]).collect();
+        let values = steps
+            .iter()
+            .flat_map(|s| [s.score, s.grade, if s.is_anomaly { 1.0 } else { 0.0 }, s.threshold])
+            .collect();
         (vec!["score".into(), "grade".into(), "is_anomaly".into(), "threshold".into()], values, 4)
     } else {
         (schema.outputs.clone(), module.score(&rows).map_err(at)?, 1)
@@ -55,5 +63,12 @@ pub fn run(args: &ScoreArgs, table: &Table) -> Result<Output> {
     let w = schema.inputs.len() + 1;
     header.extend(schema.inputs.iter().map(|f| format!("contribution_{}", f.name)));
     header.push(if schema.family == Family::Gbt { "bias".into() } else { "attribution_total".into() });
-    Ok((header, values.chunks(width).zip(explanations.chunks(w)).map(|(a, b)| a.iter().chain(b).copied().collect()).collect()))
+    Ok((
+        header,
+        values
+            .chunks(width)
+            .zip(explanations.chunks(w))
+            .map(|(a, b)| a.iter().chain(b).copied().collect())
+            .collect(),
+    ))
 }
