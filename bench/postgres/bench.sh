@@ -35,7 +35,7 @@ for c in ${header//,/ }; do
 done
 sql "CREATE TABLE churn (${cols} id serial PRIMARY KEY)"
 psql_ -c "\\copy churn($header) FROM '$DATA/churn.csv' WITH (FORMAT csv, HEADER true)"
-sql "CREATE TABLE churn500k AS SELECT c.* FROM churn c, generate_series(1, 100) g; VACUUM ANALYZE churn, churn500k"
+sql "CREATE TABLE churn500k AS SELECT c.* FROM churn c, generate_series(1, 100) g"; sql "VACUUM ANALYZE churn, churn500k"
 psql_ -f "$ROOT/sql-plugins/postgres/examples/will_churn.sql" >/dev/null
 sql "SELECT scorekit.create_function('churn_probability', 'churn')" >/dev/null
 # The trivial peer: a SQL function of the same 20 arguments returning a label from two of them.

@@ -18,11 +18,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+pub use ops::{OpsError, STREAM_OUTPUTS};
 pub use scorekit_core::{Family, Schema};
 pub use scorekit_forecast::ForecastModel;
 pub use scorekit_gbt::GbtModel;
 pub use scorekit_rcf::RcfModel;
-pub use ops::{OpsError, STREAM_OUTPUTS};
 
 /// The artifact format this build writes and reads. Bump it whenever a serialised type changes
 /// shape; add a migration in [`Artifact::from_json`] if old files must stay readable.

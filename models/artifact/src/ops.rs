@@ -66,7 +66,11 @@ impl Artifact {
     pub fn encode(&self, cells: &[Cell<'_>], first_row: usize, out: &mut Vec<f64>) -> Result<(), InputError> {
         let width = self.arity();
         if width == 0 || !cells.len().is_multiple_of(width) {
-            return Err(InputError::Arity { row: first_row, expected: width, got: cells.len() % width.max(1) });
+            return Err(InputError::Arity {
+                row: first_row,
+                expected: width,
+                got: cells.len() % width.max(1),
+            });
         }
         let start = out.len();
         out.resize(start + cells.len(), 0.0);
@@ -198,7 +202,9 @@ impl Artifact {
     pub fn export_state(&self) -> Result<Vec<u8>, OpsError> {
         match &self.model {
             Model::Rcf(m) => Ok(postcard::to_allocvec(m).map_err(model_err)?),
-            other => Err(OpsError::Unsupported { operation: "export_state", family: other.family().as_str() }),
+            other => {
+                Err(OpsError::Unsupported { operation: "export_state", family: other.family().as_str() })
+            }
         }
     }
 

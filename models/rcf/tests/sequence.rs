@@ -18,7 +18,8 @@ fn trained(shingle: usize) -> RcfModel {
 #[test]
 fn sequence_scores_match_a_stream_that_does_not_learn() {
     let model = trained(4);
-    let readings: Vec<f64> = (400..420).map(|i| (i as f64 * 0.3).sin() + if i == 410 { 5.0 } else { 0.0 }).collect();
+    let readings: Vec<f64> =
+        (400..420).map(|i| (i as f64 * 0.3).sin() + if i == 410 { 5.0 } else { 0.0 }).collect();
     let mut out = vec![0.0; readings.len()];
     let before = model.clone();
     model.score_sequence(&readings, &mut out).unwrap();
