@@ -78,9 +78,9 @@ first_call() {
 }
 echo "  SELECT 1:                          $(first_call 'SELECT 1')"
 echo "  will_churn, compile cache on:      $(first_call "$SEED")"
-sql "ALTER SYSTEM SET scorekit.cache_dir = ''" && sql "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
+psql_ -At -c "LOAD 'scorekit'" -c "ALTER SYSTEM SET scorekit.cache_dir = ''" && sql "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
 echo "  will_churn, compile cache off:     $(first_call "$SEED")"
-sql "ALTER SYSTEM RESET scorekit.cache_dir" && sql "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
+psql_ -At -c "LOAD 'scorekit'" -c "ALTER SYSTEM RESET scorekit.cache_dir" && sql "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
 
 echo
 echo "pgbench, single-row scoring, 2 clients, 10 s, prepared:"
