@@ -86,14 +86,14 @@ fn read_series(table: &Table, args: &ForecastArgs) -> Result<(Vec<f64>, Option<V
         if out_t.last() == Some(&bucket) {
             *out_v.last_mut().expect("same length") += v;
         } else {
-            if let Some(&last) = out_t.last() {
-                if bucket != last + step {
-                    bail!(
-                        "{}: gap in the series before {} (resampled step {step} s)",
-                        table.path.display(),
-                        bucket
-                    );
-                }
+            if let Some(&last) = out_t.last()
+                && bucket != last + step
+            {
+                bail!(
+                    "{}: gap in the series before {} (resampled step {step} s)",
+                    table.path.display(),
+                    bucket
+                );
             }
             out_t.push(bucket);
             out_v.push(*v);
