@@ -64,11 +64,13 @@ pub fn load_artifact(path: &Path) -> Result<Artifact> {
 /// Unreadable model or input, input that does not fit the model.
 pub fn run(args: ScoreArgs) -> Result<()> {
     let is_module = args.model.extension().is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
-    let table = Table::read(&args.input)?;
+    // The model is read first: a wrong model path is the more fundamental mistake.
     let (header, rows) = if is_module {
-        super::score_wasm::run(&args, &table)?
+        let module = super::score_wasm::load(&args.model)?;
+        super::score_wasm::run(&module, &args, &Table::read(&args.input)?)?
     } else {
         let mut artifact = load_artifact(&args.model)?;
+        let table = Table::read(&args.input)?;
         match artifact.schema.family {
             Family::Gbt | Family::Rcf => score_rows(&mut artifact, &table, &args)?,
             Family::Forecast => forecast(&artifact, &table, &args)?,

@@ -1,25 +1,35 @@
 //! `host score NAME.wasm`: the same outputs as the native path, computed inside the module by
 //! `scorekit-runtime` — the code path the server and the SQL plugins use.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use anyhow::{Context, Result, bail};
 use scorekit_abi::ForecastQuery;
 use scorekit_core::{Cell, Family};
-use scorekit_runtime::{Rows, Runtime, RuntimeConfig};
+use scorekit_runtime::{Rows, Runtime, RuntimeConfig, ScoringModule};
 
 use super::score::{Output, ScoreArgs, forecast_output, history, input_columns};
 use crate::data::Table;
 
-/// Scores `table` with the module at `args.model`.
+/// Loads (and verifies) the module at `path`, using the on-disk compile cache.
 ///
 /// # Errors
-/// An invalid module, input that does not fit it, or a module that exceeds its limits.
-pub fn run(args: &ScoreArgs, table: &Table) -> Result<Output> {
+/// Unreadable file, invalid or hostile module.
+pub fn load(path: &Path) -> Result<Arc<ScoringModule>> {
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: RuntimeConfig::default_cache_dir(),
         ..RuntimeConfig::default()
     })
     .context("cannot start the Wasm runtime")?;
-    let module = runtime.load_file(&args.model, None).with_context(|| format!("{}", args.model.display()))?;
+    runtime.load_file(path, None).with_context(|| format!("{}", path.display()))
+}
+
+/// Scores `table` with `module`.
+///
+/// # Errors
+/// Input that does not fit the module, or a module that exceeds its limits.
+pub fn run(module: &Arc<ScoringModule>, args: &ScoreArgs, table: &Table) -> Result<Output> {
     let schema = module.schema().clone();
     let at = |e: scorekit_runtime::RuntimeError| anyhow::anyhow!("{}: {e}", table.path.display());
 
