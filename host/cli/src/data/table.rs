@@ -182,6 +182,22 @@ impl Table {
         Ok(value)
     }
 
+    /// The timestamps of column `col` as Unix seconds.
+    ///
+    /// # Errors
+    /// A value that is not a timestamp, naming file, row (1-based) and column.
+    pub fn timestamps(&self, col: usize) -> Result<Vec<i64>> {
+        self.rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                super::time::parse_unix_seconds(&r[col].text().unwrap_or_default()).with_context(|| {
+                    format!("{}: row {}, column '{}'", self.path.display(), i + 1, self.header[col])
+                })
+            })
+            .collect()
+    }
+
     /// Whether every present value of column `col` reads as a number.
     pub fn is_numeric(&self, col: usize) -> bool {
         self.rows.iter().all(|row| match &row[col] {
@@ -224,6 +240,16 @@ mod tests {
         let (_d, p) = write("r.csv", "a,b\n1,2\n3\n");
         let err = Table::read(&p).unwrap_err().to_string();
         assert!(err.contains("row 2 has 1 fields but the header has 2"), "{err}");
+    }
+
+    #[test]
+    fn timestamps_parse_or_name_the_bad_cell() {
+        let (_d, p) = write("t.csv", "ts,v\n1970-01-01 00:01:00,1\nlater,2\n");
+        let t = Table::read(&p).unwrap();
+        let err = t.timestamps(0).unwrap_err();
+        assert!(format!("{err:#}").contains("row 2, column 'ts'"), "{err:#}");
+        let (_d, p) = write("u.csv", "ts\n1970-01-01T00:00:10Z\n60\n");
+        assert_eq!(Table::read(&p).unwrap().timestamps(0).unwrap(), vec![10, 60]);
     }
 
     #[test]

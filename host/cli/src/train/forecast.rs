@@ -8,7 +8,7 @@ use scorekit_core::{Family, Field, Schema};
 use scorekit_forecast::{ForecastParams, ForecastRequest, metrics};
 
 use super::{CommonArgs, Outcome};
-use crate::data::{Table, time::parse_unix_seconds};
+use crate::data::Table;
 use crate::report::{Report, svg};
 
 /// `host train forecast` arguments.
@@ -62,16 +62,7 @@ fn read_series(table: &Table, args: &ForecastArgs) -> Result<(Vec<f64>, Option<V
     };
     let values = table.numeric_column(value_col)?;
     let Some(tc) = ts_col else { return Ok((values, None)) };
-    let times = table
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            parse_unix_seconds(&r[tc].text().unwrap_or_default()).with_context(|| {
-                format!("{}: row {}, column '{}'", table.path.display(), i + 1, table.header[tc])
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let times = table.timestamps(tc)?;
     if let Some(i) = times.windows(2).position(|w| w[1] <= w[0]) {
         bail!("{}: row {}: timestamps must increase", table.path.display(), i + 2);
     }

@@ -83,21 +83,7 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
             readings.push(table.number_at(row, c)?);
         }
     }
-    let times: Option<Vec<i64>> = ts_col
-        .map(|c| {
-            table
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let t = r[c].text().unwrap_or_default();
-                    parse_unix_seconds(&t).with_context(|| {
-                        format!("{}: row {}, column '{}'", table.path.display(), i + 1, table.header[c])
-                    })
-                })
-                .collect::<Result<Vec<_>>>()
-        })
-        .transpose()?;
+    let times: Option<Vec<i64>> = ts_col.map(|c| table.timestamps(c)).transpose()?;
 
     let mut config = RcfConfig { dimensions: dims, ..RcfConfig::default() };
     if let Some(v) = args.shingle_size {
