@@ -46,6 +46,9 @@ pub async fn put(
     body: Body,
 ) -> Response {
     if let Err(e) = authorize(&app, &headers) {
+        // Read (bounded) what the client is sending before refusing it: answering mid-upload
+        // closes the socket under the client, which then sees a broken pipe instead of the 401.
+        let _ = read_body(&headers, body, app.config.max_module_bytes).await;
         return e.into_response();
     }
     let bytes = match read_body(&headers, body, app.config.max_module_bytes).await {
