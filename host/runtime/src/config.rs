@@ -1,6 +1,7 @@
 //! Limits and knobs of a [`Runtime`](crate::Runtime).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How a [`Runtime`](crate::Runtime) runs modules. `Default` gives safe values for a server.
@@ -20,7 +21,44 @@ pub struct RuntimeConfig {
     pub max_idle_instances: usize,
     /// Interval of the epoch ticker that enforces deadlines (default 5 ms).
     pub tick: Duration,
+    /// Asked once per tick while a call runs; when it answers true the call stops with
+    /// [`RuntimeError::Interrupted`](crate::RuntimeError::Interrupted). A database host points
+    /// this at its query-cancel flag so that Ctrl-C or `statement_timeout` stops a long call
+    /// within one tick instead of at the deadline.
+    pub interrupt: Option<InterruptCheck>,
 }
+
+/// A cheap, thread-safe "should the running call stop?" question (see
+/// [`RuntimeConfig::interrupt`]). It runs on the calling thread, inside the call.
+#[derive(Clone)]
+pub struct InterruptCheck(Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl InterruptCheck {
+    /// Wraps `check`; it must be fast and must not unwind.
+    pub fn new(check: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        InterruptCheck(Arc::new(check))
+    }
+
+    /// Asks the question.
+    pub fn is_set(&self) -> bool {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for InterruptCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InterruptCheck(..)")
+    }
+}
+
+/// Two checks are equal when they are the same closure (clones of one `InterruptCheck`).
+impl PartialEq for InterruptCheck {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for InterruptCheck {}
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
@@ -30,6 +68,7 @@ impl Default for RuntimeConfig {
             cache_dir: None,
             max_idle_instances: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             tick: Duration::from_millis(5),
+            interrupt: None,
         }
     }
 }

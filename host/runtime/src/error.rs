@@ -23,6 +23,10 @@ pub enum RuntimeError {
         /// The configured deadline.
         deadline: Duration,
     },
+    /// The host's [`InterruptCheck`](crate::InterruptCheck) asked the call to stop (e.g. a
+    /// query cancel).
+    #[error("model call was interrupted by the host")]
+    Interrupted,
     /// The module tried to use more memory than allowed.
     #[error("model module exceeded its memory limit of {limit_bytes} bytes")]
     MemoryLimit {

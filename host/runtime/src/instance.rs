@@ -1,16 +1,37 @@
 //! One instantiated module in its own store: the ABI call sequence, limits and error mapping.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use scorekit_abi::{exports, status};
-use wasmtime::{InstancePre, Memory, ResourceLimiter, Store, Trap, TypedFunc};
+use wasmtime::{InstancePre, Memory, ResourceLimiter, Store, Trap, TypedFunc, UpdateDeadline};
 
-use crate::RuntimeError;
+use crate::{InterruptCheck, RuntimeError};
 
-/// Per-store data: the memory cap and whether it was hit (to tell a limit from other traps).
+/// Per-store data: the memory cap and whether it was hit (to tell a limit from other traps),
+/// and the running call's deadline and interrupt state.
 pub(crate) struct StoreData {
     limit_bytes: usize,
     limit_hit: bool,
+    deadline: Duration,
+    call_started: Instant,
+    interrupt: Option<InterruptCheck>,
+    interrupted: bool,
+}
+
+impl StoreData {
+    /// Called by wasmtime at every epoch tick while the store runs code: the deadline is checked
+    /// against the clock (a late ticker must not stretch it) and the host may interrupt.
+    fn on_tick(&mut self) -> UpdateDeadline {
+        if self.interrupt.as_ref().is_some_and(InterruptCheck::is_set) {
+            self.interrupted = true;
+            return UpdateDeadline::Interrupt;
+        }
+        if self.call_started.elapsed() >= self.deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Continue(1)
+        }
+    }
 }
 
 impl ResourceLimiter for StoreData {
@@ -40,18 +61,11 @@ impl ResourceLimiter for StoreData {
 }
 
 /// Limits applied to every call of an instance.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Limits {
     pub deadline: Duration,
-    pub tick: Duration,
     pub memory_limit_bytes: usize,
-}
-
-impl Limits {
-    fn ticks(&self) -> u64 {
-        // +1: the current tick may end right after the call starts.
-        (self.deadline.as_nanos().div_ceil(self.tick.as_nanos().max(1)) as u64).max(1) + 1
-    }
+    pub interrupt: Option<InterruptCheck>,
 }
 
 pub(crate) struct Instance {
@@ -69,14 +83,23 @@ impl Instance {
     pub fn new(pre: &InstancePre<StoreData>, limits: Limits) -> Result<Self, RuntimeError> {
         let mut store = Store::new(
             pre.module().engine(),
-            StoreData { limit_bytes: limits.memory_limit_bytes, limit_hit: false },
+            StoreData {
+                limit_bytes: limits.memory_limit_bytes,
+                limit_hit: false,
+                deadline: limits.deadline,
+                call_started: Instant::now(),
+                interrupt: limits.interrupt.clone(),
+                interrupted: false,
+            },
         );
         store.limiter(|d| d as &mut dyn ResourceLimiter);
-        store.set_epoch_deadline(limits.ticks());
-        store.epoch_deadline_trap();
+        // Every tick ends in the callback, so that the host's interrupt check runs while a call
+        // (or the start function) runs; the callback also enforces the deadline.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| Ok(ctx.data_mut().on_tick()));
         let instance = match pre.instantiate(&mut store) {
             Ok(i) => i,
-            Err(e) => return Err(map_error(&store, limits, e)),
+            Err(e) => return Err(map_error(&store, &limits, e)),
         };
         let memory = instance
             .get_memory(&mut store, exports::MEMORY)
@@ -103,7 +126,10 @@ impl Instance {
     }
 
     fn arm(&mut self) {
-        self.store.set_epoch_deadline(self.limits.ticks());
+        let data = self.store.data_mut();
+        data.call_started = Instant::now();
+        data.interrupted = false;
+        self.store.set_epoch_deadline(1);
     }
 
     pub fn abi_version(&mut self) -> Result<i32, RuntimeError> {
@@ -154,13 +180,16 @@ impl Instance {
     }
 
     fn map(&self, e: wasmtime::Error) -> RuntimeError {
-        map_error(&self.store, self.limits, e)
+        map_error(&self.store, &self.limits, e)
     }
 }
 
-fn map_error(store: &Store<StoreData>, limits: Limits, e: wasmtime::Error) -> RuntimeError {
+fn map_error(store: &Store<StoreData>, limits: &Limits, e: wasmtime::Error) -> RuntimeError {
     if store.data().limit_hit {
         return RuntimeError::MemoryLimit { limit_bytes: limits.memory_limit_bytes };
+    }
+    if store.data().interrupted {
+        return RuntimeError::Interrupted;
     }
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => RuntimeError::DeadlineExceeded { deadline: limits.deadline },

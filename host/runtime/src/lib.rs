@@ -11,7 +11,8 @@
 //!
 //! Main design choice: the engine is configured for embedding in a database server process —
 //! no signal handlers (explicit bounds checks instead), a per-call deadline through epoch
-//! interruption driven by one ticker thread per [`Runtime`], a per-instance memory cap, an
+//! interruption driven by one ticker thread per [`Runtime`] (each tick also asks the host's
+//! [`InterruptCheck`], so a database's query cancel stops a call), a per-instance memory cap, an
 //! on-disk cache of compiled code so a new process's first call is fast, and a pool of
 //! pre-instantiated instances per module; an instance that traps is dropped, never reused.
 #![deny(missing_docs)]
@@ -27,7 +28,7 @@ mod rows;
 mod runtime;
 mod stream;
 
-pub use config::RuntimeConfig;
+pub use config::{InterruptCheck, RuntimeConfig};
 pub use error::RuntimeError;
 pub use inspect::{Description, ModuleInfo, inspect, sha256_hex};
 pub use module::ScoringModule;

@@ -75,7 +75,11 @@ impl Runtime {
 
     pub(crate) fn limits(&self) -> Limits {
         let c = &self.inner.config;
-        Limits { deadline: c.deadline, tick: c.tick, memory_limit_bytes: c.memory_limit_bytes }
+        Limits {
+            deadline: c.deadline,
+            memory_limit_bytes: c.memory_limit_bytes,
+            interrupt: c.interrupt.clone(),
+        }
     }
 
     /// Verifies and loads a module: pinned hash, valid Wasm, imports nothing, description,

@@ -3,10 +3,12 @@
 
 mod common;
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use common::*;
-use scorekit_runtime::{Rows, Runtime, RuntimeError};
+use scorekit_runtime::{InterruptCheck, Rows, Runtime, RuntimeConfig, RuntimeError};
 
 fn good_still_scores(rt: &Runtime) {
     let m = rt.load(&good_module(), None).unwrap();
@@ -44,6 +46,38 @@ fn infinite_loop_is_stopped_by_the_deadline() {
     assert!(matches!(e, RuntimeError::DeadlineExceeded { .. }), "{e}");
     assert!(e.to_string().contains("deadline"), "{e}");
     assert!(took.as_millis() >= 150 && took.as_millis() < 2000, "stopped after {took:?}");
+    good_still_scores(&rt);
+}
+
+#[test]
+fn host_interrupt_stops_a_running_call_long_before_the_deadline() {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let rt = Runtime::new(RuntimeConfig {
+        deadline: Duration::from_secs(600),
+        interrupt: Some(InterruptCheck::new(move || flag.load(Ordering::Relaxed))),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    // Not interrupted: the check is asked and answers false, the call completes.
+    good_still_scores(&rt);
+    let m = rt.load(&abi_module("(loop $l (br $l)) i32.const 0", ""), None).unwrap();
+    let setter = std::thread::spawn({
+        let cancel = cancel.clone();
+        move || {
+            std::thread::sleep(Duration::from_millis(100));
+            cancel.store(true, Ordering::Relaxed);
+        }
+    });
+    let t = Instant::now();
+    let e = m.score(&Rows::dense(1, &[1.0]).unwrap()).unwrap_err();
+    setter.join().unwrap();
+    assert!(matches!(e, RuntimeError::Interrupted), "{e}");
+    assert!(e.to_string().contains("interrupted"), "{e}");
+    // 600 s deadline: only the interrupt can have stopped it.
+    assert!(t.elapsed() < Duration::from_secs(60), "stopped after {:?}", t.elapsed());
+    // Once the host clears its flag, calls run again.
+    cancel.store(false, Ordering::Relaxed);
     good_still_scores(&rt);
 }
 
