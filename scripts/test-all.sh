@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test scorekit has, installing what it needs first. This is what CI runs.
+# Runs every test scorekit has, installing what it needs first (rustup target, apt packages for
+# PostgreSQL 15, cargo-pgrx). This is what CI runs.
 #   ./scripts/test-all.sh
 # Builds go to $CARGO_TARGET_DIR (default ~/.cache/scorekit/target, outside the clone) so that
 # repeated runs on one machine are incremental; a fresh machine builds everything from scratch.
@@ -14,6 +15,10 @@ step "toolchain"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 cargo --version
 
+step "PostgreSQL build prerequisites (apt packages, cargo-pgrx, pgrx init; skipped when present)"
+# Before linting: the extension is a workspace member and builds against the server's headers.
+sql-plugins/postgres/test.sh --prepare-only
+
 step "format"
 cargo fmt --all -- --check
 
@@ -21,7 +26,10 @@ step "lint"
 cargo clippy --workspace --all-targets --release -- -D warnings
 
 step "unit, property, golden and integration tests (optimised: scoring-heavy tests need it)"
-cargo test --workspace --release
+cargo test --workspace --release --exclude scorekit
+
+step "PostgreSQL extension: #[pg_test]s and end-to-end against a real PostgreSQL 15"
+sql-plugins/postgres/test.sh
 
 echo
 echo "all test suites passed"

@@ -2,14 +2,18 @@
 # Builds, installs and tests the scorekit PostgreSQL extension against the Debian PostgreSQL 15
 # on this machine, from a fresh machine if need be:
 #   1. installs what is missing (apt packages, cargo-pgrx 0.18.1, `cargo pgrx init`);
-#   2. builds the demo modules with the workspace's `host` binary (train + compile);
-#   3. runs the #[pg_test]s (`cargo pgrx test`, as user postgres);
-#   4. `cargo pgrx install --release` into the Debian PostgreSQL 15;
-#   5. end-to-end (tests/e2e.sh): initdb in a temp dir, start the server on a private socket,
-#      CREATE EXTENSION, load the modules, \copy the demo data, and compare every score with
-#      `host score` (parity), plus bad-input cases.
-# Usage: sql-plugins/postgres/test.sh [--skip-pg-test] [--skip-install]
-# Honours CARGO_TARGET_DIR (one target dir for `host` and the extension).
+#   2. builds the demo modules with the workspace's `host` binary (demo + compile);
+#   3. runs the #[pg_test]s (`cargo pgrx test`, as user postgres), which builds the extension with
+#      the `pg_test` feature and installs it into the Debian PostgreSQL 15;
+#   4. end-to-end (tests/e2e.sh) against that installed extension: initdb in a temp dir, the
+#      server on a private socket, CREATE EXTENSION, load the modules, \copy the demo data, and
+#      compare every score with `host score` (parity), plus bad input, cancel and limits.
+# The `pg_test` build is the production code plus the `tests` schema; building it once serves
+# both the #[pg_test]s and the end-to-end test (a second flavour would build wasmtime again).
+# Usage: sql-plugins/postgres/test.sh [--prepare-only] [--skip-pg-test]
+#   --prepare-only  step 1 only (scripts/test-all.sh runs it before linting the workspace)
+#   --skip-pg-test  install the production build (`cargo pgrx install --release`) and run step 4
+# Honours CARGO_TARGET_DIR (default ~/.cache/scorekit/target, shared with the workspace).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,13 +21,16 @@ ROOT=$(cd "$HERE/../.." && pwd)
 PG_MAJOR=15
 PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
 PGRX_VERSION=0.18.1
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/scorekit/target}
+# build.rs passes --no-gc-sections to the extension's link only; cargo-pgrx's RUSTFLAGS version of
+# it would rebuild every dependency (wasmtime included) a second time.
+export CARGO_PGRX_DISABLE_GC_SECTIONS_WORKAROUND=1
 SKIP_PG_TEST=0
-SKIP_INSTALL=0
+PREPARE_ONLY=0
 for a in "$@"; do
     case $a in
         --skip-pg-test) SKIP_PG_TEST=1 ;;
-        --skip-install) SKIP_INSTALL=1 ;;
+        --prepare-only) PREPARE_ONLY=1 ;;
         *) echo "unknown option $a" >&2; exit 2 ;;
     esac
 done
@@ -54,49 +61,32 @@ if ! grep -qs "^pg$PG_MAJOR = \"$PG_CONFIG\"" "$PGRX_HOME/config.toml"; then
     cargo pgrx init --pg$PG_MAJOR="$PG_CONFIG"
 fi
 
+[ $PREPARE_ONLY -eq 1 ] && exit 0
+
 step "demo modules (host demo + host compile)"
 MODULES="$HERE/tests/modules"
 mkdir -p "$MODULES"
 cargo build --release -p host --manifest-path "$ROOT/Cargo.toml"
 HOST="$CARGO_TARGET_DIR/release/host"
 if [ ! -s "$MODULES/churn.wasm" ] || [ "$HOST" -nt "$MODULES/churn.wasm" ]; then
-    rm -rf "$MODULES"/*.wasm "$MODULES/demo" "$MODULES/.demo"
-    if "$HOST" compile --help >/dev/null 2>&1; then
-        "$HOST" demo --out "$MODULES/demo" >/dev/null
-        for m in churn anomaly forecast; do
-            "$HOST" compile "$MODULES/demo/$m.model.json" -o "$MODULES/$m.wasm"
-        done
-    else
-        # This `host` has no `compile` subcommand wired yet: `host serve --demo` trains the same
-        # demo models (crate::demo::train_all) and compiles them into the models directory.
-        "$HOST" serve --models "$MODULES" --demo --no-state --port $((20000 + RANDOM % 20000)) >"$MODULES/serve.log" 2>&1 &
-        serve_pid=$!
-        for _ in $(seq 1 600); do
-            [ -s "$MODULES/churn.wasm" ] && [ -s "$MODULES/anomaly.wasm" ] && [ -s "$MODULES/forecast.wasm" ] && break
-            kill -0 $serve_pid 2>/dev/null || { cat "$MODULES/serve.log"; exit 1; }
-            sleep 1
-        done
-        sleep 1
-        kill $serve_pid; wait $serve_pid 2>/dev/null || true
-        ln -sfn .demo "$MODULES/demo"
-    fi
+    rm -rf "$MODULES"/*.wasm "$MODULES/demo"
+    "$HOST" demo --out "$MODULES/demo" >/dev/null
+    for m in churn anomaly forecast; do
+        "$HOST" compile "$MODULES/demo/$m.model.json" -o "$MODULES/$m.wasm"
+    done
 fi
 ls -l "$MODULES"/*.wasm
 
 cd "$HERE"
 if [ $SKIP_PG_TEST -eq 0 ]; then
-    step "cargo pgrx test (#[pg_test])"
+    step "cargo pgrx test (#[pg_test]; installs the pg_test build)"
     PGTEST_DATA=$(mktemp -d /tmp/scorekit-pgtest.XXXXXX)
     chown postgres "$PGTEST_DATA"
     # The test cluster runs as postgres: it must be able to read the modules.
     chmod -R a+rX "$MODULES"
     SCOREKIT_PG_TEST_MODULES="$MODULES" cargo pgrx test --release pg$PG_MAJOR --runas postgres --pgdata "$PGTEST_DATA"
     rm -rf "$PGTEST_DATA"
-fi
-
-# Installed after the tests: `cargo pgrx test` installs its own (pg_test) build into the same
-# PostgreSQL, and the end-to-end test must run the production build.
-if [ $SKIP_INSTALL -eq 0 ]; then
+else
     step "cargo pgrx install --release"
     cargo pgrx install --release --pg-config "$PG_CONFIG" ${SUDO:+--sudo} 2>&1 | tail -n 3
 fi

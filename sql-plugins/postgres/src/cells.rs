@@ -6,7 +6,8 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, pg_sys};
 use scorekit_core::{Cell, Schema};
 
-use crate::error::user_error;
+use crate::error::{report, user_error};
+use crate::guc::{self, NullInputs};
 
 /// A cell that may own its text (values printed by a type's output function).
 pub enum Value<'a> {
@@ -48,7 +49,9 @@ pub unsafe fn from_datum<'a>(datum: pg_sys::Datum, typoid: pg_sys::Oid) -> Value
             Ok(INT4OID) => Value::Number(f64::from(i32::from_datum(datum, false).unwrap_or(0))),
             Ok(INT8OID) => Value::Number(i64::from_datum(datum, false).unwrap_or(0) as f64),
             Ok(INT2OID) => Value::Number(f64::from(i16::from_datum(datum, false).unwrap_or(0))),
-            Ok(BOOLOID) => Value::Number(if bool::from_datum(datum, false).unwrap_or(false) { 1.0 } else { 0.0 }),
+            Ok(BOOLOID) => {
+                Value::Number(if bool::from_datum(datum, false).unwrap_or(false) { 1.0 } else { 0.0 })
+            }
             Ok(TEXTOID) | Ok(VARCHAROID) | Ok(BPCHAROID) => {
                 Value::Borrowed(<&str>::from_datum(datum, false).unwrap_or(""))
             }
@@ -69,6 +72,23 @@ pub unsafe fn from_datum<'a>(datum: pg_sys::Datum, typoid: pg_sys::Oid) -> Value
     }
 }
 
+/// What a NULL for input `col` (0-based) of `row` (1-based) becomes under
+/// `scorekit.null_inputs`: a missing value, or an `ERROR` naming the input.
+pub fn null_input<'a>(model: &str, schema: &Schema, row: usize, col: usize) -> Value<'a> {
+    if guc::NULL_INPUTS.get() == NullInputs::Missing {
+        return Value::Null;
+    }
+    let name = schema.inputs.get(col).map_or("?", |f| f.name.as_str());
+    report(
+        PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+        format!("scorekit: model '{model}': row {row}, input '{name}' (argument {}) is NULL", col + 1),
+        None,
+        Some(
+            "SET scorekit.null_inputs = 'missing' to score NULL as a missing value (GBT models learned where those go).",
+        ),
+    )
+}
+
 /// Checks that `n` values were given for `schema`'s inputs.
 pub fn check_arity(model: &str, schema: &Schema, n: usize) {
     if n != schema.arity() {
@@ -81,9 +101,10 @@ pub fn check_arity(model: &str, schema: &Schema, n: usize) {
     }
 }
 
-/// Values of one JSON object, in schema input order, matched by name; other keys are ignored
-/// (so `to_jsonb(t)` of a table with extra columns works). A missing key is an error: silently
-/// scoring a misspelt column as "missing" would give plausible wrong answers.
+/// Values of one JSON object (`row`, 1-based, for messages), in schema input order, matched by
+/// name; other keys are ignored (so `to_jsonb(t)` of a table with extra columns works). A missing
+/// key is an error: silently scoring a misspelt column as "missing" would give plausible wrong
+/// answers. A JSON null is a NULL input (see [`null_input`]).
 pub fn from_json_object<'a>(
     model: &str,
     schema: &Schema,
@@ -96,7 +117,8 @@ pub fn from_json_object<'a>(
     schema
         .inputs
         .iter()
-        .map(|f| match map.get(&f.name) {
+        .enumerate()
+        .map(|(col, f)| match map.get(&f.name) {
             None => {
                 let names: Vec<&str> = schema.inputs.iter().map(|f| f.name.as_str()).collect();
                 user_error(format!(
@@ -105,7 +127,7 @@ pub fn from_json_object<'a>(
                     names.join(", ")
                 ))
             }
-            Some(serde_json::Value::Null) => Value::Null,
+            Some(serde_json::Value::Null) => null_input(model, schema, row, col),
             Some(serde_json::Value::Number(n)) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
             Some(serde_json::Value::String(s)) => Value::Borrowed(s.as_str()),
             Some(serde_json::Value::Bool(b)) => Value::Number(if *b { 1.0 } else { 0.0 }),

@@ -3,8 +3,8 @@
 //! one-line SQL wrapper around `scorekit.score_args` (or `score_args_pinned`), which PostgreSQL
 //! inlines into the calling query.
 
-use pgrx::prelude::*;
 use pgrx::JsonB;
+use pgrx::prelude::*;
 use scorekit_core::FieldKind;
 
 use crate::engine;
@@ -30,7 +30,9 @@ fn qualified_name(fn_name: &str) -> String {
                 && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
     if !ok {
-        user_error(format!("function name '{fn_name}' must be name or schema.name of letters, digits and '_'"));
+        user_error(format!(
+            "function name '{fn_name}' must be name or schema.name of letters, digits and '_'"
+        ));
     }
     parts.iter().map(|p| quote_ident(p)).collect::<Vec<_>>().join(".")
 }
@@ -71,7 +73,9 @@ fn params_from_schema(schema: &scorekit_core::Schema) -> Vec<Param> {
 
 fn params_from_json(model: &str, schema: &scorekit_core::Schema, args: &serde_json::Value) -> Vec<Param> {
     let Some(list) = args.as_array() else {
-        user_error("arguments must be a JSON array of {\"name\", \"input\", \"type\", \"format\", \"ignore\"} objects")
+        user_error(
+            "arguments must be a JSON array of {\"name\", \"input\", \"type\", \"format\", \"ignore\"} objects",
+        )
     };
     let mut seen = vec![false; schema.arity()];
     let mut params = Vec::new();
@@ -102,7 +106,9 @@ fn params_from_json(model: &str, schema: &scorekit_core::Schema, args: &serde_js
         let sql_type = sql_type(&get("type").unwrap_or_else(|| default_type.to_string()));
         let format = get("format").map(|f| match f.split_once("{}") {
             Some((p, s)) => (p.to_string(), s.to_string()),
-            None => user_error(format!("arguments[{pos}]: format '{f}' must contain {{}} where the value goes")),
+            None => {
+                user_error(format!("arguments[{pos}]: format '{f}' must contain {{}} where the value goes"))
+            }
         });
         params.push(Param { sql_name: name, sql_type, input, format });
     }
@@ -150,7 +156,9 @@ fn create_function(
             let arg = format!("${}", pos + 1);
             exprs[i] = match &p.format {
                 None => arg,
-                Some((pre, suf)) => format!("({} || {arg}::text || {})", quote_literal(pre), quote_literal(suf)),
+                Some((pre, suf)) => {
+                    format!("({} || {arg}::text || {})", quote_literal(pre), quote_literal(suf))
+                }
             };
         }
     }
@@ -177,7 +185,8 @@ fn create_function(
         }
         other => user_error(format!("output must be 'probability' or 'label', got '{other}'")),
     };
-    let sig: Vec<String> = params.iter().map(|p| format!("{} {}", quote_ident(&p.sql_name), p.sql_type)).collect();
+    let sig: Vec<String> =
+        params.iter().map(|p| format!("{} {}", quote_ident(&p.sql_name), p.sql_type)).collect();
     let sql = format!(
         "CREATE OR REPLACE FUNCTION {target}({}) RETURNS {ret} LANGUAGE sql {volatility} PARALLEL SAFE{} AS $scorekit$ SELECT {body} $scorekit$",
         sig.join(", "),

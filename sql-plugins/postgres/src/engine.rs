@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use pgrx::prelude::*;
 use scorekit_core::Schema;
-use scorekit_runtime::{Runtime, RuntimeConfig, RuntimeError, ScoringModule};
+use scorekit_runtime::{InterruptCheck, Runtime, RuntimeConfig, RuntimeError, ScoringModule};
 
 use crate::error::{raise, user_error};
 use crate::guc;
@@ -72,6 +72,16 @@ fn settings() -> Settings {
     }
 }
 
+fn cancel_pending() -> bool {
+    // SAFETY: plain reads of sig_atomic_t flags that PostgreSQL's signal handlers set; volatile
+    // because they change behind the compiler's back. Same thread as the backend (the check runs
+    // inside the call).
+    unsafe {
+        std::ptr::read_volatile(&raw const pg_sys::QueryCancelPending) != 0
+            || std::ptr::read_volatile(&raw const pg_sys::ProcDiePending) != 0
+    }
+}
+
 fn data_dir() -> PathBuf {
     // SAFETY: DataDir is set by the postmaster before any backend runs extension code.
     let p = unsafe { pg_sys::DataDir };
@@ -112,6 +122,9 @@ pub fn runtime() -> Runtime {
             cache_dir: want.cache_dir.clone(),
             // A backend runs one query at a time: one idle instance per module is enough.
             max_idle_instances: 1,
+            // Ctrl-C and statement_timeout set these flags from a signal handler; a running call
+            // stops within one tick and `error::raise` then lets PostgreSQL report the cancel.
+            interrupt: Some(InterruptCheck::new(cancel_pending)),
             ..RuntimeConfig::default()
         };
         let rt = Runtime::new(config).unwrap_or_else(|e| raise("(engine)", e));
@@ -178,7 +191,10 @@ fn resolve_hash(model: &str) -> String {
             &[name.into(), v.into()],
         )
     } else {
-        Spi::get_one_with_args::<String>("SELECT sha256 FROM scorekit.aliases WHERE name = $1", &[model.into()])
+        Spi::get_one_with_args::<String>(
+            "SELECT sha256 FROM scorekit.aliases WHERE name = $1",
+            &[model.into()],
+        )
     };
     match found {
         Ok(Some(sha)) => sha,
@@ -186,7 +202,9 @@ fn resolve_hash(model: &str) -> String {
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("scorekit: unknown model '{model}'"),
             None,
-            Some("Deployed models are listed in scorekit.models; load one with scorekit.load_model(name, module)."),
+            Some(
+                "Deployed models are listed in scorekit.models; load one with scorekit.load_model(name, module).",
+            ),
         ),
         Err(e) => user_error(format!("scorekit: looking up model '{model}': {e}")),
     }

@@ -12,7 +12,7 @@ pub fn raise(model: &str, e: RuntimeError) -> ! {
     let code = match &e {
         RuntimeError::BadInput(_) | RuntimeError::Request(_) => ERRCODE_INVALID_PARAMETER_VALUE,
         RuntimeError::Unsupported(_) => ERRCODE_FEATURE_NOT_SUPPORTED,
-        RuntimeError::DeadlineExceeded { .. } => ERRCODE_QUERY_CANCELED,
+        RuntimeError::DeadlineExceeded { .. } | RuntimeError::Interrupted => ERRCODE_QUERY_CANCELED,
         RuntimeError::MemoryLimit { .. } => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
         RuntimeError::Trap(_) | RuntimeError::Guest(_) | RuntimeError::StreamLost => {
             ERRCODE_EXTERNAL_ROUTINE_EXCEPTION
@@ -25,7 +25,9 @@ pub fn raise(model: &str, e: RuntimeError) -> ! {
         _ => ERRCODE_INTERNAL_ERROR,
     };
     let hint = match &e {
-        RuntimeError::DeadlineExceeded { .. } => Some("Raise scorekit.deadline_ms if the model needs longer."),
+        RuntimeError::DeadlineExceeded { .. } => {
+            Some("Raise scorekit.deadline_ms if the model needs longer.")
+        }
         RuntimeError::MemoryLimit { .. } => Some("A superuser can raise scorekit.memory_limit_mb."),
         _ => None,
     };

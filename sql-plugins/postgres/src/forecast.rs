@@ -42,7 +42,8 @@ fn forecast_epoch(
         .iter()
         .enumerate()
         .map(|(i, &m)| {
-            let q: Vec<f64> = out.quantiles.iter().map(|(_, vals)| vals.get(i).copied().unwrap_or(f64::NAN)).collect();
+            let q: Vec<f64> =
+                out.quantiles.iter().map(|(_, vals)| vals.get(i).copied().unwrap_or(f64::NAN)).collect();
             (i as i32 + 1, m, q)
         })
         .collect();

@@ -3,7 +3,19 @@
 
 use std::ffi::CString;
 
-use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting, PostgresGucEnum};
+
+/// What a NULL model input becomes (`scorekit.null_inputs`).
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NullInputs {
+    /// An `ERROR` naming the input: a NULL that slipped through a join is a bug, not data.
+    #[name = c"error"]
+    Error,
+    /// A missing value, as an empty CSV field is for `host score`: GBT models route it the
+    /// way they learned in training.
+    #[name = c"missing"]
+    Missing,
+}
 
 /// `scorekit.deadline_ms`: longest one call into a module may run.
 pub static DEADLINE_MS: GucSetting<i32> = GucSetting::<i32>::new(1000);
@@ -11,8 +23,11 @@ pub static DEADLINE_MS: GucSetting<i32> = GucSetting::<i32>::new(1000);
 pub static MEMORY_LIMIT_MB: GucSetting<i32> = GucSetting::<i32>::new(256);
 /// `scorekit.batch_size`: rows per module call on the batch paths.
 pub static BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(1024);
+/// `scorekit.null_inputs`: whether a NULL input is an error or a missing value.
+pub static NULL_INPUTS: GucSetting<NullInputs> = GucSetting::<NullInputs>::new(NullInputs::Error);
 /// `scorekit.cache_dir`: compiled-code cache; empty disables it; relative paths are under PGDATA.
-pub static CACHE_DIR: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"scorekit_cache"));
+pub static CACHE_DIR: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"scorekit_cache"));
 
 /// Registers the settings; called once per backend from `_PG_init`.
 pub fn register() {
@@ -43,6 +58,14 @@ pub fn register() {
         &BATCH_SIZE,
         1,
         1_000_000,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_enum_guc(
+        c"scorekit.null_inputs",
+        c"What a NULL model input is: an ERROR naming it ('error'), or a missing value ('missing').",
+        c"GBT models learn where missing values go; set 'missing' when NULL means 'not known'.",
+        &NULL_INPUTS,
         GucContext::Userset,
         GucFlags::default(),
     );

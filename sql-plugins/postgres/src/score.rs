@@ -65,7 +65,7 @@ fn model_arg<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a str {
 /// `scorekit.score_args(model text, VARIADIC "any")` / `score_args_pinned`: the entry point of
 /// generated typed functions. Arguments after the model are the model's inputs in schema order,
 /// of any type: text-like values are categories (or numbers as text), numbers are numbers, NULL
-/// is a missing value, other types are passed as their text form.
+/// is what `scorekit.null_inputs` says, other types are passed as their text form.
 unsafe fn score_args_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     let model = model_arg(fcinfo);
     let loaded = engine::resolve(model);
@@ -76,7 +76,7 @@ unsafe fn score_args_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
         // SAFETY: i < nargs; the type comes from the call expression, so the datum matches it.
         unsafe {
             if pgrx::fcinfo::pg_arg_is_null(fcinfo, i) {
-                values.push(Value::Null);
+                values.push(cells::null_input(model, loaded.schema(), 1, i - 1));
                 continue;
             }
             let typoid = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32);
@@ -132,7 +132,7 @@ fn first_output(model: &str, features: JsonB) -> f64 {
     if rows.len() != 1 {
         user_error(format!("model '{model}': expected one JSON object, got an array of {}", rows.len()));
     }
-    let values = cells::from_json_object(model, loaded.schema(), rows[0], 0);
+    let values = cells::from_json_object(model, loaded.schema(), rows[0], 1);
     let cells: Vec<Cell<'_>> = values.iter().map(Value::cell).collect();
     score_one(&loaded, &cells)
 }
@@ -143,13 +143,22 @@ fn score_jsonb(model: &str, features: JsonB) -> f64 {
     first_output(model, features)
 }
 
-/// Scores one row of already-encoded features (categorical inputs as level index, NULL or NaN
-/// for missing), the ABI's dense layout.
+/// Scores one row of already-encoded features (categorical inputs as level index, NaN for
+/// missing; NULL as `scorekit.null_inputs` says), the ABI's dense layout.
 #[pg_extern(name = "score", stable, parallel_safe)]
 fn score_dense(model: &str, features: Vec<Option<f64>>) -> f64 {
     let loaded = engine::resolve(model);
     cells::check_arity(model, loaded.schema(), features.len());
-    let values: Vec<f64> = features.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    let values: Vec<f64> = features
+        .iter()
+        .enumerate()
+        .map(|(col, v)| {
+            v.unwrap_or_else(|| {
+                cells::null_input(model, loaded.schema(), 1, col);
+                f64::NAN
+            })
+        })
+        .collect();
     let rows = Rows::dense(values.len(), &values).unwrap_or_else(|e| crate::error::raise(model, e));
     let out = loaded.call(1, |m| m.score(&rows));
     out.first().copied().unwrap_or(f64::NAN)
@@ -161,8 +170,11 @@ fn score_dense(model: &str, features: Vec<Option<f64>>) -> f64 {
 fn score_rows(model: &str, rows: JsonB) -> Vec<f64> {
     let loaded = engine::resolve(model);
     let objs = cells::json_rows(&rows);
-    let values: Vec<Vec<Value<'_>>> =
-        objs.iter().enumerate().map(|(i, o)| cells::from_json_object(model, loaded.schema(), o, i)).collect();
+    let values: Vec<Vec<Value<'_>>> = objs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| cells::from_json_object(model, loaded.schema(), o, i + 1))
+        .collect();
     let cells: Vec<Vec<Cell<'_>>> = values.iter().map(|r| r.iter().map(Value::cell).collect()).collect();
     score_many(&loaded, &cells)
 }
@@ -195,9 +207,9 @@ fn score_query(
     let n = schema.arity();
     let mut result = Vec::new();
     Spi::connect(|client| {
-        let mut cursor = client.try_open_cursor(sql.as_str(), &[]).unwrap_or_else(|e| {
-            user_error(format!("score_query: {e}"))
-        });
+        let mut cursor = client
+            .try_open_cursor(sql.as_str(), &[])
+            .unwrap_or_else(|e| user_error(format!("score_query: {e}")));
         loop {
             let table = cursor.fetch(chunk).unwrap_or_else(|e| user_error(format!("score_query: {e}")));
             if table.is_empty() {
@@ -209,15 +221,29 @@ fn score_query(
                 keys.push(row.get::<String>(1).ok().flatten());
                 let mut r = Vec::with_capacity(n);
                 for i in 0..n {
-                    r.push(row.get::<String>(i + 2).unwrap_or_else(|e| user_error(format!("score_query: {e}"))));
+                    r.push(
+                        row.get::<String>(i + 2).unwrap_or_else(|e| user_error(format!("score_query: {e}"))),
+                    );
                 }
                 texts.push(r);
             }
+            let base = result.len();
             let cells: Vec<Vec<Cell<'_>>> = texts
                 .iter()
-                .map(|r| r.iter().map(|v| v.as_deref().map_or(Cell::Null, Cell::Text)).collect())
+                .enumerate()
+                .map(|(i, r)| {
+                    r.iter()
+                        .enumerate()
+                        .map(|(col, v)| match v.as_deref() {
+                            Some(text) => Cell::Text(text),
+                            None => {
+                                cells::null_input(model, &schema, base + i + 1, col);
+                                Cell::Null
+                            }
+                        })
+                        .collect()
+                })
                 .collect();
-            let base = result.len();
             let scores = score_many(&loaded, &cells);
             for (i, (k, s)) in keys.into_iter().zip(scores).enumerate() {
                 result.push((k.unwrap_or_else(|| (base + i + 1).to_string()), s));
@@ -240,7 +266,7 @@ fn explain_jsonb(
     if rows.len() != 1 {
         user_error(format!("model '{model}': expected one JSON object, got an array of {}", rows.len()));
     }
-    let values = cells::from_json_object(model, loaded.schema(), rows[0], 0);
+    let values = cells::from_json_object(model, loaded.schema(), rows[0], 1);
     let cells: Vec<Cell<'_>> = values.iter().map(Value::cell).collect();
     let wire = Rows::from_cells(cells.len(), &[cells]).unwrap_or_else(|e| crate::error::raise(model, e));
     let out = loaded.call(1, |m| m.explain(&wire));
@@ -257,8 +283,10 @@ fn explain_jsonb(
 #[pg_extern(stable, parallel_safe)]
 fn inputs(
     model: &str,
-) -> TableIterator<'static, (name!(position, i32), name!(name, String), name!(kind, String), name!(levels, Option<Vec<String>>))>
-{
+) -> TableIterator<
+    'static,
+    (name!(position, i32), name!(name, String), name!(kind, String), name!(levels, Option<Vec<String>>)),
+> {
     let loaded = engine::resolve(model);
     let rows: Vec<_> = loaded
         .schema()

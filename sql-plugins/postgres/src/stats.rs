@@ -53,9 +53,7 @@ fn session_stats() -> TableIterator<
     let rows: Vec<_> = STATS.with(|s| {
         s.borrow()
             .iter()
-            .map(|(m, c)| {
-                (m.clone(), c.sha256.clone(), c.calls, c.rows, c.errors, c.nanos as f64 / 1e6)
-            })
+            .map(|(m, c)| (m.clone(), c.sha256.clone(), c.calls, c.rows, c.errors, c.nanos as f64 / 1e6))
             .collect()
     });
     TableIterator::new(rows)

@@ -88,15 +88,18 @@ fn invalidate_alias_cache() {
     }
 }
 
-fn store(name: &str, bytes: &[u8], expected_sha256: Option<&str>, deploy: bool) -> (String, i32, String, bool) {
+fn store(
+    name: &str,
+    bytes: &[u8],
+    expected_sha256: Option<&str>,
+    deploy: bool,
+) -> (String, i32, String, bool) {
     require_admin("load_model");
     check_name(name);
-    let expected = match expected_sha256 {
-        None => None,
-        Some(h) => Some(parse_hex(h.trim_start_matches("sha256:")).unwrap_or_else(|| {
-            user_error(format!("expected_sha256 '{h}' is not 64 hex digits"))
-        })),
-    };
+    let expected = expected_sha256.map(|h| {
+        parse_hex(h.trim_start_matches("sha256:"))
+            .unwrap_or_else(|| user_error(format!("expected_sha256 '{h}' is not 64 hex digits")))
+    });
     // Loading verifies everything: hash pin, valid Wasm, imports nothing, ABI version, exports,
     // description; and it warms the on-disk compile cache for every backend.
     let module = engine::runtime().load(bytes, expected).unwrap_or_else(|e| raise(name, e));
@@ -120,7 +123,14 @@ fn store(name: &str, bytes: &[u8], expected_sha256: Option<&str>, deploy: bool) 
                  SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5::jsonb, $6::jsonb
                  FROM scorekit.modules WHERE name = $1
                  RETURNING version",
-                &[name.into(), sha.as_str().into(), family.into(), bytes.into(), schema.into(), metrics.into()],
+                &[
+                    name.into(),
+                    sha.as_str().into(),
+                    family.into(),
+                    bytes.into(),
+                    schema.into(),
+                    metrics.into(),
+                ],
             );
             v.ok().flatten().unwrap_or_else(|| user_error("could not store the module"))
         }
@@ -205,7 +215,9 @@ fn deploy(name: &str, version_or_hash: &str) -> String {
         }
     } else {
         let v: i32 = version_or_hash.trim().parse().unwrap_or_else(|_| {
-            user_error(format!("version_or_hash '{version_or_hash}' is neither a version number nor sha256:<64 hex>"))
+            user_error(format!(
+                "version_or_hash '{version_or_hash}' is neither a version number nor sha256:<64 hex>"
+            ))
         });
         let found = Spi::get_one_with_args::<String>(
             "SELECT sha256 FROM scorekit.modules WHERE name = $1 AND version = $2",

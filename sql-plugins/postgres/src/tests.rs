@@ -27,6 +27,80 @@ const ROW: &str = r#"{"state": "KS", "account_length": 128, "area_code": "area_c
 
 const ARGS: &str = "'KS',128,'area_code_415','no','yes',25,265.1,110,45.07,197.4,99,16.78,244.7,91,11.01,10.0,3,2.7,1";
 
+fn leb(mut n: usize, out: &mut Vec<u8>) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn section(id: u8, content: &[u8], out: &mut Vec<u8>) {
+    out.push(id);
+    leb(content.len(), out);
+    out.extend_from_slice(content);
+}
+
+fn wasm_name(name: &str, out: &mut Vec<u8>) {
+    leb(name.len(), out);
+    out.extend_from_slice(name.as_bytes());
+}
+
+/// A module that passes every load check (exports, ABI version, description with the churn
+/// schema) and then spins forever in `scorekit_call`: only a deadline or a cancel stops it.
+/// Encoded by hand (it is tiny) so that the test build needs no assembler. In WAT:
+/// `(func (export "scorekit_call") (param i32 i32) (result i32) (loop $l (br $l)) i32.const 0)`,
+/// the other exports returning constants.
+fn spinning_module() -> Vec<u8> {
+    let schema = Spi::get_one::<String>("SELECT schema::text FROM scorekit.modules WHERE name = 'churn'").unwrap().unwrap();
+    let description = format!(
+        r#"{{"abi":1,"family":"gbt","format":1,"schema":{schema},"metrics":[],"provenance":[],"artifact_sha256":"00"}}"#
+    );
+    const I32: u8 = 0x7f;
+    let mut m = b"\0asm\x01\0\0\0".to_vec();
+    // Types: 0 = () -> i32, 1 = (i32) -> i32, 2 = (i32, i32) -> i32.
+    section(1, &[3, 0x60, 0, 1, I32, 0x60, 1, I32, 1, I32, 0x60, 2, I32, I32, 1, I32], &mut m);
+    // Functions 0..5 and their types.
+    section(3, &[5, 0, 1, 0, 0, 2], &mut m);
+    // One memory of one page.
+    section(5, &[1, 0, 1], &mut m);
+    let mut exports = vec![6];
+    for (name, kind, index) in [
+        ("memory", 2, 0),
+        ("scorekit_abi_version", 0, 0),
+        ("scorekit_input", 0, 1),
+        ("scorekit_output_ptr", 0, 2),
+        ("scorekit_output_len", 0, 3),
+        ("scorekit_call", 0, 4),
+    ] {
+        wasm_name(name, &mut exports);
+        exports.extend_from_slice(&[kind, index]);
+    }
+    section(7, &exports, &mut m);
+    let bodies: [&[u8]; 5] = [
+        &[0, 0x41, 1, 0x0b],                           // i32.const 1 (ABI version)
+        &[0, 0x41, 0x80, 0x08, 0x0b],                  // i32.const 1024 (input buffer)
+        &[0, 0x41, 0, 0x0b],                           // i32.const 0
+        &[0, 0x41, 0, 0x0b],                           // i32.const 0
+        &[0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x41, 0, 0x0b], // loop br 0 end; i32.const 0
+    ];
+    let mut code = vec![bodies.len() as u8];
+    for body in bodies {
+        leb(body.len(), &mut code);
+        code.extend_from_slice(body);
+    }
+    section(10, &code, &mut m);
+    let mut custom = Vec::new();
+    wasm_name("scorekit.schema", &mut custom);
+    custom.extend_from_slice(description.as_bytes());
+    section(0, &custom, &mut m);
+    m
+}
+
 fn f64_of(sql: &str) -> f64 {
     Spi::get_one::<f64>(sql).unwrap().unwrap()
 }
@@ -99,6 +173,71 @@ fn unknown_category_names_row_and_column() {
     Spi::run(&format!("SELECT scorekit.score_args('churn', 'XX'{})", &ARGS[4..])).unwrap();
 }
 
+#[pg_test(error = "scorekit: model 'churn': row 1, input 'account_length' (argument 2) is NULL")]
+fn null_input_is_an_error_naming_it_by_default() {
+    load("churn");
+    Spi::run(&format!("SELECT scorekit.score_args('churn', 'KS', NULL{})", &ARGS[8..])).unwrap();
+}
+
+#[pg_test]
+fn null_input_is_a_missing_value_when_asked() {
+    load("churn");
+    assert_eq!(&ARGS[..9], "'KS',128,");
+    Spi::run("SET scorekit.null_inputs = 'missing'").unwrap();
+    let with_null = f64_of(&format!("SELECT scorekit.score_args('churn', 'KS', NULL{})", &ARGS[8..]));
+    // An empty field is how `host score` spells a missing value in CSV.
+    let with_empty = f64_of(&format!("SELECT scorekit.score_args('churn', 'KS', ''{})", &ARGS[8..]));
+    let with_json_null = f64_of(&format!(
+        "SELECT scorekit.score('churn', jsonb_set('{ROW}'::jsonb, '{{account_length}}', 'null'))"
+    ));
+    assert_eq!(with_null.to_bits(), with_empty.to_bits());
+    assert_eq!(with_null.to_bits(), with_json_null.to_bits());
+    assert!((0.0..=1.0).contains(&with_null), "{with_null}");
+}
+
+#[pg_test(error = "canceling statement due to user request")]
+fn query_cancel_interrupts_a_running_call() {
+    load("churn");
+    Spi::run_with_args(
+        "SELECT scorekit.load_model('spin', $1)",
+        &[spinning_module().as_slice().into()],
+    )
+    .unwrap();
+    // Far beyond the timeout: if the cancel were not noticed inside the call, this test would
+    // end with the deadline's message instead.
+    Spi::run("SET scorekit.deadline_ms = 60000").unwrap();
+    // What Ctrl-C in psql or pg_cancel_backend() does: SIGINT to this backend, 200 ms into the call.
+    // SAFETY: MyProcPid is set at backend start and never changes.
+    let pid = unsafe { pg_sys::MyProcPid };
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let _ = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status();
+    });
+    Spi::run(&format!("SELECT scorekit.score_args('spin', {ARGS})")).unwrap();
+}
+
+#[pg_test]
+fn deadline_stops_a_spinning_module_and_the_session_goes_on() {
+    load("churn");
+    Spi::run_with_args("SELECT scorekit.load_model('spin', $1)", &[spinning_module().as_slice().into()]).unwrap();
+    Spi::run("SET scorekit.deadline_ms = 100").unwrap();
+    Spi::run("CREATE TEMP TABLE caught (sqlstate text, msg text)").unwrap();
+    // Twice: the instance that hit the deadline is discarded, the next call gets a fresh one.
+    for _ in 0..2 {
+        // A PL/pgSQL handler runs the call in a subtransaction, as a client's retry would.
+        Spi::run(&format!(
+            "DO $$ BEGIN PERFORM scorekit.score_args('spin', {ARGS});
+             EXCEPTION WHEN query_canceled THEN INSERT INTO caught VALUES (SQLSTATE, SQLERRM); END $$"
+        ))
+        .unwrap();
+    }
+    let caught = Spi::get_one::<String>("SELECT string_agg(sqlstate || ' ' || msg, ' | ') FROM caught").unwrap().unwrap();
+    let one = "57014 scorekit: model 'spin': model call exceeded its deadline of 100ms and was stopped";
+    assert_eq!(caught, format!("{one} | {one}"));
+    let p = f64_of(&format!("SELECT scorekit.score_args('churn', {ARGS})"));
+    assert!((0.0..=1.0).contains(&p));
+}
+
 #[pg_test(error = "scorekit: unknown model 'nope'")]
 fn unknown_model() {
     Spi::run("SELECT scorekit.score('nope', '{}'::jsonb)").unwrap();
@@ -139,7 +278,7 @@ fn anomaly_window_equals_streaming_updates() {
     .unwrap()
     .unwrap();
     let streamed = Spi::get_one::<Vec<f64>>(
-        "SELECT array_agg((scorekit.anomaly_update('anomaly', 'k', v)).score ORDER BY i) FROM (SELECT * FROM s ORDER BY i) t",
+        "SELECT array_agg(u.score ORDER BY t.i) FROM (SELECT * FROM s ORDER BY i) t, LATERAL scorekit.anomaly_update('anomaly', 'k', t.v) u",
     )
     .unwrap()
     .unwrap();

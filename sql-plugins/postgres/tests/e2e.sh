@@ -110,11 +110,16 @@ aurora_args="state, account_length::bigint, substr(area_code, 11)::bigint, '000-
 out "SELECT will_churn($aurora_args) FROM churn ORDER BY id" pg_aurora.csv
 $CMP "churn Aurora labels" "$WORK/host_churn.csv" probability "$WORK/pg_aurora.csv" 0 --label 0.5 True. False. || fails=$((fails + 1))
 
-# NULL is a missing value, exactly like an empty CSV field for `host score`.
+# NULL is an ERROR naming the input by default; with scorekit.null_inputs = 'missing' it is a missing
+# value, exactly like an empty CSV field for `host score`.
+null_call="churn_probability('IN',65,'area_code_415','no','no',NULL,129.1,137,21.95,228.5,83,19.42,208.8,111,9.4,12.7,6,3.43,4)"
+expect_error "SELECT $null_call" "row 1, input 'number_vmail_messages' (argument 6) is NULL"
+expect_error "SELECT count(*) FROM scorekit.score_query('churn', 'SELECT (jsonb_populate_record(c, CASE WHEN id = 1500 THEN ''{\"total_eve_calls\": null}'' ELSE ''{}'' END::jsonb)).* FROM churn c ORDER BY id')" \
+    "row 1500, input 'total_eve_calls' (argument 11) is NULL"
 { echo "$header"; echo "IN,65,area_code_415,no,no,,129.1,137,21.95,228.5,83,19.42,208.8,111,9.4,12.7,6,3.43,4,no"; } >"$WORK/null.csv"
 "$HOST" score "$MODULES/demo/churn.model.json" --input "$WORK/null.csv" >"$WORK/host_null.csv"
-sql "SELECT churn_probability('IN',65,'area_code_415','no','no',NULL,129.1,137,21.95,228.5,83,19.42,208.8,111,9.4,12.7,6,3.43,4)" >"$WORK/pg_null.csv"
-$CMP "NULL argument = missing value" "$WORK/host_null.csv" probability "$WORK/pg_null.csv" 0 || fails=$((fails + 1))
+sql "SET scorekit.null_inputs = 'missing'; SELECT $null_call" >"$WORK/pg_null.csv"
+$CMP "NULL argument = missing value (null_inputs = missing)" "$WORK/host_null.csv" probability "$WORK/pg_null.csv" 0 || fails=$((fails + 1))
 
 # --- explain: contributions sum to the margin ---------------------------------------------------------
 expect_eq "explain rows" 20 "$(sql "SELECT count(*) FROM scorekit.explain('churn', (SELECT c FROM churn c WHERE id = 1))")"
