@@ -231,7 +231,7 @@ fn rcf_stream_is_bit_identical_to_native_and_state_round_trips() {
 #[cfg_attr(debug_assertions, ignore = "scoring-heavy: run with --release")]
 fn forecasts_are_bit_identical_to_native() {
     let artifact = models::forecaster();
-    let y = models::taylor();
+    let y = models::electricity();
     let module = runtime().load(&compile(&artifact).unwrap(), None).unwrap();
     let q =
         ForecastQuery { horizon: 48, quantiles: vec![0.1, 0.5, 0.9], num_samples: 20, seed: 7, start: None };

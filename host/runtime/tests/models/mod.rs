@@ -1,16 +1,17 @@
-//! Small real models of each family, trained on the shared demo data, for the guest tests.
+//! Small real models of each family, trained on the project's demo data (`data/demo`, which a
+//! clean clone has), for the guest tests.
 #![allow(dead_code, missing_docs)]
 
 use scorekit_artifact::{Artifact, Model};
 use scorekit_core::{Cell, Family, Field, Schema, encode_row};
 
 pub fn data(rel: &str) -> String {
-    format!("{}/../../../shared/data/{rel}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/../../data/demo/{rel}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The churn table as text cells: (header, rows).
 pub fn churn_table() -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(data("churn/mlc_churn.csv")).unwrap();
+    let mut r = csv::Reader::from_path(data("churn.csv")).unwrap();
     let header = r.headers().unwrap().iter().map(String::from).collect();
     let rows = r.records().map(|rec| rec.unwrap().iter().map(String::from).collect()).collect();
     (header, rows)
@@ -79,10 +80,7 @@ pub fn churn() -> (Artifact, Vec<Vec<String>>) {
 
 /// Readings of one NAB series.
 pub fn machine_temperature() -> Vec<f64> {
-    let mut r = csv::Reader::from_path(data(
-        "anomaly/nab/data/realKnownCause/machine_temperature_system_failure.csv",
-    ))
-    .unwrap();
+    let mut r = csv::Reader::from_path(data("machine_temperature.csv")).unwrap();
     r.records().map(|rec| rec.unwrap()[1].parse().unwrap()).collect()
 }
 
@@ -109,15 +107,15 @@ pub fn anomaly() -> Artifact {
     Artifact::new(schema, Model::Rcf(model))
 }
 
-/// The taylor half-hourly demand series.
-pub fn taylor() -> Vec<f64> {
-    let mut r = csv::Reader::from_path(data("forecast/taylor.csv")).unwrap();
+/// Hourly electricity demand (Victoria, 2014).
+pub fn electricity() -> Vec<f64> {
+    let mut r = csv::Reader::from_path(data("electricity_hourly.csv")).unwrap();
     r.records().map(|rec| rec.unwrap()[1].parse().unwrap()).collect()
 }
 
-/// A forecaster trained on the first 2,000 taylor values (no calendar features).
+/// A forecaster trained on the first 2,000 hours of electricity demand (no calendar features).
 pub fn forecaster() -> Artifact {
-    let y = taylor();
+    let y = electricity();
     let params = scorekit_forecast::ForecastParams { calendar: false, ..Default::default() };
     let trained = scorekit_forecast::train(&y[..2000], None, &params, &mut |_, _| {}).unwrap();
     let schema = Schema {

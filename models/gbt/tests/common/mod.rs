@@ -20,7 +20,8 @@ const CATEGORICAL: [&str; 4] = ["state", "area_code", "international_plan", "voi
 
 /// All 5000 rows; levels are numbered in order of first appearance; target 1 = churn "yes".
 pub fn load_churn() -> Churn {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/churn/mlc_churn.csv");
+    // The project's own copy of mlc_churn (data/demo/README.md): tests must run on a clean clone.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/churn.csv");
     let text = std::fs::read_to_string(path).expect("churn data");
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
