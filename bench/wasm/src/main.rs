@@ -165,9 +165,24 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let cached_cfg = RuntimeConfig::default().with_cache_dir(dir.path());
     Runtime::new(cached_cfg.clone()).unwrap().load(&wasm, None).unwrap();
-    let with_cache = cold(cached_cfg);
+    let with_cache = cold(cached_cfg.clone());
     println!("cold_start_no_cache_ms {:.2}", no_cache.as_secs_f64() * 1e3);
     println!("cold_start_cache_ms {:.2}", with_cache.as_secs_f64() * 1e3);
+    // Where a cached cold start goes: engine creation, verification (hash, validation,
+    // description), and load (verification + cache read + deserialise + instantiate).
+    let engine_only = median(7, || {
+        black_box(Runtime::new(cached_cfg.clone()).unwrap());
+    });
+    let inspect_only = median(7, || {
+        black_box(scorekit_runtime::inspect(&wasm).unwrap());
+    });
+    let rt = Runtime::new(cached_cfg.clone()).unwrap();
+    let load_only = median(7, || {
+        black_box(rt.load(&wasm, None).unwrap());
+    });
+    println!("cold_engine_ms {:.2}", engine_only.as_secs_f64() * 1e3);
+    println!("cold_inspect_ms {:.2}", inspect_only.as_secs_f64() * 1e3);
+    println!("cold_load_cached_ms {:.2}", load_only.as_secs_f64() * 1e3);
     // Parity on the way.
     let mut native = Vec::new();
     artifact.score(&encoded, &mut native).unwrap();

@@ -9,7 +9,7 @@
 //! appended. See `docs/abi.md`.
 
 use scorekit_abi::payload::{self, LOCATION_MAGIC};
-use scorekit_artifact::Artifact;
+use scorekit_artifact::{Artifact, Model};
 use wasm_encoder::{ConstExpr, CustomSection, DataSection, MemorySection, MemoryType, RawSection};
 use wasmparser::{DataKind, Operator, Parser, Payload};
 
@@ -23,6 +23,10 @@ const PAGE: u64 = 65536;
 
 /// The description written to the custom section (and returned by op SCHEMA).
 pub fn description(artifact: &Artifact) -> Description {
+    let forecaster = match &artifact.model {
+        Model::Forecast(m) => Some(m),
+        _ => None,
+    };
     Description {
         abi: scorekit_abi::ABI_VERSION,
         family: artifact.schema.family,
@@ -31,6 +35,8 @@ pub fn description(artifact: &Artifact) -> Description {
         metrics: artifact.metrics.clone(),
         provenance: artifact.provenance.clone(),
         artifact_sha256: sha256_hex(&sha256(&artifact.to_bytes())),
+        max_horizon: forecaster.map(|m| m.max_horizon() as u32),
+        context_length: forecaster.map(|m| m.context_length() as u32),
     }
 }
 

@@ -27,6 +27,13 @@ pub struct Description {
     pub provenance: Vec<(String, String)>,
     /// Hex SHA-256 of the artifact's binary encoding inside the module.
     pub artifact_sha256: String,
+    /// Forecasters: the longest horizon one request may ask for (absent in modules compiled
+    /// before it was recorded, and for other families).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_horizon: Option<u32>,
+    /// Forecasters: how many past values the model reads (shorter history is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_length: Option<u32>,
 }
 
 /// What a host needs to know about a module before scoring with it.
@@ -69,11 +76,24 @@ pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
 /// [`RuntimeError::Imports`] (it imports anything), [`RuntimeError::AbiMismatch`] (description
 /// names another ABI).
 pub fn inspect(bytes: &[u8]) -> Result<ModuleInfo, RuntimeError> {
+    check_magic(bytes)?;
+    let mut validator = Validator::new_with_features(WasmFeatures::default());
+    validator.validate_all(bytes).map_err(|e| RuntimeError::InvalidModule(e.to_string()))?;
+    describe(bytes, sha256(bytes))
+}
+
+fn check_magic(bytes: &[u8]) -> Result<(), RuntimeError> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err(RuntimeError::InvalidModule("not a WebAssembly module (bad magic number)".into()));
     }
-    let mut validator = Validator::new_with_features(WasmFeatures::default());
-    validator.validate_all(bytes).map_err(|e| RuntimeError::InvalidModule(e.to_string()))?;
+    Ok(())
+}
+
+/// [`inspect`] without validating the code: for a load, where compiling validates (and a disk
+/// cache hit means these very bytes, by SHA-256, were validated and compiled before). Saves
+/// a couple of milliseconds of a cold start.
+pub(crate) fn describe(bytes: &[u8], sha256: [u8; 32]) -> Result<ModuleInfo, RuntimeError> {
+    check_magic(bytes)?;
     let mut description = None;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(|e| RuntimeError::InvalidModule(e.to_string()))? {
@@ -108,5 +128,5 @@ pub fn inspect(bytes: &[u8]) -> Result<ModuleInfo, RuntimeError> {
             expected: scorekit_abi::ABI_VERSION,
         });
     }
-    Ok(ModuleInfo { sha256: sha256(bytes), size: bytes.len(), description })
+    Ok(ModuleInfo { sha256, size: bytes.len(), description })
 }

@@ -102,16 +102,16 @@ impl Runtime {
         bytes: &[u8],
         expected_sha256: Option<[u8; 32]>,
     ) -> Result<(Arc<ScoringModule>, Source), RuntimeError> {
-        if let Some(expected) = expected_sha256 {
-            let actual = inspect::sha256(bytes);
-            if actual != expected {
-                return Err(RuntimeError::HashMismatch {
-                    expected: inspect::sha256_hex(&expected),
-                    actual: inspect::sha256_hex(&actual),
-                });
-            }
+        let actual = inspect::sha256(bytes);
+        if let Some(expected) = expected_sha256
+            && actual != expected
+        {
+            return Err(RuntimeError::HashMismatch {
+                expected: inspect::sha256_hex(&expected),
+                actual: inspect::sha256_hex(&actual),
+            });
         }
-        let info = inspect::inspect(bytes)?;
+        let info = inspect::describe(bytes, actual)?;
         let (module, source) = cache::load_or_compile(
             &self.inner.engine,
             bytes,

@@ -233,6 +233,10 @@ fn forecasts_are_bit_identical_to_native() {
     let artifact = models::forecaster();
     let y = models::electricity();
     let module = runtime().load(&compile(&artifact).unwrap(), None).unwrap();
+    let scorekit_artifact::Model::Forecast(native_model) = &artifact.model else { unreachable!() };
+    let description = &module.info().description;
+    assert_eq!(description.max_horizon, Some(native_model.max_horizon() as u32));
+    assert_eq!(description.context_length, Some(native_model.context_length() as u32));
     let q =
         ForecastQuery { horizon: 48, quantiles: vec![0.1, 0.5, 0.9], num_samples: 20, seed: 7, start: None };
     let history = &y[2000..2400];

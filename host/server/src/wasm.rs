@@ -61,15 +61,16 @@ impl Loader for WasmLoader {
             module: m,
         };
         if out.info.family() == Family::Forecast {
-            out.info.max_horizon = probe_horizon(&out.module);
+            out.info.max_horizon =
+                out.module.info().description.max_horizon.or_else(|| probe_horizon(&out.module));
         }
         Ok(Arc::new(out))
     }
 }
 
-/// The longest horizon of a forecaster. The description does not record it, so ask the module:
-/// an impossible horizon is refused with "must be between 1 and N" before anything else is
-/// checked.
+/// The longest horizon of a forecaster compiled before the description recorded it: ask the
+/// module, which refuses an impossible horizon with "must be between 1 and N" before anything
+/// else is checked.
 fn probe_horizon(m: &ScoringModule) -> Option<u32> {
     let q = ForecastQuery { horizon: u32::MAX, quantiles: vec![], num_samples: 0, seed: 0, start: None };
     let msg = match m.forecast(&[], &q) {
