@@ -4,6 +4,7 @@
 # sql-plugins/postgres/tests/modules). Starts its own server (initdb in a temp dir, private socket),
 # prints a Markdown table; docs/eval-postgres.md records a run.
 #   bench/postgres/bench.sh [REPEATS]
+#   FIRST_CALL_ONLY=1 bench/postgres/bench.sh 15    # only the new-connection figures
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -56,6 +57,7 @@ row() { # label, rows, statement
     local ms; ms=$(time_ms "$3")
     printf '| %s | %s | %.1f | %.3f |\n' "$1" "$2" "$ms" "$(echo "$ms * 1000 / $2" | bc -l)"
 }
+if [ -z "${FIRST_CALL_ONLY:-}" ]; then
 echo "| statement | rows | median ms | µs/row |"
 echo "|---|---|---|---|"
 for t in churn:5000 churn500k:500000; do
@@ -67,6 +69,7 @@ for t in churn:5000 churn500k:500000; do
     row "scorekit.score(model, row) via jsonb" $n "SELECT count(scorekit.score('churn', c)) FROM $tab c"
     row "score_query batch path (1024 rows/call)" $n "SELECT count(*) FROM scorekit.score_query('churn', 'SELECT * FROM $tab')"
 done
+fi
 
 echo
 echo "first statement on a new connection (median of $REPEATS, ms; includes connection setup):"
@@ -76,11 +79,28 @@ first_call() {
         { echo '\timing on'; echo "$1;"; } | psql_ -At 2>&1 | awk '/^Time:/ {print $2}'
     done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
-echo "  SELECT 1:                          $(first_call 'SELECT 1')"
-echo "  will_churn, compile cache on:      $(first_call "$SEED")"
+# Whole connection: psql start + connect + the statement + exit, wall clock, median (ms). The
+# difference to `SELECT 1` is everything scorekit adds to a new connection's first call.
+connection_ms() {
+    for _ in $(seq 1 "$REPEATS"); do
+        local t0 t1
+        t0=$(date +%s%N); psql_ -At -c "$1" >/dev/null; t1=$(date +%s%N)
+        echo $(( (t1 - t0) / 1000 ))
+    done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)] / 1000}'
+}
+first_call_rows() { # label suffix
+    echo "  SELECT 1$1:                          statement $(first_call 'SELECT 1') ms, whole connection $(connection_ms 'SELECT 1') ms"
+    echo "  will_churn, compile cache on$1:      statement $(first_call "$SEED") ms, whole connection $(connection_ms "$SEED") ms"
+}
+first_call_rows ""
 psql_ -At -c "LOAD 'scorekit'" -c "ALTER SYSTEM SET scorekit.cache_dir = ''" && sql "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
-echo "  will_churn, compile cache off:     $(first_call "$SEED")"
+echo "  will_churn, compile cache off:     statement $(first_call "$SEED") ms, whole connection $(connection_ms "$SEED") ms"
 psql_ -At -c "LOAD 'scorekit'" -c "ALTER SYSTEM RESET scorekit.cache_dir" && sql "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
+# The library loaded once by the postmaster and inherited by every backend.
+psql_ -At -c "ALTER SYSTEM SET shared_preload_libraries = 'scorekit'" >/dev/null
+as_pg "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w restart -m fast >/dev/null
+first_call_rows " (shared_preload_libraries)"
+[ -n "${FIRST_CALL_ONLY:-}" ] && exit 0
 
 echo
 echo "pgbench, single-row scoring, 2 clients, 10 s, prepared:"
