@@ -93,6 +93,17 @@ first_call_rows() { # label suffix
     echo "  will_churn, compile cache on$1:      statement $(first_call "$SEED") ms, whole connection $(connection_ms "$SEED") ms"
 }
 first_call_rows ""
+# Where a new connection's first call goes: one statement per step, in one new connection.
+echo "  steps of a new connection (ms, median of $REPEATS connections): library load | alias + module load | first score | second score"
+for _ in $(seq 1 "$REPEATS"); do
+    psql_ -At <<SQL 2>&1 | awk '/^Time:/ {printf "%s ", $2} END {print ""}'
+\timing on
+SELECT scorekit.version();
+SELECT count(*) FROM scorekit.inputs('churn');
+$SEED;
+$SEED;
+SQL
+done | sort -n -k2 | awk '{a[NR]=$0} END {print "   ", a[int((NR+1)/2)]}'
 psql_ -At -c "LOAD 'scorekit'" -c "ALTER SYSTEM SET scorekit.cache_dir = ''" && sql "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
 echo "  will_churn, compile cache off:     statement $(first_call "$SEED") ms, whole connection $(connection_ms "$SEED") ms"
 psql_ -At -c "LOAD 'scorekit'" -c "ALTER SYSTEM RESET scorekit.cache_dir" && sql "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
