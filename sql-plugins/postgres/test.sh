@@ -53,8 +53,10 @@ rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target
 
 step "cargo-pgrx $PGRX_VERSION"
 if ! cargo pgrx --version 2>/dev/null | grep -q " $PGRX_VERSION\$"; then
-    # Its own target dir: installing must not evict the project's build cache.
-    CARGO_TARGET_DIR="$CARGO_TARGET_DIR/cargo-pgrx" cargo install cargo-pgrx --version "$PGRX_VERSION" --locked --force
+    # Its own target dir: installing must not evict the project's build cache. --debug: it only
+    # drives cargo and writes SQL (install takes 2.0 s instead of 1.6 s) and builds in 3.3 min
+    # instead of 7.2 on two cores.
+    CARGO_TARGET_DIR="$CARGO_TARGET_DIR/cargo-pgrx" cargo install cargo-pgrx --version "$PGRX_VERSION" --locked --force --debug
 fi
 PGRX_HOME=${PGRX_HOME:-$HOME/.pgrx}
 if ! grep -qs "^pg$PG_MAJOR = \"$PG_CONFIG\"" "$PGRX_HOME/config.toml"; then
