@@ -126,13 +126,18 @@ COMMENT ON FUNCTION score_args_pinned(text, "any") IS
     requires = ["bootstrap"]
 );
 
-fn first_output(model: &str, features: JsonB) -> f64 {
-    let loaded = engine::resolve(model);
-    let rows = cells::json_rows(&features);
+/// The values of a jsonb argument that must hold exactly one row (an object).
+fn one_json_row<'a>(model: &str, loaded: &Loaded, features: &'a JsonB) -> Vec<Value<'a>> {
+    let rows = cells::json_rows(features);
     if rows.len() != 1 {
         user_error(format!("model '{model}': expected one JSON object, got an array of {}", rows.len()));
     }
-    let values = cells::from_json_object(model, loaded.schema(), rows[0], 1);
+    cells::from_json_object(model, loaded.schema(), rows[0], 1)
+}
+
+fn first_output(model: &str, features: JsonB) -> f64 {
+    let loaded = engine::resolve(model);
+    let values = one_json_row(model, &loaded, &features);
     let cells: Vec<Cell<'_>> = values.iter().map(Value::cell).collect();
     score_one(&loaded, &cells)
 }
@@ -262,11 +267,7 @@ fn explain_jsonb(
     features: JsonB,
 ) -> TableIterator<'static, (name!(feature, String), name!(contribution, f64))> {
     let loaded = engine::resolve(model);
-    let rows = cells::json_rows(&features);
-    if rows.len() != 1 {
-        user_error(format!("model '{model}': expected one JSON object, got an array of {}", rows.len()));
-    }
-    let values = cells::from_json_object(model, loaded.schema(), rows[0], 1);
+    let values = one_json_row(model, &loaded, &features);
     let cells: Vec<Cell<'_>> = values.iter().map(Value::cell).collect();
     let wire = Rows::from_cells(cells.len(), &[cells]).unwrap_or_else(|e| crate::error::raise(model, e));
     let out = loaded.call(1, |m| m.explain(&wire));

@@ -173,6 +173,7 @@ expect_error "SELECT scorekit.score_args('churn', 'IN','abc','area_code_415','no
     "column 'account_length': expected a number, got 'abc'"
 expect_error "SELECT scorekit.score('churn', to_jsonb(c) - 'state') FROM churn c WHERE id = 1" "input 'state' is missing"
 expect_error "SELECT scorekit.score('nope', '{}'::jsonb)" "unknown model 'nope'"
+expect_error "SELECT scorekit.explain('churn', '[{}, {}]'::jsonb)" "expected one JSON object, got an array of 2"
 expect_error "SELECT scorekit.load_model('bad', '\\x68656c6c6f20776f726c64'::bytea)" "not a WebAssembly module"
 expect_error "SELECT scorekit.load_model('bad', substring(bytes from 1 for 2000)) FROM scorekit.modules WHERE name = 'churn'" "invalid model module"
 expect_error "SELECT scorekit.load_model('bad', bytes, expected_sha256 => repeat('0', 64)) FROM scorekit.modules WHERE name = 'churn'" "SHA-256 is"
