@@ -5,11 +5,9 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use scorekit_abi::{ForecastOutput, ForecastQuery, Layout, RowsRequest, op, status};
+use scorekit_abi::{ForecastOutput, ForecastQuery, op, status};
 use scorekit_artifact::Artifact;
 use scorekit_artifact::ops::OpsError;
-use scorekit_core::Cell;
-use scorekit_core::FieldKind;
 use scorekit_forecast::ForecastRequest;
 
 use crate::state::{Output, State, payload};
@@ -78,11 +76,11 @@ fn dispatch(st: &mut State, op: i32, req: &'static [u8]) -> Result<(), Fail> {
         op::SCORE | op::RCF_SCORE | op::EXPLAIN | op::RCF_UPDATE | op::RCF_SCORE_UPDATE => {
             let mut out = st.take_values();
             let a = artifact(st)?;
-            let rows = encode_rows(a, req)?;
+            let (rows, first_row) = a.decode_rows(req)?;
             match op {
                 op::EXPLAIN => a.explain(&rows, &mut out)?,
-                op::RCF_UPDATE => a.update(&rows)?,
-                op::RCF_SCORE_UPDATE => a.score_update(&rows, &mut out)?,
+                op::RCF_UPDATE => a.update(&rows, first_row)?,
+                op::RCF_SCORE_UPDATE => a.score_update(&rows, first_row, &mut out)?,
                 op::RCF_SCORE if a.model.family() != scorekit_artifact::Family::Rcf => {
                     return Err(Fail(
                         status::UNSUPPORTED,
@@ -127,65 +125,4 @@ fn dispatch(st: &mut State, op: i32, req: &'static [u8]) -> Result<(), Fail> {
         other => return Err(Fail(status::UNSUPPORTED, format!("unknown operation {other}"))),
     }
     Ok(())
-}
-
-/// Decodes a rows request into the encoded `f64` rows `ops` takes. Tagged cells go through
-/// `scorekit_core::encode_row` (as on the native path); dense values are checked the same way a
-/// level index or a number would be, so a bad dense value is an error, never a silent miss.
-fn encode_rows(a: &Artifact, req: &[u8]) -> Result<Vec<f64>, Fail> {
-    let rows = RowsRequest::decode(req)?;
-    let arity = a.arity();
-    if rows.n_cols != arity {
-        return Err(Fail(
-            status::BAD_INPUT,
-            format!("expected {arity} values per row (the model's inputs), got {}", rows.n_cols),
-        ));
-    }
-    let mut cur = rows.cursor();
-    let mut out = Vec::with_capacity(rows.n_rows * arity);
-    match rows.layout {
-        Layout::Tagged => {
-            let mut cells: Vec<Cell<'_>> = Vec::with_capacity(rows.n_rows * arity);
-            let mut row = Vec::with_capacity(arity);
-            while cur.next_cells(&mut row)? {
-                cells.extend_from_slice(&row);
-            }
-            a.encode(&cells, 1, &mut out).map_err(OpsError::from)?;
-        }
-        Layout::Dense => {
-            out.resize(rows.n_rows * arity, 0.0);
-            for chunk in out.chunks_mut(arity) {
-                cur.next_dense(chunk)?;
-            }
-            check_dense(a, &out)?;
-        }
-    }
-    Ok(out)
-}
-
-fn check_dense(a: &Artifact, values: &[f64]) -> Result<(), Fail> {
-    let inputs = &a.schema.inputs;
-    for (r, row) in values.chunks(inputs.len()).enumerate() {
-        for (field, &x) in inputs.iter().zip(row) {
-            let bad = match &field.kind {
-                _ if x.is_nan() => None,
-                FieldKind::Numeric if x.is_infinite() => Some(format!("value must be finite, got {x}")),
-                FieldKind::Categorical { levels }
-                    if !(x >= 0.0 && x < levels.len() as f64 && x == libm_trunc(x)) =>
-                {
-                    Some(format!("level index {x} is not one of 0..{}", levels.len()))
-                }
-                _ => None,
-            };
-            if let Some(msg) = bad {
-                return Err(Fail(status::BAD_INPUT, format!("row {}, column '{}': {msg}", r + 1, field.name)));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn libm_trunc(x: f64) -> f64 {
-    // Exact for the range checked above (< 2^32 levels); avoids a libm dependency.
-    (x as u64) as f64
 }

@@ -33,6 +33,10 @@ pub enum RuntimeError {
         /// The configured limit.
         limit_bytes: usize,
     },
+    /// The module answered something other than what it was asked for (wrong number of values,
+    /// a forecast of another shape): a bug in it, or a hostile module.
+    #[error("model module gave a malformed answer: {0}")]
+    BadOutput(String),
     /// The module trapped (a bug in it, or a hostile module).
     #[error("model module trapped: {0}")]
     Trap(String),

@@ -2,39 +2,12 @@
 //! `scorekit.schema`) and the structural checks every load performs (valid Wasm, imports
 //! nothing).
 
-use scorekit_artifact::Metric;
-use scorekit_core::{Family, Schema};
-use serde::{Deserialize, Serialize};
+use scorekit_abi::Description;
+use scorekit_core::Schema;
 use sha2::{Digest, Sha256};
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 use crate::RuntimeError;
-
-/// The JSON of the `scorekit.schema` custom section (see `docs/abi.md`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Description {
-    /// ABI version of the module.
-    pub abi: i32,
-    /// Model family.
-    pub family: Family,
-    /// Artifact format number.
-    pub format: u32,
-    /// Inputs, outputs, name.
-    pub schema: Schema,
-    /// Training metrics.
-    pub metrics: Vec<Metric>,
-    /// Provenance pairs.
-    pub provenance: Vec<(String, String)>,
-    /// Hex SHA-256 of the artifact's binary encoding inside the module.
-    pub artifact_sha256: String,
-    /// Forecasters: the longest horizon one request may ask for (absent in modules compiled
-    /// before it was recorded, and for other families).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_horizon: Option<u32>,
-    /// Forecasters: how many past values the model reads (shorter history is refused).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context_length: Option<u32>,
-}
 
 /// What a host needs to know about a module before scoring with it.
 #[derive(Clone, Debug, PartialEq)]

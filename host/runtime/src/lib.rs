@@ -1,10 +1,8 @@
-//! `scorekit-runtime`: compile trained models into self-contained `.wasm` modules and run those
-//! modules safely inside any host process — the `host` CLI, the HTTP server, PostgreSQL and
-//! MySQL backends.
+//! `scorekit-runtime`: run scorekit model modules (`.wasm`) safely inside any host process — the
+//! `host` CLI, the HTTP server, the PostgreSQL extension. It depends on the module ABI only: no
+//! model crate, no guest, no wasm32 build step (compiling artifacts into modules is
+//! `scorekit-compile`'s job).
 //!
-//! * [`compile`] turns an [`Artifact`](scorekit_artifact::Artifact) into one module by injecting
-//!   it into the guest embedded at build time (no toolchain needed at compile time; same artifact
-//!   → same bytes).
 //! * [`inspect`] reads a module's description without instantiating it.
 //! * [`Runtime`] loads modules ([`ScoringModule`]) and calls them through ABI v1
 //!   (`docs/abi.md`): batch scoring, explanations, forecasts, and RCF [`Stream`]s.
@@ -18,22 +16,21 @@
 #![deny(missing_docs)]
 
 mod cache;
-pub mod compile;
 mod config;
 mod error;
 mod inspect;
 mod instance;
 mod module;
-mod rows;
 mod runtime;
 mod stream;
 
 pub use config::{InterruptCheck, RuntimeConfig};
 pub use error::RuntimeError;
-pub use inspect::{Description, ModuleInfo, inspect, sha256_hex};
+pub use inspect::{ModuleInfo, inspect, sha256_hex};
 pub use module::ScoringModule;
-pub use rows::Rows;
 pub use runtime::Runtime;
+pub use scorekit_abi::Description;
+pub use scorekit_abi::Rows;
 pub use scorekit_abi::values::RcfStep;
 pub use scorekit_abi::{ForecastOutput, ForecastQuery};
 pub use stream::Stream;

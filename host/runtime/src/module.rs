@@ -110,9 +110,16 @@ impl ScoringModule {
         self.with_instance(|i| i.call(op, request, |b| Ok(b.to_vec())))
     }
 
-    fn values(&self, op: i32, rows: &Rows, out: &mut Vec<f64>) -> Result<(), RuntimeError> {
+    fn values(&self, op: i32, rows: &Rows, per_row: usize, out: &mut Vec<f64>) -> Result<(), RuntimeError> {
         out.clear();
-        self.with_instance(|i| i.call(op, rows.as_bytes(), |b| Ok(decode_f64s_into(b, out)?)))
+        let request = request_bytes(&self.info, rows);
+        self.with_instance(|i| {
+            i.call(op, &request, |b| {
+                decode_f64s_into(b, out)?;
+                check_count(op, out.len(), rows.n_rows(), per_row)
+            })
+        })
+        .map_err(|e| in_batch(&self.info, rows, e))
     }
 
     /// Scores a batch: `n_rows × n_outputs` values, row-major (`n_outputs` =
@@ -132,7 +139,12 @@ impl ScoringModule {
     /// # Errors
     /// As [`ScoringModule::score`].
     pub fn score_into(&self, rows: &Rows, out: &mut Vec<f64>) -> Result<(), RuntimeError> {
-        self.values(op::SCORE, rows, out)
+        self.values(op::SCORE, rows, self.n_outputs(), out)
+    }
+
+    /// Values a score call returns per row.
+    pub fn n_outputs(&self) -> usize {
+        self.schema().outputs.len().max(1)
     }
 
     /// Explains a batch: `n_rows × (n_inputs + 1)` values. GBT: TreeSHAP contribution of each
@@ -142,7 +154,7 @@ impl ScoringModule {
     /// As [`ScoringModule::score`]; [`RuntimeError::Unsupported`] for forecasters.
     pub fn explain(&self, rows: &Rows) -> Result<Vec<f64>, RuntimeError> {
         let mut out = Vec::new();
-        self.values(op::EXPLAIN, rows, &mut out)?;
+        self.values(op::EXPLAIN, rows, self.schema().inputs.len() + 1, &mut out)?;
         Ok(out)
     }
 
@@ -153,7 +165,13 @@ impl ScoringModule {
     /// for non-forecasters.
     pub fn forecast(&self, history: &[f64], query: &ForecastQuery) -> Result<ForecastOutput, RuntimeError> {
         let request = query.encode(history)?;
-        self.with_instance(|i| i.call(op::FORECAST, &request, |b| Ok(ForecastOutput::decode(b)?)))
+        self.with_instance(|i| {
+            i.call(op::FORECAST, &request, |b| {
+                let out = ForecastOutput::decode(b)?;
+                check_forecast(query, &out)?;
+                Ok(out)
+            })
+        })
     }
 
     /// The description JSON as the guest returns it (same bytes as the custom section).
@@ -171,6 +189,64 @@ impl ScoringModule {
     pub fn stream(self: &Arc<Self>) -> Result<Stream, RuntimeError> {
         Ok(Stream::new(self.clone(), self.acquire()?))
     }
+}
+
+/// The request bytes for `rows`: a module of ABI minor 0 refuses a non-zero row base, so it gets
+/// the rows with base 0 (and [`in_batch`] says where the batch started).
+pub(crate) fn request_bytes<'r>(info: &ModuleInfo, rows: &'r Rows) -> std::borrow::Cow<'r, [u8]> {
+    if rows.row_base() == 0 || info.description.honours_row_base() {
+        return std::borrow::Cow::Borrowed(rows.as_bytes());
+    }
+    let mut bytes = rows.as_bytes().to_vec();
+    let _ = scorekit_abi::rows::set_row_base(&mut bytes, 0);
+    std::borrow::Cow::Owned(bytes)
+}
+
+/// For a module that cannot number rows from the row base, says where the batch started.
+pub(crate) fn in_batch(info: &ModuleInfo, rows: &Rows, e: RuntimeError) -> RuntimeError {
+    match e {
+        RuntimeError::BadInput(m) if rows.row_base() > 0 && !info.description.honours_row_base() => {
+            RuntimeError::BadInput(format!("in the batch starting at row {}: {m}", rows.row_base() + 1))
+        }
+        other => other,
+    }
+}
+
+/// A module must answer exactly the values it was asked for: a module that returns too few or
+/// too many would misalign every score after it.
+pub(crate) fn check_count(op: i32, got: usize, n_rows: usize, per_row: usize) -> Result<(), RuntimeError> {
+    let want = n_rows.saturating_mul(per_row);
+    if got != want {
+        return Err(RuntimeError::BadOutput(format!(
+            "operation '{}' returned {got} values for {n_rows} rows, expected {want} ({per_row} per row)",
+            op::name(op)
+        )));
+    }
+    Ok(())
+}
+
+fn check_forecast(query: &ForecastQuery, out: &ForecastOutput) -> Result<(), RuntimeError> {
+    let h = out.mean.len();
+    let bad = (query.horizon != 0 && h != query.horizon as usize)
+        || out.quantiles.len() != query.quantiles.len()
+        || out
+            .quantiles
+            .iter()
+            .zip(&query.quantiles)
+            .any(|((l, v), q)| l.to_bits() != q.to_bits() || v.len() != h)
+        || out.samples.len() != query.num_samples as usize
+        || out.samples.iter().any(|s| s.len() != h);
+    if bad {
+        return Err(RuntimeError::BadOutput(format!(
+            "forecast answer does not match the request (asked horizon {}, {} quantiles, {} samples; got horizon {h}, {} quantiles, {} samples)",
+            query.horizon,
+            query.quantiles.len(),
+            query.num_samples,
+            out.quantiles.len(),
+            out.samples.len()
+        )));
+    }
+    Ok(())
 }
 
 fn check_exports(module: &Module) -> Result<(), RuntimeError> {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use scorekit_abi::op;
 use scorekit_abi::values::{RcfStep, decode_f64s, decode_rcf_steps};
 
+use crate::module::{check_count, in_batch, request_bytes};
+
 use crate::instance::Instance;
 use crate::{Rows, RuntimeError, ScoringModule};
 
@@ -54,7 +56,18 @@ impl Stream {
     /// [`RuntimeError::BadInput`] (rows before the bad one were applied), limits, traps,
     /// [`RuntimeError::StreamLost`].
     pub fn update(&mut self, rows: &Rows) -> Result<(), RuntimeError> {
-        self.call(op::RCF_UPDATE, rows.as_bytes(), |_| Ok(()))
+        self.rows_call(op::RCF_UPDATE, rows, |b| check_count(op::RCF_UPDATE, b.len(), 0, 0))
+    }
+
+    fn rows_call<T>(
+        &mut self,
+        op: i32,
+        rows: &Rows,
+        decode: impl FnOnce(&[u8]) -> Result<T, RuntimeError>,
+    ) -> Result<T, RuntimeError> {
+        let module = self.module.clone();
+        let request = request_bytes(module.info(), rows);
+        self.call(op, &request, decode).map_err(|e| in_batch(module.info(), rows, e))
     }
 
     /// Scores readings in order after the current state, without changing it.
@@ -62,7 +75,26 @@ impl Stream {
     /// # Errors
     /// As [`Stream::update`].
     pub fn score(&mut self, rows: &Rows) -> Result<Vec<f64>, RuntimeError> {
-        self.call(op::RCF_SCORE, rows.as_bytes(), |b| Ok(decode_f64s(b)?))
+        let n = rows.n_rows();
+        self.rows_call(op::RCF_SCORE, rows, |b| {
+            let v = decode_f64s(b)?;
+            check_count(op::RCF_SCORE, v.len(), n, 1)?;
+            Ok(v)
+        })
+    }
+
+    /// Explains readings against the current state, without changing it: per row the
+    /// attribution of each input dimension, then the total score.
+    ///
+    /// # Errors
+    /// As [`Stream::update`].
+    pub fn explain(&mut self, rows: &Rows) -> Result<Vec<f64>, RuntimeError> {
+        let (n, per_row) = (rows.n_rows(), self.module.schema().inputs.len() + 1);
+        self.rows_call(op::EXPLAIN, rows, |b| {
+            let v = decode_f64s(b)?;
+            check_count(op::EXPLAIN, v.len(), n, per_row)?;
+            Ok(v)
+        })
     }
 
     /// The streaming path: each reading is scored, then added.
@@ -70,7 +102,12 @@ impl Stream {
     /// # Errors
     /// As [`Stream::update`].
     pub fn score_then_update(&mut self, rows: &Rows) -> Result<Vec<RcfStep>, RuntimeError> {
-        self.call(op::RCF_SCORE_UPDATE, rows.as_bytes(), |b| Ok(decode_rcf_steps(b)?))
+        let n = rows.n_rows();
+        self.rows_call(op::RCF_SCORE_UPDATE, rows, |b| {
+            let steps = decode_rcf_steps(b)?;
+            check_count(op::RCF_SCORE_UPDATE, steps.len(), n, 1)?;
+            Ok(steps)
+        })
     }
 
     /// The stream state as opaque bytes, for [`Stream::import_state`] in this or another process.

@@ -30,27 +30,27 @@ pub enum WireError {
     #[error("reserved field in the {0} header must be zero")]
     Reserved(&'static str),
     /// A cell tag other than 0, 1, 2.
-    #[error("row {row}, column {column}: unknown cell tag {tag} (expected 0 null, 1 number, 2 text)")]
+    #[error("row {row}, cell {column}: unknown cell tag {tag} (expected 0 null, 1 number, 2 text)")]
     UnknownTag {
-        /// Row index.
+        /// Row number (from 1, plus the request's row base).
         row: usize,
-        /// Column index.
+        /// Cell number within the row, from 1.
         column: usize,
         /// The tag byte.
         tag: u8,
     },
     /// A text cell that is not UTF-8.
-    #[error("row {row}, column {column}: text is not valid UTF-8")]
+    #[error("row {row}, cell {column}: text is not valid UTF-8")]
     InvalidUtf8 {
-        /// Row index.
+        /// Row number (from 1, plus the request's row base).
         row: usize,
-        /// Column index.
+        /// Cell number within the row, from 1.
         column: usize,
     },
     /// Rows of different lengths handed to an encoder.
     #[error("row {row}: expected {expected} values like the first row, got {got}")]
     Ragged {
-        /// Row index.
+        /// Row number, from 1.
         row: usize,
         /// Length of the first row.
         expected: usize,

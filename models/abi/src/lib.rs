@@ -5,7 +5,7 @@
 //! writes a request into the guest-owned input buffer, calls `scorekit_call(op, len)` once per
 //! *batch*, and reads the response (or a UTF-8 error message) from the guest-owned output buffer.
 //! This crate holds the codes ([`op`], [`status`]) and the byte layouts ([`rows`], [`forecast`],
-//! [`values`], [`payload`]) with encoders and decoders for both sides, so the guest and the hosts
+//! [`values`], [`payload`]) and the module [`Description`] with encoders and decoders for both sides, so the guest and the hosts
 //! cannot drift apart. `docs/abi.md` is the prose version for hosts written in other languages.
 //!
 //! Main design choice: explicit little-endian fixed layouts with 8-byte aligned `f64` arrays
@@ -19,15 +19,17 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod description;
 pub mod error;
 pub mod forecast;
 pub mod payload;
 pub mod rows;
 pub mod values;
 
+pub use description::{ABI_MINOR, Description};
 pub use error::WireError;
 pub use forecast::{ForecastOutput, ForecastQuery};
-pub use rows::{Layout, RowsRequest};
+pub use rows::{Layout, RowMark, Rows, RowsRequest};
 
 /// The ABI version this crate describes; `scorekit_abi_version()` returns it.
 pub const ABI_VERSION: i32 = 1;

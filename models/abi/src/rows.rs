@@ -5,7 +5,8 @@
 //!        1   u8×3 reserved   0
 //!        4   u32  n_rows
 //!        8   u32  n_cols
-//!        12  u32  reserved   0
+//!        12  u32  row_base   rows are numbered from row_base + 1 in messages (ABI minor 1;
+//!                            minor-0 guests require 0)
 //!        16  body
 //! ```
 //! Dense body: `n_rows × n_cols` f64 LE, row-major; a categorical column holds the level index,
@@ -51,6 +52,9 @@ pub struct RowsRequest<'a> {
     pub n_rows: usize,
     /// Values per row.
     pub n_cols: usize,
+    /// Rows are numbered from `row_base + 1` in messages (a host scoring a file in chunks sends
+    /// the chunk's offset, so errors name the row of the file).
+    pub row_base: u32,
     body: &'a [u8],
 }
 
@@ -71,9 +75,7 @@ impl<'a> RowsRequest<'a> {
         }
         let n_rows = r.u32()? as usize;
         let n_cols = r.u32()? as usize;
-        if r.u32()? != 0 {
-            return Err(WireError::Reserved("rows"));
-        }
+        let row_base = r.u32()?;
         let body = &bytes[HEADER_LEN..];
         if n_cols == 0 && n_rows > 0 {
             return Err(WireError::Invalid("rows request has rows but n_cols is 0"));
@@ -95,7 +97,7 @@ impl<'a> RowsRequest<'a> {
         if layout == Layout::Dense && body.len() as u64 != min {
             return Err(WireError::Trailing { what: "dense rows", extra: body.len() - min as usize });
         }
-        Ok(RowsRequest { layout, n_rows, n_cols, body })
+        Ok(RowsRequest { layout, n_rows, n_cols, row_base, body })
     }
 
     /// A cursor over the rows, from the first.
@@ -118,6 +120,11 @@ impl<'a> RowCursor<'a> {
         self.row
     }
 
+    /// The next row's number in messages (`row_base + index + 1`).
+    fn row_number(&self) -> usize {
+        self.req.row_base as usize + self.row + 1
+    }
+
     /// Reads the next row of a tagged request into `cells` (cleared first; text borrows the
     /// request bytes). Returns `false` after the last row, having checked for trailing bytes.
     /// For a dense request the values come back as [`Cell::Number`].
@@ -129,8 +136,8 @@ impl<'a> RowCursor<'a> {
         if self.row == self.req.n_rows {
             return self.reader.clone().finish().map(|_| false);
         }
-        let row = self.row;
-        for column in 0..self.req.n_cols {
+        let row = self.row_number();
+        for column in 1..=self.req.n_cols {
             let cell = match self.req.layout {
                 Layout::Dense => Cell::Number(self.reader.f64()?),
                 Layout::Tagged => match self.reader.u8()? {
@@ -174,6 +181,21 @@ impl<'a> RowCursor<'a> {
         self.row += 1;
         Ok(true)
     }
+}
+
+/// Sets the `row_base` of an encoded rows request (see [`RowsRequest::row_base`]).
+///
+/// # Errors
+/// [`WireError::Truncated`] if `bytes` is shorter than a header.
+pub fn set_row_base(bytes: &mut [u8], row_base: u32) -> Result<(), WireError> {
+    let available = bytes.len();
+    let field = bytes.get_mut(12..16).ok_or(WireError::Truncated {
+        what: "rows header",
+        needed: HEADER_LEN,
+        available,
+    })?;
+    field.copy_from_slice(&row_base.to_le_bytes());
+    Ok(())
 }
 
 fn header(out: &mut Vec<u8>, layout: Layout, n_rows: usize, n_cols: usize) -> Result<(), WireError> {
@@ -225,7 +247,7 @@ pub fn write_tagged<'c, R: AsRef<[Cell<'c>]>>(
     for (i, row) in rows.iter().enumerate() {
         let row = row.as_ref();
         if row.len() != n_cols {
-            return Err(WireError::Ragged { row: i, expected: n_cols, got: row.len() });
+            return Err(WireError::Ragged { row: i + 1, expected: n_cols, got: row.len() });
         }
         for cell in row {
             match *cell {
@@ -253,6 +275,189 @@ pub fn encode_tagged<'c, R: AsRef<[Cell<'c>]>>(n_cols: usize, rows: &[R]) -> Res
     let mut out = Vec::new();
     write_tagged(&mut out, n_cols, rows)?;
     Ok(out)
+}
+
+/// A position in a [`Rows`] request (see [`Rows::mark`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowMark {
+    len: usize,
+    n_rows: usize,
+}
+
+/// An encoded rows request, built once and copied straight into a module's input buffer: what
+/// every host hands to a scorer. Reusable: the `set_*` methods and [`Rows::clear_tagged`] keep
+/// the allocation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rows {
+    bytes: Vec<u8>,
+    n_rows: usize,
+    n_cols: usize,
+    row_base: usize,
+    /// Cells pushed into the row being built (tagged rows built cell by cell).
+    pending: usize,
+}
+
+impl Rows {
+    /// Rows of loosely typed cells (numbers, text, nulls), encoded by the model exactly like the
+    /// native path does.
+    ///
+    /// # Errors
+    /// [`WireError::Ragged`] if a row's length differs from `n_cols`.
+    pub fn from_cells<'c, R: AsRef<[Cell<'c>]>>(n_cols: usize, rows: &[R]) -> Result<Self, WireError> {
+        let mut r = Rows::default();
+        r.set_cells(n_cols, rows)?;
+        Ok(r)
+    }
+
+    /// Already-encoded rows, row-major: categorical inputs as level index, NaN for missing.
+    ///
+    /// # Errors
+    /// [`WireError::Invalid`] if `n_cols` is 0 or does not divide `values.len()`.
+    pub fn dense(n_cols: usize, values: &[f64]) -> Result<Self, WireError> {
+        let mut r = Rows::default();
+        r.set_dense(n_cols, values)?;
+        Ok(r)
+    }
+
+    /// An empty tagged request of `n_cols`-wide rows, to fill with [`Rows::push_cell`] and
+    /// [`Rows::end_row`].
+    pub fn tagged(n_cols: usize) -> Self {
+        let mut r = Rows::default();
+        r.clear_tagged(n_cols);
+        r
+    }
+
+    /// Empties the request (keeping its buffer) for `n_cols`-wide tagged rows.
+    pub fn clear_tagged(&mut self, n_cols: usize) {
+        // n_rows 0 always fits the header.
+        let _ = header(&mut self.bytes, Layout::Tagged, 0, n_cols);
+        (self.n_rows, self.n_cols, self.row_base, self.pending) = (0, n_cols, 0, 0);
+    }
+
+    /// Appends one cell to the row being built.
+    ///
+    /// # Errors
+    /// [`WireError::TooLarge`] for a text over 4 GiB; [`WireError::Invalid`] on a dense request.
+    pub fn push_cell(&mut self, cell: Cell<'_>) -> Result<(), WireError> {
+        if self.bytes.first() != Some(&(Layout::Tagged as u8)) {
+            return Err(WireError::Invalid("push_cell on a dense rows request"));
+        }
+        match cell {
+            Cell::Null => self.bytes.push(tag::NULL),
+            Cell::Number(x) => {
+                self.bytes.push(tag::NUMBER);
+                put_f64(&mut self.bytes, x);
+            }
+            Cell::Text(t) => {
+                let len = to_u32(t.len(), "text cell length")?;
+                self.bytes.push(tag::TEXT);
+                put_u32(&mut self.bytes, len);
+                self.bytes.extend_from_slice(t.as_bytes());
+            }
+        }
+        self.pending += 1;
+        Ok(())
+    }
+
+    /// Closes the row being built.
+    ///
+    /// # Errors
+    /// [`WireError::Ragged`] if it does not hold exactly `n_cols` cells (the request is then
+    /// unusable: clear it); [`WireError::TooLarge`] past 2^32 rows.
+    pub fn end_row(&mut self) -> Result<(), WireError> {
+        if self.pending != self.n_cols {
+            return Err(WireError::Ragged { row: self.n_rows + 1, expected: self.n_cols, got: self.pending });
+        }
+        self.pending = 0;
+        self.n_rows += 1;
+        let n = to_u32(self.n_rows, "n_rows")?;
+        self.bytes[4..8].copy_from_slice(&n.to_le_bytes());
+        Ok(())
+    }
+
+    /// The current end of the request, to [`Rows::rollback`] to if the next row fails.
+    pub fn mark(&self) -> RowMark {
+        RowMark { len: self.bytes.len(), n_rows: self.n_rows }
+    }
+
+    /// Drops everything pushed after `mark` (a half-built row, or whole rows).
+    pub fn rollback(&mut self, mark: RowMark) {
+        if mark.len <= self.bytes.len() && mark.n_rows <= self.n_rows && mark.len >= HEADER_LEN {
+            self.bytes.truncate(mark.len);
+            self.n_rows = mark.n_rows;
+            self.pending = 0;
+            self.bytes[4..8].copy_from_slice(&(mark.n_rows as u32).to_le_bytes());
+        }
+    }
+
+    /// Replaces the contents with cells, reusing the buffer.
+    ///
+    /// # Errors
+    /// As [`Rows::from_cells`].
+    pub fn set_cells<'c, R: AsRef<[Cell<'c>]>>(
+        &mut self,
+        n_cols: usize,
+        rows: &[R],
+    ) -> Result<(), WireError> {
+        write_tagged(&mut self.bytes, n_cols, rows)?;
+        (self.n_rows, self.n_cols, self.row_base, self.pending) = (rows.len(), n_cols, 0, 0);
+        Ok(())
+    }
+
+    /// Replaces the contents with dense values, reusing the buffer.
+    ///
+    /// # Errors
+    /// As [`Rows::dense`].
+    pub fn set_dense(&mut self, n_cols: usize, values: &[f64]) -> Result<(), WireError> {
+        write_dense(&mut self.bytes, n_cols, values)?;
+        (self.n_rows, self.n_cols, self.row_base, self.pending) = (values.len() / n_cols, n_cols, 0, 0);
+        Ok(())
+    }
+
+    /// Numbers the rows from `row_base + 1` in error messages (a host scoring its input in
+    /// chunks passes the chunk's offset). Reset to 0 by the `set_*`/`clear_*` methods.
+    ///
+    /// # Errors
+    /// [`WireError::TooLarge`] if `row_base` does not fit in 32 bits.
+    pub fn set_row_base(&mut self, row_base: usize) -> Result<(), WireError> {
+        let base = to_u32(row_base, "row base")?;
+        set_row_base(&mut self.bytes, base)?;
+        self.row_base = row_base;
+        Ok(())
+    }
+
+    /// The row base (see [`Rows::set_row_base`]).
+    pub fn row_base(&self) -> usize {
+        self.row_base
+    }
+
+    /// Number of complete rows.
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+
+    /// Values per row.
+    pub fn n_cols(&self) -> usize {
+        self.n_cols
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.n_rows == 0
+    }
+
+    /// The wire bytes (ABI rows request).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// A decoded view, to read the cells back (the native scorer, a remote client).
+    ///
+    /// # Errors
+    /// [`WireError`] if the bytes are inconsistent (only after a failed [`Rows::end_row`]).
+    pub fn request(&self) -> Result<RowsRequest<'_>, WireError> {
+        RowsRequest::decode(&self.bytes)
+    }
 }
 
 #[cfg(test)]
@@ -285,6 +490,29 @@ mod tests {
     }
 
     #[test]
+    fn rows_built_cell_by_cell_equal_the_batch_encoder() {
+        let cells = [[Cell::Null, Cell::Number(1.5)], [Cell::Text("yes"), Cell::Number(-2.0)]];
+        let mut built = Rows::tagged(2);
+        for row in &cells {
+            for c in row {
+                built.push_cell(*c).unwrap();
+            }
+            built.end_row().unwrap();
+        }
+        assert_eq!(built, Rows::from_cells(2, &cells).unwrap());
+        assert_eq!((built.n_rows(), built.n_cols()), (2, 2));
+        let mark = built.mark();
+        built.push_cell(Cell::Null).unwrap();
+        assert_eq!(built.end_row().unwrap_err(), WireError::Ragged { row: 3, expected: 2, got: 1 });
+        built.rollback(mark);
+        assert_eq!(built, Rows::from_cells(2, &cells).unwrap());
+        let mut dense = Rows::dense(1, &[1.0]).unwrap();
+        assert!(dense.push_cell(Cell::Null).is_err());
+        dense.set_row_base(41).unwrap();
+        assert_eq!(RowsRequest::decode(dense.as_bytes()).unwrap().row_base, 41);
+    }
+
+    #[test]
     fn dense_layout_and_cursor() {
         let bytes = encode_dense(2, &[1.0, 2.0, 3.0, f64::NAN]).unwrap();
         assert_eq!(bytes.len(), 16 + 32);
@@ -310,10 +538,14 @@ mod tests {
         assert_eq!(RowsRequest::decode(&bad).unwrap_err(), WireError::UnknownLayout(7));
         let mut bad = good.clone();
         bad[16 + 9] = 9;
-        assert_eq!(read_all(&bad).unwrap_err(), WireError::UnknownTag { row: 0, column: 1, tag: 9 });
+        assert_eq!(read_all(&bad).unwrap_err(), WireError::UnknownTag { row: 1, column: 2, tag: 9 });
         let mut bad = good.clone();
         *bad.last_mut().unwrap() = 0xff;
-        assert_eq!(read_all(&bad).unwrap_err(), WireError::InvalidUtf8 { row: 0, column: 1 });
+        assert_eq!(read_all(&bad).unwrap_err(), WireError::InvalidUtf8 { row: 1, column: 2 });
+        // A row base moves the numbers in messages, nothing else.
+        let mut based = bad.clone();
+        set_row_base(&mut based, 1000).unwrap();
+        assert_eq!(read_all(&based).unwrap_err(), WireError::InvalidUtf8 { row: 1001, column: 2 });
         let mut bad = good.clone();
         bad.push(0);
         assert!(matches!(read_all(&bad).unwrap_err(), WireError::Trailing { extra: 1, .. }));
@@ -326,7 +558,7 @@ mod tests {
         assert!(matches!(RowsRequest::decode(&bad).unwrap_err(), WireError::Invalid(_)));
         assert!(matches!(
             encode_tagged(2, &[vec![Cell::Null, Cell::Null], vec![Cell::Null]]),
-            Err(WireError::Ragged { row: 1, expected: 2, got: 1 })
+            Err(WireError::Ragged { row: 2, expected: 2, got: 1 })
         ));
     }
 

@@ -19,7 +19,8 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 pub use ops::{OpsError, STREAM_OUTPUTS};
-pub use scorekit_core::{Family, Schema};
+pub use scorekit_abi::Description;
+pub use scorekit_core::{Family, Metric, Schema};
 pub use scorekit_forecast::ForecastModel;
 pub use scorekit_gbt::GbtModel;
 pub use scorekit_rcf::RcfModel;
@@ -44,15 +45,6 @@ pub struct Artifact {
     pub provenance: Vec<(String, String)>,
     /// The family's trained model.
     pub model: Model,
-}
-
-/// A named figure, e.g. `("auc", 0.93)`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Metric {
-    /// Metric name.
-    pub name: String,
-    /// Its value.
-    pub value: f64,
 }
 
 /// The family-specific trained model.
@@ -188,5 +180,40 @@ impl Artifact {
         }
         let artifact: Artifact = serde_json::from_str(text)?;
         artifact.check()
+    }
+}
+
+impl Artifact {
+    /// The description a module of this artifact carries (`scorekit.schema` section, op SCHEMA):
+    /// every fact a host needs before calling it, including the hex SHA-256 of
+    /// [`Artifact::to_bytes`] that ties the module to this artifact.
+    pub fn description(&self) -> Description {
+        use sha2::Digest;
+        let forecaster = match &self.model {
+            Model::Forecast(m) => Some(m),
+            _ => None,
+        };
+        let digest = sha2::Sha256::digest(self.to_bytes());
+        let mut artifact_sha256 = String::with_capacity(64);
+        for b in digest {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            artifact_sha256.push(HEX[(b >> 4) as usize] as char);
+            artifact_sha256.push(HEX[(b & 15) as usize] as char);
+        }
+        Description {
+            abi: scorekit_abi::ABI_VERSION,
+            abi_minor: scorekit_abi::ABI_MINOR,
+            family: self.schema.family,
+            format: self.format,
+            schema: self.schema.clone(),
+            metrics: self.metrics.clone(),
+            provenance: self.provenance.clone(),
+            artifact_sha256,
+            max_horizon: forecaster.map(|m| m.max_horizon() as u32),
+            context_length: forecaster.map(|m| m.context_length() as u32),
+            min_history: forecaster.map(|m| m.min_history() as u32),
+            period_seconds: forecaster.and_then(|m| m.period_seconds()),
+            requires_start: forecaster.is_some_and(|m| m.uses_calendar()),
+        }
     }
 }

@@ -10,7 +10,8 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use scorekit_core::{Cell, InputError, encode_row};
+use scorekit_abi::{Layout, RowsRequest, WireError};
+use scorekit_core::{Cell, FieldKind, InputError, encode_row};
 use scorekit_forecast::{Forecast, ForecastRequest};
 
 use crate::{Artifact, Model};
@@ -25,6 +26,9 @@ pub enum OpsError {
     /// The model rejected the input or request (message from the family crate).
     #[error("{0}")]
     Model(String),
+    /// The request bytes are malformed.
+    #[error("malformed request: {0}")]
+    Wire(#[from] WireError),
     /// The operation does not exist for this family.
     #[error("operation '{operation}' is not supported by a {family} model")]
     Unsupported {
@@ -76,6 +80,73 @@ impl Artifact {
         out.resize(start + cells.len(), 0.0);
         for (i, (row, dst)) in cells.chunks(width).zip(out[start..].chunks_mut(width)).enumerate() {
             encode_row(&self.schema.inputs, row, first_row + i, dst)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes a rows request (ABI wire form) into encoded rows, and the number of its first row
+    /// in messages (`row_base + 1`): what the guest and the native host both do with a request.
+    /// Tagged cells go through [`encode_row`]; dense values are checked the way a level index or
+    /// a number would be, so a bad dense value is an error, never a silent miss.
+    ///
+    /// # Errors
+    /// Malformed bytes, a wrong number of columns, or a value the schema refuses.
+    pub fn decode_rows(&self, req: &[u8]) -> Result<(Vec<f64>, usize), OpsError> {
+        let rows = RowsRequest::decode(req)?;
+        let arity = self.arity();
+        let first_row = rows.row_base as usize + 1;
+        if rows.n_cols != arity {
+            return Err(OpsError::Input(InputError::Invalid(alloc::format!(
+                "expected {arity} values per row (the model's inputs), got {}",
+                rows.n_cols
+            ))));
+        }
+        let mut cur = rows.cursor();
+        let mut out = Vec::with_capacity(rows.n_rows * arity);
+        match rows.layout {
+            Layout::Tagged => {
+                let mut cells: Vec<Cell<'_>> = Vec::with_capacity(rows.n_rows * arity);
+                let mut row = Vec::with_capacity(arity);
+                while cur.next_cells(&mut row)? {
+                    cells.extend_from_slice(&row);
+                }
+                self.encode(&cells, first_row, &mut out)?;
+            }
+            Layout::Dense => {
+                out.resize(rows.n_rows * arity, 0.0);
+                for chunk in out.chunks_mut(arity) {
+                    cur.next_dense(chunk)?;
+                }
+                self.check_dense(&out, first_row)?;
+            }
+        }
+        Ok((out, first_row))
+    }
+
+    fn check_dense(&self, values: &[f64], first_row: usize) -> Result<(), OpsError> {
+        let inputs = &self.schema.inputs;
+        for (r, row) in values.chunks(inputs.len().max(1)).enumerate() {
+            for (field, &x) in inputs.iter().zip(row) {
+                let bad = match &field.kind {
+                    _ if x.is_nan() => None,
+                    FieldKind::Numeric if x.is_infinite() => {
+                        Some(alloc::format!("value must be finite, got {x}"))
+                    }
+                    FieldKind::Categorical { levels }
+                        if !(x >= 0.0 && x < levels.len() as f64 && x == libm_trunc(x)) =>
+                    {
+                        Some(alloc::format!("level index {x} is not one of 0..{}", levels.len()))
+                    }
+                    _ => None,
+                };
+                if let Some(msg) = bad {
+                    return Err(OpsError::Input(InputError::Invalid(alloc::format!(
+                        "row {}, column '{}': {msg}",
+                        first_row + r,
+                        field.name
+                    ))));
+                }
+            }
         }
         Ok(())
     }
@@ -165,31 +236,41 @@ impl Artifact {
         }
     }
 
-    /// Feeds readings into the forest without scoring them.
+    /// Feeds readings into the forest without scoring them. `first_row` is the number of the
+    /// first row in messages (1 unless the host sends a batch from the middle of its input).
     ///
     /// # Errors
-    /// Non-RCF model, wrong width, non-finite values (state is unchanged for the bad row and after).
-    pub fn update(&mut self, rows: &[f64]) -> Result<(), OpsError> {
+    /// Non-RCF model, wrong width, non-finite values: the whole batch is checked first, so on
+    /// an error the state is unchanged.
+    pub fn update(&mut self, rows: &[f64], first_row: usize) -> Result<(), OpsError> {
         let width = self.arity();
         let chunks: Vec<&[f64]> = self.rows_of(rows)?.collect();
         let m = self.rcf_mut("update")?;
+        check_all(m, &chunks, first_row, width)?;
         for (i, row) in chunks.into_iter().enumerate() {
-            m.update(row).map_err(|e| row_err(i + 1, width, e))?;
+            m.update(row).map_err(|e| row_err(first_row + i, width, e))?;
         }
         Ok(())
     }
 
     /// The streaming path: scores each reading, then learns from it. Appends
-    /// [`STREAM_OUTPUTS`] values per row: score, grade, is_anomaly (0/1), threshold.
+    /// [`STREAM_OUTPUTS`] values per row: score, grade, is_anomaly (0/1), threshold. `first_row`
+    /// as in [`Artifact::update`].
     ///
     /// # Errors
-    /// As [`Artifact::update`]; rows before a bad row have been applied.
-    pub fn score_update(&mut self, rows: &[f64], out: &mut Vec<f64>) -> Result<(), OpsError> {
+    /// As [`Artifact::update`] (the state is unchanged on an error).
+    pub fn score_update(
+        &mut self,
+        rows: &[f64],
+        first_row: usize,
+        out: &mut Vec<f64>,
+    ) -> Result<(), OpsError> {
         let width = self.arity();
         let chunks: Vec<&[f64]> = self.rows_of(rows)?.collect();
         let m = self.rcf_mut("score_update")?;
+        check_all(m, &chunks, first_row, width)?;
         for (i, row) in chunks.into_iter().enumerate() {
-            let r = m.score_then_update(row).map_err(|e| row_err(i + 1, width, e))?;
+            let r = m.score_then_update(row).map_err(|e| row_err(first_row + i, width, e))?;
             out.extend_from_slice(&[r.score, r.grade, if r.is_anomaly { 1.0 } else { 0.0 }, r.threshold]);
         }
         Ok(())
@@ -227,6 +308,24 @@ impl Artifact {
         *m = state;
         Ok(())
     }
+}
+
+/// Checks every reading of a batch before any is learned: a bad reading fails the batch whole.
+fn check_all(
+    m: &scorekit_rcf::RcfModel,
+    rows: &[&[f64]],
+    first_row: usize,
+    width: usize,
+) -> Result<(), OpsError> {
+    for (i, row) in rows.iter().enumerate() {
+        m.check_reading(row).map_err(|e| row_err(first_row + i, width, e))?;
+    }
+    Ok(())
+}
+
+fn libm_trunc(x: f64) -> f64 {
+    // Exact for the range it is used on (< 2^32 levels).
+    (x as u64) as f64
 }
 
 fn row_err(row: usize, _width: usize, e: impl core::fmt::Display) -> OpsError {

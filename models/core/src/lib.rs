@@ -14,9 +14,11 @@ extern crate std;
 pub mod encode;
 pub mod error;
 pub mod math;
+pub mod metric;
 pub mod rng;
 pub mod schema;
 
 pub use encode::{Cell, encode_row};
 pub use error::InputError;
+pub use metric::Metric;
 pub use schema::{Family, Field, FieldKind, Schema};

@@ -144,6 +144,15 @@ impl RcfModel {
         self.shingles_seen() >= (self.config.output_after.max(1)) as u64
     }
 
+    /// Checks that `reading` can be learned (right length, finite), without learning it: hosts
+    /// check a whole batch first so that a bad reading leaves the state untouched.
+    ///
+    /// # Errors
+    /// [`RcfError::WrongLength`], [`RcfError::NotFinite`].
+    pub fn check_reading(&self, reading: &[f64]) -> Result<(), RcfError> {
+        self.check(reading)
+    }
+
     fn check(&self, reading: &[f64]) -> Result<(), RcfError> {
         if reading.len() != self.config.dimensions {
             return Err(RcfError::WrongLength { expected: self.config.dimensions, got: reading.len() });

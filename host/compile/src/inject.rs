@@ -1,6 +1,4 @@
-//! `host compile`: turns a trained [`Artifact`] into one self-contained module by injecting it
-//! into the guest embedded at build time. No toolchain is involved, and the output depends only
-//! on the guest and the artifact, so the same artifact always gives the same bytes.
+//! Placing a payload inside the prebuilt guest.
 //!
 //! The module's sections are copied as they are, except: the memory's minimum grows to hold the
 //! payload past the guest's own initial memory, the payload becomes one more active data segment
@@ -8,62 +6,20 @@
 //! guest's custom sections (names, producers) are dropped, and the `scorekit.schema` section is
 //! appended. See `docs/abi.md`.
 
-use scorekit_abi::payload::{self, LOCATION_MAGIC};
-use scorekit_artifact::{Artifact, Model};
+use scorekit_abi::payload::LOCATION_MAGIC;
 use wasm_encoder::{ConstExpr, CustomSection, DataSection, MemorySection, MemoryType, RawSection};
 use wasmparser::{DataKind, Operator, Parser, Payload};
 
-use crate::inspect::{sha256, sha256_hex};
-use crate::{Description, RuntimeError};
-
-/// The prebuilt guest (no model in it), built from `guest/` by this crate's build script.
-pub static GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/scorekit_guest.wasm"));
+use crate::CompileError;
 
 const PAGE: u64 = 65536;
 
-/// The description written to the custom section (and returned by op SCHEMA).
-pub fn description(artifact: &Artifact) -> Description {
-    let forecaster = match &artifact.model {
-        Model::Forecast(m) => Some(m),
-        _ => None,
-    };
-    Description {
-        abi: scorekit_abi::ABI_VERSION,
-        family: artifact.schema.family,
-        format: artifact.format,
-        schema: artifact.schema.clone(),
-        metrics: artifact.metrics.clone(),
-        provenance: artifact.provenance.clone(),
-        artifact_sha256: sha256_hex(&sha256(&artifact.to_bytes())),
-        max_horizon: forecaster.map(|m| m.max_horizon() as u32),
-        context_length: forecaster.map(|m| m.context_length() as u32),
-    }
+fn bad(msg: impl std::fmt::Display) -> CompileError {
+    CompileError::Guest(msg.to_string())
 }
 
-/// Compiles `artifact` into a module with the embedded guest.
-///
-/// # Errors
-/// As [`compile_with_guest`].
-pub fn compile(artifact: &Artifact) -> Result<Vec<u8>, RuntimeError> {
-    compile_with_guest(GUEST_WASM, artifact)
-}
-
-fn bad(msg: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::InvalidModule(format!("guest module: {msg}"))
-}
-
-/// Compiles `artifact` into a module with the given guest build.
-///
-/// # Errors
-/// [`RuntimeError::InvalidModule`] if the guest is not a scorekit guest (no single memory, no
-/// unique location static, …) or the model does not fit in 4 GiB.
-pub fn compile_with_guest(guest: &[u8], artifact: &Artifact) -> Result<Vec<u8>, RuntimeError> {
-    let json = serde_json::to_vec(&description(artifact)).map_err(|e| RuntimeError::Engine(e.to_string()))?;
-    let payload = payload::encode(&json, &artifact.to_bytes())?;
-    inject(guest, &payload, &json)
-}
-
-fn inject(guest: &[u8], payload: &[u8], json: &[u8]) -> Result<Vec<u8>, RuntimeError> {
+/// Injects `payload` and the description `json` into `guest`.
+pub(crate) fn inject(guest: &[u8], payload: &[u8], json: &[u8]) -> Result<Vec<u8>, CompileError> {
     // First pass: where the payload goes (just past the guest's initial memory).
     let mut initial_pages = None;
     for p in Parser::new(0).parse_all(guest) {
@@ -79,7 +35,7 @@ fn inject(guest: &[u8], payload: &[u8], json: &[u8]) -> Result<Vec<u8>, RuntimeE
     let addr = mem.initial * PAGE;
     let end = addr + payload.len() as u64;
     if end > u32::MAX as u64 {
-        return Err(RuntimeError::InvalidModule("model too large for a 32-bit module".into()));
+        return Err(CompileError::TooLarge { bytes: payload.len() });
     }
     let new_pages = end.div_ceil(PAGE);
     if mem.maximum.is_some_and(|m| m < new_pages) {

@@ -7,8 +7,8 @@ use std::sync::{Arc, OnceLock};
 
 use scorekit_abi::{ForecastQuery, op};
 use scorekit_artifact::Artifact;
+use scorekit_compile::{GUEST_WASM, compile, compile_with_guest, description};
 use scorekit_core::Cell;
-use scorekit_runtime::compile::{GUEST_WASM, compile, compile_with_guest, description};
 use scorekit_runtime::{Rows, Runtime, RuntimeConfig, RuntimeError, ScoringModule};
 use wasmparser::{Parser, Payload};
 
@@ -187,7 +187,7 @@ fn rcf_stream_is_bit_identical_to_native_and_state_round_trips() {
     // Streaming, then export, import into a fresh stream, continue.
     let mut nat = artifact.clone();
     let mut expect = Vec::new();
-    nat.score_update(&next[..400], &mut expect).unwrap();
+    nat.score_update(&next[..400], 1, &mut expect).unwrap();
     let mut s = module.stream().unwrap();
     let got = s.score_then_update(&Rows::dense(1, &next[..400]).unwrap()).unwrap();
     let got_flat: Vec<f64> = got
@@ -201,7 +201,7 @@ fn rcf_stream_is_bit_identical_to_native_and_state_round_trips() {
     let mut s2 = module.stream().unwrap();
     s2.import_state(&state).unwrap();
     let mut expect2 = Vec::new();
-    nat.score_update(&next[400..], &mut expect2).unwrap();
+    nat.score_update(&next[400..], 1, &mut expect2).unwrap();
     let got2 = s2.score_then_update(&Rows::dense(1, &next[400..]).unwrap()).unwrap();
     assert_eq!(
         got2.iter().map(|g| g.score.to_bits()).collect::<Vec<_>>(),

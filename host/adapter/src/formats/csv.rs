@@ -1,0 +1,246 @@
+//! Rows in CSV, for every host: SageMaker-style bodies (no header, inputs in schema order) and
+//! files with a header (columns matched to inputs by name). Parsed with the `csv` crate (RFC
+//! 4180: quoted fields may hold commas, quotes and newlines); a leading UTF-8 byte-order mark is
+//! ignored; blank lines are skipped; every field is a [`Value::Text`] (an empty one is null).
+//! Data rows are numbered from 1 (the header is not a row) in messages.
+
+use scorekit_core::Schema;
+
+use crate::cells::{AbsentInputs, BatchBuilder, Value, input_names};
+use crate::error::{HostError, HostResult};
+
+/// Whether a CSV body starts with a header line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Header {
+    /// The first record is a header if it names the model's first input and none of its fields
+    /// is a number (what SageMaker clients never send, and CSV exports always do).
+    Auto,
+    /// The first record is a header.
+    Present,
+    /// Every record is data, in schema order.
+    Absent,
+}
+
+/// Where each model input is in a table with a header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnMap {
+    /// Per schema input, its column (None: absent, allowed by the policy).
+    positions: Vec<Option<usize>>,
+}
+
+impl ColumnMap {
+    /// Matches `header` to `schema`'s inputs by name (trimmed; a leading byte-order mark is
+    /// ignored). Columns that are not inputs are ignored.
+    ///
+    /// # Errors
+    /// [`crate::Code::BadInput`] for an input with no column under [`AbsentInputs::Error`], naming
+    /// the columns there are.
+    pub fn new<S: AsRef<str>>(header: &[S], schema: &Schema, absent: AbsentInputs) -> HostResult<Self> {
+        let names: Vec<&str> = header.iter().enumerate().map(|(i, h)| clean_header(h.as_ref(), i)).collect();
+        let mut positions = Vec::with_capacity(schema.inputs.len());
+        for f in &schema.inputs {
+            let at = names.iter().position(|n| *n == f.name);
+            if at.is_none() && absent == AbsentInputs::Error {
+                return Err(HostError::bad_input(format!(
+                    "no column '{}' (model '{}' reads: {}; the columns are: {})",
+                    f.name,
+                    schema.name,
+                    input_names(schema),
+                    names.join(", ")
+                )));
+            }
+            positions.push(at);
+        }
+        Ok(ColumnMap { positions })
+    }
+
+    /// The column of each input.
+    pub fn positions(&self) -> &[Option<usize>] {
+        &self.positions
+    }
+
+    /// Appends the data record `fields` (with `n_fields` columns, as in the header).
+    ///
+    /// # Errors
+    /// As [`BatchBuilder::push_named`].
+    pub fn push(&self, b: &mut BatchBuilder<'_>, fields: &csv::StringRecord) -> HostResult<()> {
+        let mut values = Vec::with_capacity(self.positions.len());
+        for p in &self.positions {
+            values.push(match p {
+                Some(c) => Value::Text(fields.get(*c).unwrap_or("")),
+                None => Value::Null,
+            });
+        }
+        b.push_positional(&values)
+    }
+}
+
+fn clean_header(h: &str, i: usize) -> &str {
+    let h = if i == 0 { h.strip_prefix('\u{feff}').unwrap_or(h) } else { h };
+    h.trim()
+}
+
+fn csv_error(e: &csv::Error) -> HostError {
+    let line = e.position().map(|p| p.line());
+    match (e.kind(), line) {
+        (csv::ErrorKind::Utf8 { .. }, Some(l)) => {
+            HostError::bad_input(format!("malformed CSV at line {l}: not UTF-8 text"))
+        }
+        (_, Some(l)) => HostError::bad_input(format!("malformed CSV at line {l}: {e}")),
+        _ => HostError::bad_input(format!("malformed CSV: {e}")),
+    }
+}
+
+/// A CSV reader over `body` with the settings every host uses.
+pub fn reader<R: std::io::Read>(body: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body)
+}
+
+fn looks_like_header(first: &csv::StringRecord, schema: &Schema) -> bool {
+    let Some(first_input) = schema.inputs.first() else { return false };
+    let names: Vec<&str> = first.iter().enumerate().map(|(i, f)| clean_header(f, i)).collect();
+    names.contains(&first_input.name.as_str()) && !names.iter().any(|f| f.parse::<f64>().is_ok())
+}
+
+/// Appends every data row of a CSV body.
+///
+/// # Errors
+/// [`crate::Code::BadInput`] naming the line or row: malformed quoting, non-UTF-8 text, a wrong
+/// number of fields, a header without a model input, no rows at all.
+pub fn push_body(b: &mut BatchBuilder<'_>, body: &[u8], header: Header) -> HostResult<()> {
+    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
+    let mut rdr = reader(body);
+    let mut record = csv::StringRecord::new();
+    let mut map: Option<ColumnMap> = None;
+    let mut first = true;
+    let schema = b.schema();
+    while rdr.read_record(&mut record).map_err(|e| csv_error(&e))? {
+        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) && schema.inputs.len() != 1
+        {
+            continue;
+        }
+        if first {
+            first = false;
+            let is_header = match header {
+                Header::Present => true,
+                Header::Absent => false,
+                Header::Auto => looks_like_header(&record, schema),
+            };
+            if is_header {
+                let names: Vec<&str> = record.iter().collect();
+                map = Some(ColumnMap::new(&names, schema, b.policy().absent)?);
+                continue;
+            }
+        }
+        match &map {
+            Some(m) => m.push(b, &record)?,
+            None => {
+                let values: Vec<Value<'_>> = record.iter().map(Value::Text).collect();
+                b.push_positional(&values)?;
+            }
+        }
+    }
+    if b.is_empty() {
+        return Err(HostError::bad_input("the CSV body holds no rows"));
+    }
+    Ok(())
+}
+
+/// Formats an f64 the shortest way that reads back to the same bits; `null` for non-finite
+/// values (never produced by scoring, never trusted either) in JSON, empty in CSV.
+pub fn fmt_f64(out: &mut String, x: f64, null: &str) {
+    use std::fmt::Write;
+    if x.is_finite() {
+        let _ = write!(out, "{x}");
+    } else {
+        out.push_str(null);
+    }
+}
+
+/// Writes `values` (`width` per row) as CSV, one line per row.
+pub fn write_lines(values: &[f64], width: usize) -> String {
+    let mut out = String::with_capacity(values.len() * 20);
+    for row in values.chunks(width.max(1)) {
+        for (i, &v) in row.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            fmt_f64(&mut out, v, "");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cells::InputPolicy;
+    use scorekit_abi::RowsRequest;
+    use scorekit_core::{Family, Field};
+
+    fn schema() -> Schema {
+        Schema {
+            name: "m".into(),
+            family: Family::Gbt,
+            inputs: vec![Field::categorical("state", vec!["KS".into()]), Field::numeric("x")],
+            target: None,
+            positive_label: None,
+            outputs: vec!["probability".into()],
+        }
+    }
+
+    fn rows(body: &[u8], header: Header) -> HostResult<Vec<String>> {
+        let s = schema();
+        let mut b = BatchBuilder::new(&s, InputPolicy::default());
+        push_body(&mut b, body, header)?;
+        let rows = b.finish();
+        let req = RowsRequest::decode(rows.as_bytes()).unwrap();
+        let mut cur = req.cursor();
+        let mut cells = Vec::new();
+        let mut out = Vec::new();
+        while cur.next_cells(&mut cells).unwrap() {
+            out.push(format!("{cells:?}"));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn rows_without_header_quotes_newlines_crlf_and_bom() {
+        let got = rows(b"\xef\xbb\xbfKS,1.5\r\n\"K\"\"S\",\n\n\"K\nS\",abc\n", Header::Auto).unwrap();
+        assert_eq!(
+            got,
+            [
+                "[Text(\"KS\"), Number(1.5)]",
+                "[Text(\"K\\\"S\"), Null]",
+                // Not a number: left as text for the model to refuse with its own message.
+                "[Text(\"K\\nS\"), Text(\"abc\")]"
+            ]
+        );
+    }
+
+    #[test]
+    fn header_selects_columns_by_name() {
+        let got = rows(b"\xef\xbb\xbfid,x,state,churn\n7,2.5,KS,no\n", Header::Auto).unwrap();
+        assert_eq!(got, ["[Text(\"KS\"), Number(2.5)]"]);
+    }
+
+    #[test]
+    fn errors_name_the_line_or_row() {
+        let e = rows(b"KS,1\nKS,1,2\n", Header::Auto).unwrap_err();
+        assert!(e.message.starts_with("row 2: expected 2 values"), "{}", e.message);
+        let e = rows(b"KS,1\n\"KS,1\n", Header::Auto).unwrap_err();
+        assert!(e.message.contains("holds no rows") || e.message.contains("row 2"), "{}", e.message);
+        let e = rows(b"state,y\nKS,1\n", Header::Auto).unwrap_err();
+        assert!(e.message.contains("no column 'x'"), "{}", e.message);
+        assert!(rows(b"\n\n", Header::Auto).is_err());
+        let e = rows(b"KS,1\nK\xffS,1\n", Header::Auto).unwrap_err();
+        assert!(e.message.contains("line 2") && e.message.contains("UTF-8"), "{}", e.message);
+    }
+
+    #[test]
+    fn writes_one_line_per_row() {
+        assert_eq!(write_lines(&[0.25, 0.5], 1), "0.25\n0.5\n");
+        assert_eq!(write_lines(&[1.0, 2.0], 2), "1,2\n");
+    }
+}

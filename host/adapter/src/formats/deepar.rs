@@ -1,0 +1,308 @@
+//! DeepAR's inference format, so SageMaker forecasting clients work unchanged:
+//! `{"instances":[{"start":"2009-11-01 00:00:00","target":[4.0,"NaN",...]}],
+//!   "configuration":{"num_samples":50,"output_types":["mean","quantiles","samples"],
+//!   "quantiles":["0.1","0.5","0.9"]}}` →
+//! `{"predictions":[{"mean":[...],"quantiles":{"0.1":[...]},"samples":[[...]]}]}`.
+//!
+//! Extensions (ignored by DeepAR clients that do not send them): `configuration.prediction_length`
+//! (default: the model's horizon) and `configuration.seed` (default 0; same seed, same samples).
+//! `cat` and `dynamic_feat` are refused: the scorekit forecaster reads only the target.
+
+use scorekit_abi::{ForecastOutput, ForecastQuery};
+use serde_json::Value as Json;
+
+use super::csv::fmt_f64;
+use crate::error::{HostError, HostResult};
+use crate::history::History;
+use crate::time::parse_timestamp;
+
+/// Quantile levels when the request names none (DeepAR's default: deciles).
+pub const DEFAULT_QUANTILES: [&str; 9] = ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9"];
+/// Sample paths when `samples` are asked for without `num_samples`.
+pub const DEFAULT_SAMPLES: u32 = 100;
+
+/// One series to forecast.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    /// History, oldest first; NaN marks a missing value.
+    pub target: Vec<f64>,
+    /// Unix seconds of `target[0]`.
+    pub start: Option<i64>,
+}
+
+/// What to return for every instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Configuration {
+    /// Sample paths drawn (0 unless samples are wanted).
+    pub num_samples: u32,
+    /// Return the mean.
+    pub mean: bool,
+    /// Return the quantiles.
+    pub quantiles: bool,
+    /// Return the sample paths.
+    pub samples: bool,
+    /// Levels as the client wrote them (the response keys) and their values.
+    pub levels: Vec<(String, f64)>,
+    /// Steps ahead; `None` = the model's horizon.
+    pub prediction_length: Option<u32>,
+    /// Seed of the sample paths.
+    pub seed: u64,
+}
+
+impl Default for Configuration {
+    fn default() -> Self {
+        Configuration {
+            num_samples: 0,
+            mean: true,
+            quantiles: true,
+            samples: false,
+            levels: DEFAULT_QUANTILES.iter().map(|q| (q.to_string(), q.parse().unwrap_or(0.5))).collect(),
+            prediction_length: None,
+            seed: 0,
+        }
+    }
+}
+
+fn bad(m: impl Into<String>) -> HostError {
+    HostError::bad_input(m)
+}
+
+/// Reads one instance; `what` names it in errors.
+///
+/// # Errors
+/// [`crate::Code::BadInput`] naming the instance and the field.
+pub fn instance(v: &Json, what: &str) -> HostResult<Instance> {
+    let Json::Object(o) = v else { return Err(bad(format!("{what}: an instance must be an object"))) };
+    for unsupported in ["cat", "dynamic_feat"] {
+        if o.contains_key(unsupported) {
+            return Err(bad(format!(
+                "{what}: '{unsupported}' is not supported: scorekit forecasters read only 'start' and 'target'"
+            )));
+        }
+    }
+    let Some(Json::Array(t)) = o.get("target") else {
+        return Err(bad(format!("{what}: 'target' must be an array of numbers")));
+    };
+    let mut target = Vec::with_capacity(t.len());
+    for (i, x) in t.iter().enumerate() {
+        target.push(match x {
+            Json::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+            Json::String(s) if s.eq_ignore_ascii_case("nan") => f64::NAN,
+            Json::Null => f64::NAN,
+            other => {
+                return Err(bad(format!("{what}: target[{i}] must be a number or \"NaN\", got {other}")));
+            }
+        });
+    }
+    let start = match o.get("start") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) => Some(parse_timestamp(s).map_err(|e| bad(format!("{what}: 'start': {e}")))?),
+        Some(Json::Number(n)) => n.as_i64(),
+        Some(other) => return Err(bad(format!("{what}: 'start' must be a timestamp string, got {other}"))),
+    };
+    Ok(Instance { target, start })
+}
+
+/// Reads the optional `configuration` object.
+///
+/// # Errors
+/// [`crate::Code::BadInput`] naming the field.
+pub fn configuration(v: Option<&Json>) -> HostResult<Configuration> {
+    let mut c = Configuration::default();
+    let Some(v) = v else { return Ok(c) };
+    let Json::Object(o) = v else { return Err(bad("'configuration' must be an object")) };
+    if let Some(types) = o.get("output_types") {
+        let Json::Array(types) = types else {
+            return Err(bad("'configuration.output_types' must be an array"));
+        };
+        c.mean = false;
+        c.quantiles = false;
+        for t in types {
+            match t.as_str() {
+                Some("mean") => c.mean = true,
+                Some("quantiles") => c.quantiles = true,
+                Some("samples") => c.samples = true,
+                _ => {
+                    return Err(bad(format!(
+                        "'configuration.output_types': unknown type {t} (valid: \"mean\", \"quantiles\", \"samples\")"
+                    )));
+                }
+            }
+        }
+    }
+    if let Some(q) = o.get("quantiles") {
+        let Json::Array(q) = q else { return Err(bad("'configuration.quantiles' must be an array")) };
+        c.levels.clear();
+        for x in q {
+            let (text, val) = match x {
+                Json::String(s) => (s.clone(), s.trim().parse::<f64>().ok()),
+                Json::Number(n) => (n.to_string(), n.as_f64()),
+                _ => (x.to_string(), None),
+            };
+            match val {
+                Some(v) if v > 0.0 && v < 1.0 => c.levels.push((text, v)),
+                _ => return Err(bad(format!("'configuration.quantiles': {x} is not a level in (0, 1)"))),
+            }
+        }
+    }
+    if let Some(n) = o.get("num_samples") {
+        c.num_samples = n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
+            bad(format!("'configuration.num_samples' must be a non-negative integer, got {n}"))
+        })?;
+    } else if c.samples {
+        c.num_samples = DEFAULT_SAMPLES;
+    }
+    if !c.samples {
+        // Our quantiles are calibrated, not sampled: paths are drawn only when asked for.
+        c.num_samples = 0;
+    }
+    if let Some(p) = o.get("prediction_length") {
+        c.prediction_length =
+            Some(p.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|&n| n > 0).ok_or_else(|| {
+                bad(format!("'configuration.prediction_length' must be a positive integer, got {p}"))
+            })?);
+    }
+    if let Some(s) = o.get("seed") {
+        c.seed = s
+            .as_u64()
+            .ok_or_else(|| bad(format!("'configuration.seed' must be a non-negative integer, got {s}")))?;
+    }
+    Ok(c)
+}
+
+/// A request: instances and configuration.
+///
+/// # Errors
+/// [`crate::Code::BadInput`] naming the problem.
+pub fn request(doc: &Json) -> HostResult<(Vec<Instance>, Configuration)> {
+    let Json::Object(o) = doc else { return Err(bad("the JSON body must be an object with 'instances'")) };
+    let Some(Json::Array(list)) = o.get("instances") else {
+        return Err(bad("the JSON body needs an 'instances' array of {\"start\", \"target\"} objects"));
+    };
+    if list.is_empty() {
+        return Err(bad("'instances' is empty"));
+    }
+    let instances = list
+        .iter()
+        .enumerate()
+        .map(|(i, v)| instance(v, &format!("instance {}", i + 1)))
+        .collect::<Result<_, _>>()?;
+    Ok((instances, configuration(o.get("configuration"))?))
+}
+
+impl Configuration {
+    /// The forecast query for this configuration (`horizon` 0 = the model's own).
+    pub fn query(&self) -> ForecastQuery {
+        ForecastQuery {
+            horizon: self.prediction_length.unwrap_or(0),
+            quantiles: if self.quantiles { self.levels.iter().map(|l| l.1).collect() } else { Vec::new() },
+            num_samples: self.num_samples,
+            seed: self.seed,
+            start: None,
+        }
+    }
+}
+
+impl Instance {
+    /// The instance as a history (DeepAR gives a start and regular steps: no gaps to check).
+    ///
+    /// # Errors
+    /// [`crate::Code::TooLarge`] for an over-long target.
+    pub fn history(&self) -> HostResult<History> {
+        History::untimed(self.target.clone(), self.start)
+    }
+}
+
+fn array(out: &mut String, xs: &[f64]) {
+    out.push('[');
+    for (i, &x) in xs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        fmt_f64(out, x, "null");
+    }
+    out.push(']');
+}
+
+/// Writes one prediction object.
+pub fn write_prediction(out: &mut String, c: &Configuration, f: &ForecastOutput) {
+    let mut first = true;
+    let mut sep = |out: &mut String| {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+    };
+    out.push('{');
+    if c.mean {
+        sep(out);
+        out.push_str("\"mean\":");
+        array(out, &f.mean);
+    }
+    if c.quantiles {
+        sep(out);
+        out.push_str("\"quantiles\":{");
+        for (i, ((key, _), (_, vals))) in c.levels.iter().zip(&f.quantiles).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::to_string(key).unwrap_or_default());
+            out.push(':');
+            array(out, vals);
+        }
+        out.push('}');
+    }
+    if c.samples {
+        sep(out);
+        out.push_str("\"samples\":[");
+        for (i, s) in f.samples.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            array(out, s);
+        }
+        out.push(']');
+    }
+    out.push('}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_request() {
+        let doc: Json = serde_json::from_str(
+            r#"{"instances":[{"start":"2009-11-01 00:00:00","target":[4.0,10.0,"NaN",100.0]}],
+               "configuration":{"num_samples":50,"output_types":["mean","quantiles","samples"],"quantiles":["0.5","0.9"]}}"#,
+        )
+        .unwrap();
+        let (inst, c) = request(&doc).unwrap();
+        assert_eq!(inst[0].start, Some(1_257_033_600));
+        assert!(inst[0].target[2].is_nan());
+        assert_eq!((c.num_samples, c.mean, c.quantiles, c.samples), (50, true, true, true));
+        assert_eq!(c.levels, vec![("0.5".to_string(), 0.5), ("0.9".to_string(), 0.9)]);
+    }
+
+    #[test]
+    fn refusals() {
+        let doc: Json = serde_json::from_str(r#"{"instances":[{"target":[1],"cat":[0]}]}"#).unwrap();
+        assert!(request(&doc).unwrap_err().message.contains("'cat' is not supported"));
+        let c: Json = serde_json::from_str(r#"{"quantiles":["1.5"]}"#).unwrap();
+        assert!(configuration(Some(&c)).unwrap_err().message.contains("1.5"));
+        let c: Json = serde_json::from_str(r#"{"output_types":["median"]}"#).unwrap();
+        assert!(configuration(Some(&c)).is_err());
+        let doc: Json = serde_json::from_str(r#"{"instances":[{"target":[1,true]}]}"#).unwrap();
+        assert!(request(&doc).unwrap_err().message.contains("instance 1: target[1]"));
+    }
+
+    #[test]
+    fn writes_selected_outputs() {
+        let f =
+            ForecastOutput { mean: vec![1.0, 2.0], quantiles: vec![(0.5, vec![1.0, 2.5])], samples: vec![] };
+        let c = Configuration { levels: vec![("0.5".into(), 0.5)], ..Configuration::default() };
+        let mut s = String::new();
+        write_prediction(&mut s, &c, &f);
+        assert_eq!(s, r#"{"mean":[1,2],"quantiles":{"0.5":[1,2.5]}}"#);
+    }
+}

@@ -1,0 +1,144 @@
+//! The one call surface of a model, whatever runs it: a local module in wasmtime
+//! ([`crate::local`]), a trained artifact natively ([`crate::native`]), the browser's own
+//! WebAssembly, a remote endpoint. Hosts hold `Arc<dyn Scorer>` ([`SharedScorer`]) and never name
+//! what is behind it.
+
+use std::sync::Arc;
+
+use scorekit_abi::values::RcfStep;
+use scorekit_abi::{Description, ForecastOutput, ForecastQuery, Rows};
+use scorekit_core::{Family, Schema};
+
+use crate::error::HostResult;
+use crate::history::History;
+
+/// `Send + Sync` where threads exist; nothing on `wasm32` (the browser's JavaScript objects are
+/// single-threaded, and the browser host implements [`Scorer`] over them).
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSendSync: Send + Sync {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + Sync + ?Sized> MaybeSendSync for T {}
+/// `Send + Sync` where threads exist; nothing on `wasm32`.
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSendSync {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> MaybeSendSync for T {}
+
+/// `Send` where threads exist; nothing on `wasm32`.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSend: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + ?Sized> MaybeSend for T {}
+/// `Send` where threads exist; nothing on `wasm32`.
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSend {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> MaybeSend for T {}
+
+/// What identifies a model and how to call it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInfo {
+    /// Lowercase hex SHA-256 of the module file: the model version's identity. (A native
+    /// artifact has no module; its identity is `artifact:` + the artifact's hash.)
+    pub sha256: String,
+    /// Size in bytes of the module (or artifact encoding).
+    pub size: usize,
+    /// The module's description: schema, family, forecaster facts.
+    pub description: Description,
+}
+
+impl ModelInfo {
+    /// Inputs, outputs, family and the model's own name.
+    pub fn schema(&self) -> &Schema {
+        &self.description.schema
+    }
+
+    /// The model family.
+    pub fn family(&self) -> Family {
+        self.description.family
+    }
+
+    /// The longest forecast horizon (forecasters).
+    pub fn max_horizon(&self) -> Option<u32> {
+        self.description.max_horizon
+    }
+}
+
+/// A loaded model: stateless calls, safe to share between request threads.
+pub trait Scorer: MaybeSendSync {
+    /// Identity and description.
+    fn info(&self) -> &ModelInfo;
+
+    /// Scores a batch: `n_rows × score_outputs` values, row-major (GBT: probability or value;
+    /// RCF: anomaly score of each reading after the trained state, which does not change).
+    ///
+    /// # Errors
+    /// A [`crate::HostError`] naming the problem (rows from the batch's row base + 1).
+    fn score(&self, rows: &Rows) -> HostResult<Vec<f64>>;
+
+    /// Explains a batch: `n_rows × (n_inputs + 1)` values (see [`crate::names`]).
+    ///
+    /// # Errors
+    /// As [`Scorer::score`].
+    fn explain(&self, rows: &Rows) -> HostResult<Vec<f64>>;
+
+    /// Forecasts from `history` (a forecaster). `query.horizon` 0 = the model's own horizon;
+    /// `query.start` is ignored in favour of `history.start`.
+    ///
+    /// # Errors
+    /// As [`Scorer::score`].
+    fn forecast(&self, history: &History, query: &ForecastQuery) -> HostResult<ForecastOutput>;
+
+    /// Opens a stream (RCF): state of its own, starting from the trained state.
+    ///
+    /// # Errors
+    /// Unsupported family, or no instance can be created.
+    fn open_stream(&self) -> HostResult<Box<dyn StreamScorer>>;
+}
+
+/// A scorer shared between threads.
+pub type SharedScorer = Arc<dyn Scorer>;
+
+/// One RCF stream: state that learns from every reading it scores.
+pub trait StreamScorer: MaybeSend {
+    /// Scores each reading, then learns it.
+    ///
+    /// # Errors
+    /// A [`crate::HostError`]; readings before a bad one have been learned.
+    fn score_update(&mut self, rows: &Rows) -> HostResult<Vec<RcfStep>>;
+
+    /// Scores readings against the current state without learning: one value per row.
+    ///
+    /// # Errors
+    /// As [`StreamScorer::score_update`].
+    fn score(&mut self, rows: &Rows) -> HostResult<Vec<f64>>;
+
+    /// Explains readings against the current state without learning (attribution per input,
+    /// then the total).
+    ///
+    /// # Errors
+    /// As [`StreamScorer::score_update`].
+    fn explain(&mut self, rows: &Rows) -> HostResult<Vec<f64>>;
+
+    /// The state as opaque bytes.
+    ///
+    /// # Errors
+    /// A [`crate::HostError`] (the stream's state was lost).
+    fn export_state(&mut self) -> HostResult<Vec<u8>>;
+
+    /// Replaces the state with bytes from [`StreamScorer::export_state`] (of this model or one of
+    /// the same shape). On failure the current state is kept.
+    ///
+    /// # Errors
+    /// A [`crate::HostError`] ([`crate::Code::BadInput`] for a state of another shape).
+    fn import_state(&mut self, state: &[u8]) -> HostResult<()>;
+}
+
+/// Loads module bytes into a scorer (the server's registry, the SQL plugins' caches).
+pub trait ModuleLoader: MaybeSendSync {
+    /// Validates and loads a module, optionally pinned to a SHA-256.
+    ///
+    /// # Errors
+    /// [`crate::Code::InvalidModule`] naming why.
+    fn load(&self, bytes: &[u8], pinned_sha256: Option<[u8; 32]>) -> HostResult<SharedScorer>;
+}

@@ -1,0 +1,142 @@
+//! Puts the Wasm guest (`guest/`) in `OUT_DIR` for `include_bytes!`, so `host compile` needs no
+//! toolchain later.
+//!
+//! Where the guest comes from (`SCOREKIT_GUEST`):
+//! * `prebuilt`: the committed `guest/prebuilt/scorekit_guest.wasm` (what a fresh clone without
+//!   the wasm32 target uses);
+//! * `source`: built from `guest/` for `wasm32-unknown-unknown` (fails clearly without the target);
+//! * unset: `source` when the wasm32 target is installed, else `prebuilt`.
+//!
+//! A source build is reproducible (paths are remapped), so it equals the committed file unless
+//! the guest's sources changed; then a warning says to run `scripts/build-guest.sh`, which
+//! refreshes the committed file (and `--check` fails the test script when it is stale).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() {
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.join("../..").canonicalize().expect("repository root");
+    let prebuilt = root.join("guest/prebuilt/scorekit_guest.wasm");
+    let dest = out_dir.join("scorekit_guest.wasm");
+    println!("cargo:rerun-if-env-changed=SCOREKIT_GUEST");
+    println!("cargo:rerun-if-changed={}", prebuilt.display());
+
+    let mode = std::env::var("SCOREKIT_GUEST").unwrap_or_default();
+    let from_source = match mode.as_str() {
+        "prebuilt" => false,
+        "source" => true,
+        "" => target_installed(),
+        other => panic!("SCOREKIT_GUEST must be 'prebuilt' or 'source', not '{other}'"),
+    };
+    if !from_source {
+        let bytes = std::fs::read(&prebuilt).unwrap_or_else(|e| {
+            panic!("reading the committed guest {}: {e} (or install the wasm32 target and set SCOREKIT_GUEST=source)", prebuilt.display())
+        });
+        write_if_changed(&dest, &bytes);
+        return;
+    }
+
+    for p in ["guest/src", "guest/Cargo.toml", "guest/Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(p).display());
+    }
+    for krate in ["core", "gbt", "rcf", "forecast", "artifact", "abi"] {
+        println!("cargo:rerun-if-changed={}", root.join("models").join(krate).join("src").display());
+        println!("cargo:rerun-if-changed={}", root.join("models").join(krate).join("Cargo.toml").display());
+    }
+    let built = build_guest(&root, &out_dir);
+    let bytes = std::fs::read(&built).unwrap_or_else(|e| panic!("reading {}: {e}", built.display()));
+    if std::fs::read(&prebuilt).ok().as_deref() != Some(&bytes[..]) {
+        println!(
+            "cargo:warning=guest/prebuilt/scorekit_guest.wasm differs from a fresh build of guest/: run scripts/build-guest.sh and commit it"
+        );
+    }
+    // Where scripts/build-guest.sh finds the fresh build.
+    let _ = std::fs::write(out_dir.join("guest-path.txt"), built.display().to_string());
+    write_if_changed(&dest, &bytes);
+}
+
+/// Whether the wasm32 standard library is installed for the compiler cargo uses.
+fn target_installed() -> bool {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc).args(["--print", "target-libdir", "--target", TARGET]).output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let dir = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+            std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
+        }
+        _ => false,
+    }
+}
+
+fn build_guest(root: &Path, out_dir: &Path) -> PathBuf {
+    // Share one guest build between profiles: put it next to the outer target dir (the nearest
+    // ancestor of OUT_DIR holding cargo's CACHEDIR.TAG), falling back to OUT_DIR.
+    let target_dir = out_dir
+        .ancestors()
+        .find(|p| p.join("CACHEDIR.TAG").exists())
+        .map_or_else(|| out_dir.join("guest-target"), |t| t.join("guest"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--release", "--locked", "--target", TARGET, "--manifest-path"])
+        .arg(root.join("guest/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    // The outer build's flags and wrappers (coverage, clippy, cross targets) must not leak into
+    // the guest: it has its own target and profile.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_ENCODED_RUSTFLAGS")
+            || key.starts_with("RUSTFLAGS")
+            || key.starts_with("CARGO_BUILD_")
+            || key.starts_with("CARGO_TARGET_")
+            || key.starts_with("CARGO_PROFILE_")
+            || key.starts_with("CARGO_FEATURE_")
+            || key.starts_with("CARGO_CFG_")
+            || key.starts_with("CARGO_ENCODED_")
+            || key.starts_with("CARGO_LLVM_COV")
+            || matches!(
+                key.as_ref(),
+                "RUSTC_WORKSPACE_WRAPPER"
+                    | "RUSTC_WRAPPER"
+                    | "CLIPPY_ARGS"
+                    | "RUSTDOCFLAGS"
+                    | "TARGET"
+                    | "HOST"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "OUT_DIR"
+            )
+        {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+    // Reproducible bytes wherever the clone and the cargo home are: panic locations embed paths.
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let mut flags = vec![format!("--remap-path-prefix={}=/scorekit", root.display())];
+    if let Some(h) = cargo_home {
+        flags.push(format!("--remap-path-prefix={}=/cargo", h.display()));
+    }
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
+    let output = cmd.output().unwrap_or_else(|e| panic!("running cargo for the guest: {e}"));
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        panic!(
+            "building the Wasm guest (guest/) failed (SCOREKIT_GUEST=prebuilt uses the committed one; \
+             scripts/build-guest.sh refreshes guest/Cargo.lock after a dependency change):\n{stderr}"
+        );
+    }
+    target_dir.join(TARGET).join("release/scorekit_guest.wasm")
+}
+
+fn write_if_changed(to: &Path, bytes: &[u8]) {
+    if std::fs::read(to).ok().as_deref() != Some(bytes) {
+        std::fs::write(to, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", to.display()));
+    }
+}
