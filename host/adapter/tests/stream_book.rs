@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use scorekit_artifact::{Artifact, Model};
 use scorekit_host::native::NativeScorer;
-use scorekit_host::streams::{BookConfig, FileStore, MemoryStore, Persist, Redeploy, StateStore, StepOp, StreamBook};
+use scorekit_host::streams::{
+    BookConfig, FileStore, MemoryStore, Persist, Redeploy, StateStore, StepOp, StreamBook,
+};
 use scorekit_host::{Code, Family, Field, Rows, Schema, SharedScorer};
 
 fn series(n: usize, phase: f64) -> Vec<f64> {
@@ -79,15 +81,24 @@ fn redeploy_carries_the_same_trained_model_over_and_restarts_a_retrained_one() {
     let (_, readings, notice) = scores(&book, &retrained, "k", &xs[60..70]);
     assert_eq!(readings, 10, "a retrained model restarts the stream");
     let notice = notice.unwrap();
-    assert!(notice.contains("restarted from the new model") && notice.contains("(60 readings) is kept"), "{notice}");
+    assert!(
+        notice.contains("restarted from the new model") && notice.contains("(60 readings) is kept"),
+        "{notice}"
+    );
     assert_eq!(store.archived().len(), 1);
     assert_eq!(store.archived()[0].3.meta.readings, 60);
 
     // The restart policy never carries over; carry-over always tries.
-    let always = StreamBook::new(Arc::new(MemoryStore::new()), BookConfig { redeploy: Redeploy::Restart, ..BookConfig::default() });
+    let always = StreamBook::new(
+        Arc::new(MemoryStore::new()),
+        BookConfig { redeploy: Redeploy::Restart, ..BookConfig::default() },
+    );
     scores(&always, &v1, "k", &xs[..5]);
     assert_eq!(scores(&always, &v1_rebuilt, "k", &xs[5..6]).1, 1);
-    let carry = StreamBook::new(Arc::new(MemoryStore::new()), BookConfig { redeploy: Redeploy::CarryOver, ..BookConfig::default() });
+    let carry = StreamBook::new(
+        Arc::new(MemoryStore::new()),
+        BookConfig { redeploy: Redeploy::CarryOver, ..BookConfig::default() },
+    );
     scores(&carry, &v1, "k", &xs[..5]);
     assert_eq!(scores(&carry, &retrained, "k", &xs[5..6]).1, 6);
 }
@@ -120,7 +131,10 @@ fn a_bad_reading_fails_the_batch_without_learning_any_of_it() {
     assert_eq!(bad.code, Code::BadInput);
     assert!(bad.message.contains("row 2"), "{}", bad.message);
     assert_eq!(scores(&book, &m, "k", &[52.0]).1, 3, "none of the failed batch was learned");
-    assert_eq!(book.step(&m, "anomaly", "bad\nkey", &rows(&[1.0]), StepOp::Learn).unwrap_err().code, Code::BadInput);
+    assert_eq!(
+        book.step(&m, "anomaly", "bad\nkey", &rows(&[1.0]), StepOp::Learn).unwrap_err().code,
+        Code::BadInput
+    );
 }
 
 #[test]

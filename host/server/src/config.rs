@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use scorekit_host::InputPolicy;
 use scorekit_host::streams::Redeploy;
+use scorekit_host::{Gaps, InputPolicy};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -41,6 +41,8 @@ pub struct ServerConfig {
     pub input_policy: InputPolicy,
     /// What happens to a stream's state when its model is replaced.
     pub redeploy: Redeploy,
+    /// What a gap in a timestamped forecast history becomes (a request may override it).
+    pub forecast_gaps: Gaps,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +63,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(10),
             input_policy: InputPolicy::default(),
             redeploy: Redeploy::default(),
+            forecast_gaps: Gaps::default(),
         }
     }
 }

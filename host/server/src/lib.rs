@@ -33,9 +33,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 pub use config::ServerConfig;
+pub use routes::{AppState, ROUTES, router};
 use scorekit_host::ModuleLoader;
 use scorekit_host::streams::{BookConfig, FileStore, MemoryStore, Persist, StateStore, StreamBook};
-pub use routes::{AppState, ROUTES, router};
 
 /// The OpenAPI description served at `/openapi.yaml` (the checked-in `docs/openapi.yaml`).
 pub const OPENAPI_YAML: &str = routes::OPENAPI_DOC;

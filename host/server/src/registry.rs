@@ -18,9 +18,9 @@ use arc_swap::ArcSwap;
 
 use scorekit_host::{ModuleLoader, SharedScorer};
 
-pub use scorekit_host::streams::write_atomic;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+pub use scorekit_host::streams::write_atomic;
 
 /// Replaced versions kept addressable by hash.
 const RETIRED_KEPT: usize = 8;

@@ -143,8 +143,11 @@ fn score_rows(scorer: &SharedScorer, args: &ScoreArgs, out: &mut Out) -> Result<
     let schema = info.schema();
     let policy = InputPolicy { nulls: args.null_inputs, absent: args.absent_inputs };
     let streaming = info.family() == Family::Rcf && !args.no_update;
-    let mut header: Vec<String> =
-        if streaming { names::STREAM_OUTPUTS.iter().map(|s| s.to_string()).collect() } else { names::score_outputs(schema) };
+    let mut header: Vec<String> = if streaming {
+        names::STREAM_OUTPUTS.iter().map(|s| s.to_string()).collect()
+    } else {
+        names::score_outputs(schema)
+    };
     if args.explain {
         header.extend(names::explanation_columns(schema));
     }
@@ -198,12 +201,14 @@ fn history(scorer: &SharedScorer, table: &Table, args: &ScoreArgs) -> Result<His
     let info = scorer.info();
     let schema = info.schema();
     let column = table.column(&schema.inputs[0].name).or_else(|e| {
-        let numeric: Vec<usize> =
-            (0..table.header.len()).filter(|c| table.is_numeric(*c) && Some(&table.header[*c]) != args.timestamp_column.as_ref()).collect();
+        let numeric: Vec<usize> = (0..table.header.len())
+            .filter(|c| table.is_numeric(*c) && Some(&table.header[*c]) != args.timestamp_column.as_ref())
+            .collect();
         if numeric.len() == 1 { Ok(numeric[0]) } else { Err(e) }
     })?;
-    let values = table.numeric_column(column)?;
     let at = |e: scorekit_host::HostError| anyhow::Error::new(e).context(args.input.display().to_string());
+    let cells: Vec<scorekit_host::Value<'_>> = table.rows.iter().map(|r| r[column].as_value()).collect();
+    let values = scorekit_host::history_values(&cells).map_err(at)?;
     match &args.timestamp_column {
         Some(tc) => {
             let c = table.column(tc)?;

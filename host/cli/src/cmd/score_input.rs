@@ -68,7 +68,9 @@ impl RowSource {
     /// A malformed line or a value the host layer refuses, naming the file and the row.
     pub fn fill(&mut self, b: &mut BatchBuilder<'_>, max: usize) -> Result<usize> {
         let mut n = 0;
-        let at = |e: scorekit_host::HostError, path: &Path| anyhow::Error::new(e).context(path.display().to_string());
+        let at = |e: scorekit_host::HostError, path: &Path| {
+            anyhow::Error::new(e).context(path.display().to_string())
+        };
         while n < max {
             match &mut self.kind {
                 Kind::Csv { reader, map, width, record } => {
@@ -92,7 +94,8 @@ impl RowSource {
                     let Some(text) = lines.next() else { break };
                     *line += 1;
                     let text = text.with_context(|| format!("{}: line {line}", self.path.display()))?;
-                    let text = if *line == 1 { text.trim_start_matches('\u{feff}').to_string() } else { text };
+                    let text =
+                        if *line == 1 { text.trim_start_matches('\u{feff}').to_string() } else { text };
                     if text.trim().is_empty() {
                         continue;
                     }

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use scorekit_host::local::LocalLoader;
 use scorekit_host::streams::Redeploy;
-use scorekit_host::{AbsentInputs, InputPolicy, NullInputs};
+use scorekit_host::{AbsentInputs, Gaps, InputPolicy, NullInputs};
 use scorekit_runtime::{Runtime, RuntimeConfig};
 use scorekit_server::ServerConfig;
 
@@ -89,6 +89,10 @@ pub struct ServeArgs {
     /// `restart`.
     #[arg(long, default_value = "same-model", value_parser = Redeploy::parse)]
     pub on_redeploy: Redeploy,
+    /// What a gap in a forecast history with timestamps becomes: `fill` or `refuse` (a request
+    /// may say otherwise with its `gaps` field).
+    #[arg(long, default_value = "fill", value_parser = Gaps::parse)]
+    pub forecast_gaps: Gaps,
     /// Log format.
     #[arg(long, value_parser = ["text", "json"], default_value = "text")]
     pub log_format: String,
@@ -137,6 +141,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         max_streams: args.max_streams,
         input_policy: InputPolicy { nulls: args.null_inputs, absent: args.absent_inputs },
         redeploy: args.on_redeploy,
+        forecast_gaps: args.forecast_gaps,
         ..ServerConfig::default()
     };
     scorekit_server::run(config, Arc::new(LocalLoader::new(runtime)))

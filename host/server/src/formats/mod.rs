@@ -13,7 +13,12 @@ use crate::error::ApiError;
 ///
 /// # Errors
 /// 400 naming the row (from 1) and column, or the line of malformed text.
-pub fn rows_from_body(media: media::Media, body: &[u8], schema: &Schema, policy: InputPolicy) -> Result<Rows, ApiError> {
+pub fn rows_from_body(
+    media: media::Media,
+    body: &[u8],
+    schema: &Schema,
+    policy: InputPolicy,
+) -> Result<Rows, ApiError> {
     let mut b = BatchBuilder::new(schema, policy);
     match media {
         media::Media::Csv => csv::push_body(&mut b, body, csv::Header::Auto)?,

@@ -95,9 +95,9 @@ pub async fn action(
     let result = match read_body(&headers, body, app.config.max_body_bytes).await {
         Ok(bytes) => {
             let e = entry.clone();
-            let policy = app.config.input_policy;
+            let (policy, gaps) = (app.config.input_policy, app.config.forecast_gaps);
             app.run_model(bytes.len(), move || match endpoint {
-                Endpoint::Forecast => forecast(&e, &headers, &bytes),
+                Endpoint::Forecast => forecast(&e, &headers, &bytes, gaps),
                 _ => score_or_explain(&e, &headers, &bytes, endpoint == Endpoint::Explain, policy),
             })
             .await
@@ -131,7 +131,7 @@ fn score_or_explain(
     Ok((axum::Json(doc).into_response(), rows.n_rows()))
 }
 
-fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes) -> Handled {
+fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes, default_gaps: scorekit_host::Gaps) -> Handled {
     let family = entry.scorer.info().family();
     if family != Family::Forecast {
         return Err(ApiError::bad_request(format!(
@@ -171,7 +171,32 @@ fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes) -> Handled {
         conf.insert("seed".into(), s.clone());
     }
     let c = deepar::configuration(Some(&Json::Object(conf)))?;
-    let f = super::sagemaker::native_forecast(entry, &inst, &c)?;
+    // With timestamps, the history's spacing is checked (and gaps filled or refused) by the host
+    // layer's one rule, exactly as `host score --timestamp-column` and SQL do.
+    let (history, filled) = match o.get("timestamps") {
+        Some(ts) => {
+            let ts = jsonfmt::timestamps(ts, "timestamps")?;
+            let gaps = match o.get("gaps") {
+                None => default_gaps,
+                Some(Json::String(g)) => scorekit_host::Gaps::parse(g).map_err(ApiError::bad_request)?,
+                Some(other) => {
+                    return Err(ApiError::bad_request(format!(
+                        "'gaps' must be \"fill\" or \"refuse\", got {other}"
+                    )));
+                }
+            };
+            let h = scorekit_host::History::timed(
+                &ts,
+                &inst.target,
+                entry.scorer.info().description.period_seconds,
+                gaps,
+            )?;
+            let filled = h.filled;
+            (h, filled)
+        }
+        None => (inst.history()?, 0),
+    };
+    let f = entry.scorer.forecast(&history, &c.query())?;
     let quantiles: serde_json::Map<String, Json> =
         c.levels.iter().zip(&f.quantiles).map(|((k, _), (_, v))| (k.clone(), json!(v))).collect();
     let doc = json!({
@@ -181,6 +206,7 @@ fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes) -> Handled {
         "mean": f.mean,
         "quantiles": quantiles,
         "samples": f.samples,
+        "filled_steps": filled,
     });
     Ok((axum::Json(doc).into_response(), 1))
 }
@@ -188,12 +214,10 @@ fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes) -> Handled {
 /// `GET /v1/models/{name}/streams`.
 pub async fn streams(State(app): State<App>, Path(name): Path<String>) -> Response {
     match app.registry.resolve(&name) {
-        Ok(e) => {
-            match app.streams.list(&e.alias) {
-                Ok(list) => axum::Json(json!({ "model": e.alias, "streams": list })).into_response(),
-                Err(err) => app.unrouted(err.into()),
-            }
-        }
+        Ok(e) => match app.streams.list(&e.alias) {
+            Ok(list) => axum::Json(json!({ "model": e.alias, "streams": list })).into_response(),
+            Err(err) => app.unrouted(err.into()),
+        },
         Err(e) => app.unrouted(e),
     }
 }
@@ -212,12 +236,24 @@ pub async fn stream_step(
         Ok(e) => e,
         Err(e) => return app.unrouted(e),
     };
-    let learn = !matches!(q.get("learn").map(String::as_str), Some("false" | "0" | "no"));
+    let flag = |name: &str, default: bool| match q.get(name).map(String::as_str) {
+        Some("false" | "0" | "no") => false,
+        Some("true" | "1" | "yes") => true,
+        _ => default,
+    };
+    let (learn, explain) = (flag("learn", true), flag("explain", false));
     let result = match read_body(&headers, body, app.config.max_body_bytes).await {
         Ok(bytes) => {
             let (e, book) = (entry.clone(), app.streams.clone());
             let policy = app.config.input_policy;
-            app.run_model(bytes.len(), move || stream_step_blocking(&e, &book, &key, &headers, &bytes, learn, policy))
+            let op = match (learn, explain) {
+                (false, _) => StepOp::ScoreOnly,
+                (true, false) => StepOp::Learn,
+                (true, true) => StepOp::LearnExplained,
+            };
+            app.run_model(bytes.len(), move || {
+                stream_step_blocking(&e, &book, &key, &headers, &bytes, op, policy)
+            })
             .await
         }
         Err(e) => Err(e),
@@ -231,7 +267,7 @@ fn stream_step_blocking(
     key: &str,
     headers: &HeaderMap,
     body: &Bytes,
-    learn: bool,
+    op: StepOp,
     policy: scorekit_host::InputPolicy,
 ) -> Handled {
     let info = entry.scorer.info();
@@ -244,21 +280,29 @@ fn stream_step_blocking(
     }
     let ct = media::content_type(headers, &[Media::Json, Media::Csv, Media::JsonLines], Media::Json)?;
     let rows = rows_from_body(ct, body, info.schema(), policy)?;
-    let op = if learn { StepOp::Learn } else { StepOp::ScoreOnly };
     let step = book.step(&entry.scorer, &entry.alias, key, &rows, op)?;
-    let results: Vec<Json> = if learn {
+    let terms = names::explanation_terms(info.schema());
+    let results: Vec<Json> = if op == StepOp::ScoreOnly {
+        step.scores.iter().map(|s| json!({ "score": s })).collect()
+    } else {
         step.steps
             .iter()
-            .map(|r| json!({"score": r.score, "grade": r.grade, "is_anomaly": r.is_anomaly, "threshold": r.threshold}))
+            .enumerate()
+            .map(|(i, r)| {
+                let mut o = json!({"score": r.score, "grade": r.grade, "is_anomaly": r.is_anomaly, "threshold": r.threshold});
+                if op == StepOp::LearnExplained {
+                    o["contributions"] = json!(step.explanations[i * terms.len()..(i + 1) * terms.len()]);
+                }
+                o
+            })
             .collect()
-    } else {
-        step.scores.iter().map(|s| json!({ "score": s })).collect()
     };
     let doc = json!({
         "model": entry.alias,
         "sha256": step.module_sha256,
         "stream": key,
         "readings": step.readings,
+        "features": (op == StepOp::LearnExplained).then_some(terms),
         "results": results,
         "notice": step.notice,
     });

@@ -90,7 +90,12 @@ async fn invoke(app: App, name: String, headers: HeaderMap, body: Body) -> Respo
     app.finish(&entry, Endpoint::Invocations, started, result)
 }
 
-fn handle(entry: &Arc<Entry>, headers: &HeaderMap, body: &Bytes, policy: scorekit_host::InputPolicy) -> Handled {
+fn handle(
+    entry: &Arc<Entry>,
+    headers: &HeaderMap,
+    body: &Bytes,
+    policy: scorekit_host::InputPolicy,
+) -> Handled {
     let info = entry.scorer.info();
     match info.family() {
         Family::Forecast => forecast(entry, headers, body),
@@ -104,7 +109,8 @@ fn handle(entry: &Arc<Entry>, headers: &HeaderMap, body: &Bytes, policy: scoreki
             let outputs = names::score_outputs(info.schema());
             let width = outputs.len();
             // SageMaker's built-in algorithms answer one value per row under the key `score`.
-            let keys: Vec<&str> = if width == 1 { vec!["score"] } else { outputs.iter().map(String::as_str).collect() };
+            let keys: Vec<&str> =
+                if width == 1 { vec!["score"] } else { outputs.iter().map(String::as_str).collect() };
             let text = match out {
                 Media::Csv => csv::write_lines(&values, width),
                 Media::Json => {
