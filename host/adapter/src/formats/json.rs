@@ -47,7 +47,7 @@ pub fn value(v: &Json) -> Result<Value<'_>, &'static str> {
     })
 }
 
-fn positional<'j>(row: &'j Json) -> HostResult<Option<&'j [Json]>> {
+fn positional(row: &Json) -> HostResult<Option<&[Json]>> {
     Ok(match row {
         Json::Array(a) => Some(a),
         Json::Object(o) => {

@@ -164,7 +164,8 @@ impl Slot {
     }
 }
 
-type Slots = HashMap<(String, String), Arc<Mutex<Slot>>>;
+type Key = (String, String);
+type Slots = HashMap<Key, Arc<Mutex<Slot>>>;
 
 /// Live streams over a store.
 pub struct StreamBook {
@@ -417,7 +418,7 @@ impl StreamBook {
 
     /// Saves every changed stream. Returns (saved, failed).
     pub fn flush(&self) -> (usize, usize) {
-        let slots: Vec<((String, String), Arc<Mutex<Slot>>)> =
+        let slots: Vec<(Key, Arc<Mutex<Slot>>)> =
             lock(&self.slots).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let (mut ok, mut failed) = (0, 0);
         for ((model, key), slot) in slots {
