@@ -32,9 +32,14 @@ pub struct ServerConfig {
     pub persist_interval: Duration,
     /// Streams kept in memory at once (least recently used ones are saved and evicted).
     pub max_streams: usize,
-    /// Bodies up to this size are scored on the I/O thread (fast path); larger ones on the
-    /// blocking pool so a big batch never stalls other connections.
-    pub inline_body_bytes: usize,
+    /// Connections open at once (keep it below the process's file-descriptor limit).
+    pub max_connections: usize,
+    /// Time to receive a request's headers; also how long a connection may sit idle.
+    pub header_timeout: Duration,
+    /// Time to receive a request's body.
+    pub body_timeout: Duration,
+    /// Longest a response write may make no progress (a client that stops reading).
+    pub io_timeout: Duration,
     /// How long graceful shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
     /// What null and absent inputs become (the host layer's policy; same default everywhere).
@@ -59,7 +64,10 @@ impl Default for ServerConfig {
             reload_interval: Duration::from_secs(1),
             persist_interval: Duration::from_secs(5),
             max_streams: 10_000,
-            inline_body_bytes: 16 << 10,
+            max_connections: 1000,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            io_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             input_policy: InputPolicy::default(),
             redeploy: Redeploy::default(),

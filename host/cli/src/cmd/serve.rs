@@ -64,6 +64,21 @@ pub struct ServeArgs {
     /// How long a request may wait for a free slot before 503 + Retry-After, in milliseconds.
     #[arg(long, default_value_t = 100)]
     pub queue_ms: u64,
+    /// Connections open at once (keep it below `ulimit -n`); at the cap the longest-idle one is
+    /// closed to make room.
+    #[arg(long, default_value_t = 1000)]
+    pub max_connections: usize,
+    /// Time to receive a request's headers, in milliseconds; also how long a connection may sit
+    /// idle between requests.
+    #[arg(long, default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Time to receive a request's body, in milliseconds (then 408).
+    #[arg(long, default_value_t = 30_000)]
+    pub body_timeout_ms: u64,
+    /// Longest a response write may make no progress, in milliseconds (then the connection is
+    /// closed).
+    #[arg(long, default_value_t = 30_000)]
+    pub io_timeout_ms: u64,
     /// How often the models directory is checked for changes, in milliseconds (0: never).
     #[arg(long, default_value_t = 1000)]
     pub reload_ms: u64,
@@ -135,6 +150,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .filter(|t| !t.is_empty()),
         max_body_bytes: args.max_body_bytes,
         max_concurrency: args.max_concurrency.max(1),
+        max_connections: args.max_connections.max(1),
+        header_timeout: Duration::from_millis(args.header_timeout_ms.max(1)),
+        body_timeout: Duration::from_millis(args.body_timeout_ms.max(1)),
+        io_timeout: Duration::from_millis(args.io_timeout_ms.max(1)),
         queue_timeout: Duration::from_millis(args.queue_ms),
         reload_interval: Duration::from_millis(args.reload_ms),
         persist_interval: Duration::from_millis(args.persist_ms),

@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use tokio::sync::Semaphore;
@@ -38,6 +37,8 @@ pub struct AppState {
     pub config: ServerConfig,
     /// Scoring slots (backpressure).
     pub slots: Arc<Semaphore>,
+    /// Open connections.
+    pub connections: Arc<crate::conn::Connections>,
 }
 
 /// Shared state handle.
@@ -64,7 +65,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The router.
 pub fn router(app: App) -> Router {
-    let scoring = Router::new()
+    Router::new()
         .route("/invocations", post(sagemaker::root_invocations))
         .route("/endpoints/{name}/invocations", post(sagemaker::endpoint_invocations))
         .route("/v1/models/{name}", post(native::action).get(native::model))
@@ -72,9 +73,6 @@ pub fn router(app: App) -> Router {
             "/v1/models/{name}/streams/{key}",
             post(native::stream_step).get(native::stream_get).delete(native::stream_delete),
         )
-        .route_layer(middleware::from_fn_with_state(app.clone(), backpressure));
-    Router::new()
-        .merge(scoring)
         .route("/ping", get(ops::ping))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.yaml", get(ops::openapi))
@@ -87,80 +85,107 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// At most `max_concurrency` scoring requests run at once; the next ones wait up to
-/// `queue_timeout` for a slot, then get 503 with `Retry-After`: the queue is bounded in time, so
-/// under overload latency stays flat and clients back off instead of piling up.
-async fn backpressure(State(app): State<App>, req: Request, next: Next) -> Response {
-    let permit = match app.slots.clone().try_acquire_owned() {
-        Ok(p) => p,
-        Err(_) => {
-            match tokio::time::timeout(app.config.queue_timeout, app.slots.clone().acquire_owned()).await {
-                Ok(Ok(p)) => p,
-                _ => {
-                    app.metrics.shed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let mut e = ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "overloaded",
-                        format!(
-                            "the server is at its limit of {} concurrent scoring requests; retry shortly",
-                            app.config.max_concurrency
-                        ),
-                    );
-                    e.retry_after = Some(1);
-                    return e.into_response();
-                }
-            }
-        }
-    };
-    let resp = next.run(req).await;
-    drop(permit);
-    resp
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the request body exceeds the limit of {limit} bytes (--max-body-bytes)"),
+    )
 }
 
-/// Reads the whole body, refusing more than `limit` bytes with a 413 that names the limit.
+/// Reads the whole body, refusing more than `limit` bytes with a 413 that names the limit (before
+/// buffering anything when `Content-Length` says so, and as soon as the limit is passed
+/// otherwise), and a body that does not arrive within `timeout` with a 408.
 ///
 /// # Errors
-/// 413 over the limit; 400 if the body cannot be read.
-pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the request body exceeds the limit of {limit} bytes (--max-body-bytes)"),
-        )
-    };
+/// 413 over the limit; 408 too slow; 400 if the body cannot be read.
+pub async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
     if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         && len > limit as u64
     {
-        return Err(too_large());
+        return Err(too_large(limit));
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        // The limit error is http_body_util's LengthLimitError, recognised through the chain.
-        let mut cur: Option<&dyn std::error::Error> = Some(&e);
-        while let Some(err) = cur {
-            if err.to_string().contains("length limit exceeded") {
-                return too_large();
+    let limited = http_body_util::Limited::new(body, limit);
+    match tokio::time::timeout(timeout, http_body_util::BodyExt::collect(limited)).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("the request body did not arrive within {} ms (--body-timeout-ms)", timeout.as_millis()),
+        )),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
+        Ok(Err(e)) => Err(ApiError::bad_request(format!("cannot read the request body: {e}"))),
+    }
+}
+
+/// Reads and discards up to `max` bytes of a body that will be refused, so the client gets the
+/// refusal instead of a broken pipe — but never more than `max` bytes or `timeout`: a refused
+/// upload is not buffered.
+pub async fn drain_body(body: Body, max: usize, timeout: Duration) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut seen = 0usize;
+    let _ = tokio::time::timeout(timeout, async {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                seen += data.len();
+                if seen > max {
+                    break;
+                }
             }
-            cur = err.source();
         }
-        ApiError::bad_request(format!("cannot read the request body: {e}"))
     })
+    .await;
 }
 
 /// What a model handler produced: the response and the rows it answered (for metrics).
 pub type Handled = Result<(Response, usize), ApiError>;
 
 impl AppState {
-    /// Runs model work: inline for small bodies (no thread hop on the hot path), on the blocking
-    /// pool for large ones so a big batch never stalls the I/O threads.
-    pub async fn run_model<F>(&self, body_len: usize, f: F) -> Handled
+    /// Runs model work, once the request's body is in: takes one of `max_concurrency` scoring
+    /// slots (waiting at most `queue_timeout`, then 503 + `Retry-After`: the queue is bounded in
+    /// time, so under overload latency stays flat and clients back off), then runs `f` on the
+    /// blocking pool, never on an I/O thread — so `/ping` and cheap requests stay fast while
+    /// expensive ones run, and a client that sends its body slowly holds no slot.
+    pub async fn run_model<F>(&self, f: F) -> Handled
     where
         F: FnOnce() -> Handled + Send + 'static,
     {
-        if body_len <= self.config.inline_body_bytes {
-            return f();
-        }
-        match tokio::task::spawn_blocking(f).await {
+        let permit = match self.slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                match tokio::time::timeout(self.config.queue_timeout, self.slots.clone().acquire_owned())
+                    .await
+                {
+                    Ok(Ok(p)) => p,
+                    _ => {
+                        self.metrics.shed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let mut e = ApiError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "overloaded",
+                            format!(
+                                "the server is at its limit of {} concurrent scoring requests; retry shortly",
+                                self.config.max_concurrency
+                            ),
+                        );
+                        e.retry_after = Some(1);
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        let r = tokio::task::spawn_blocking(move || {
+            let r = f();
+            drop(permit);
+            r
+        })
+        .await;
+        match r {
             Ok(r) => r,
             Err(e) => Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

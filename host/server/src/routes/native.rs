@@ -92,11 +92,11 @@ pub async fn action(
         "explain" => Endpoint::Explain,
         _ => Endpoint::Forecast,
     };
-    let result = match read_body(&headers, body, app.config.max_body_bytes).await {
+    let result = match read_body(&headers, body, app.config.max_body_bytes, app.config.body_timeout).await {
         Ok(bytes) => {
             let e = entry.clone();
             let (policy, gaps) = (app.config.input_policy, app.config.forecast_gaps);
-            app.run_model(bytes.len(), move || match endpoint {
+            app.run_model(move || match endpoint {
                 Endpoint::Forecast => forecast(&e, &headers, &bytes, gaps),
                 _ => score_or_explain(&e, &headers, &bytes, endpoint == Endpoint::Explain, policy),
             })
@@ -242,7 +242,7 @@ pub async fn stream_step(
         _ => default,
     };
     let (learn, explain) = (flag("learn", true), flag("explain", false));
-    let result = match read_body(&headers, body, app.config.max_body_bytes).await {
+    let result = match read_body(&headers, body, app.config.max_body_bytes, app.config.body_timeout).await {
         Ok(bytes) => {
             let (e, book) = (entry.clone(), app.streams.clone());
             let policy = app.config.input_policy;
@@ -251,10 +251,7 @@ pub async fn stream_step(
                 (true, false) => StepOp::Learn,
                 (true, true) => StepOp::LearnExplained,
             };
-            app.run_model(bytes.len(), move || {
-                stream_step_blocking(&e, &book, &key, &headers, &bytes, op, policy)
-            })
-            .await
+            app.run_model(move || stream_step_blocking(&e, &book, &key, &headers, &bytes, op, policy)).await
         }
         Err(e) => Err(e),
     };

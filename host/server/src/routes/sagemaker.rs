@@ -79,11 +79,11 @@ async fn invoke(app: App, name: String, headers: HeaderMap, body: Body) -> Respo
         Ok(e) => e,
         Err(e) => return app.unrouted(e),
     };
-    let result = match read_body(&headers, body, app.config.max_body_bytes).await {
+    let result = match read_body(&headers, body, app.config.max_body_bytes, app.config.body_timeout).await {
         Ok(bytes) => {
             let e = entry.clone();
             let policy = app.config.input_policy;
-            app.run_model(bytes.len(), move || handle(&e, &headers, &bytes, policy)).await
+            app.run_model(move || handle(&e, &headers, &bytes, policy)).await
         }
         Err(e) => Err(e),
     };
