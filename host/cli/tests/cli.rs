@@ -23,13 +23,20 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-fn fails_with(cmd: &mut Command, needle: &str) {
+/// Runs `cmd`, which must fail with `needle` in its message; returns the exit status code.
+fn fails_with(cmd: &mut Command, needle: &str) -> i32 {
     let out = cmd.output().expect("host runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "expected exit 1, stderr: {stderr}");
+    let code = out.status.code().unwrap_or(-1);
+    assert!(code > 0, "expected a failure exit status, got {code}, stderr: {stderr}");
     assert!(stderr.contains(needle), "stderr {stderr:?} lacks {needle:?}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    code
 }
+
+/// Bad data is told apart from other failures by the exit status (65, the host layer's client
+/// kind); an unreadable file is 1.
+const BAD_INPUT_EXIT: i32 = 65;
 
 /// First `n` lines (header + n-1 rows) of a demo file, written to `dir/name`.
 fn head(dir: &Path, file: &str, name: &str, n: usize) -> PathBuf {
@@ -143,21 +150,30 @@ fn bad_scoring_input_names_file_row_and_column() {
         "missing.csv",
         &format!("{}\n{}\n", header.replacen("state,", "", 1), row.replacen("KS,", "", 1)),
     );
-    fails_with(&mut score(&missing), "missing.csv: no column 'state' (model 'churn' reads: state,");
+    assert_eq!(
+        fails_with(&mut score(&missing), "missing.csv: no column 'state' (model 'churn' reads: state,"),
+        BAD_INPUT_EXIT
+    );
     let not_number = write("nan.csv", &format!("{header}\n{row}\n{}\n", row.replacen("128", "abc", 1)));
     fails_with(
         &mut score(&not_number),
         "nan.csv: row 2, column 'account_length': expected a number, got 'abc'",
     );
     let unseen = write("unseen.csv", &format!("{header}\n{}\n", row.replacen("KS", "ZZ", 1)));
-    fails_with(&mut score(&unseen), "row 1, column 'state': unknown category 'ZZ'");
+    assert_eq!(
+        fails_with(&mut score(&unseen), "row 1, column 'state': unknown category 'ZZ'"),
+        BAD_INPUT_EXIT
+    );
     let ragged = write("ragged.csv", &format!("{header}\n{row}\nKS,1\n"));
     fails_with(&mut score(&ragged), "row 2 has 2 fields but the header has 20");
     let empty = write("empty.csv", "");
     fails_with(&mut score(&empty), "empty");
-    fails_with(
-        host().arg("score").arg(dir.path().join("nope.model.json")).arg("--input").arg(&empty),
-        "cannot read",
+    assert_eq!(
+        fails_with(
+            host().arg("score").arg(dir.path().join("nope.model.json")).arg("--input").arg(&empty),
+            "cannot read"
+        ),
+        1
     );
     let not_model = write("bad.model.json", "{\"format\": 99}");
     fails_with(
@@ -310,5 +326,89 @@ fn compiled_module_scores_exactly_like_the_artifact_and_inspects() {
     );
     let garbage = dir.path().join("garbage.wasm");
     std::fs::write(&garbage, b"\0asm\x01\0\0\0garbage").unwrap();
-    fails_with(host().arg("score").arg(&garbage).arg("--input").arg(&input), "garbage.wasm");
+    // An invalid module is the model's failure, not the input's: exit status 70.
+    assert_eq!(fails_with(host().arg("score").arg(&garbage).arg("--input").arg(&input), "garbage.wasm"), 70);
+}
+
+/// Runs `cmd` to completion; returns its output and its peak resident memory in bytes.
+fn run_measured(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
+    let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 reaps exactly this child and fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid);
+    std::mem::forget(child);
+    use std::os::unix::process::ExitStatusExt;
+    (std::process::ExitStatus::from_raw(status), usage.ru_maxrss as u64 * 1024)
+}
+
+/// Was: `host score` read the whole file and scored it in one module call under the 1 s
+/// deadline: 150k churn rows failed with the module, 200 MB hit the memory cap (3.9 GB RSS
+/// natively). Now the input is read and scored in chunks: memory is bounded, the deadline applies
+/// per call, and the output equals scoring the rows in pieces.
+#[test]
+fn a_large_input_is_scored_in_chunks_with_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train_churn(dir.path());
+    let wasm = dir.path().join("churn.wasm");
+    run(host().arg("compile").arg(&model).arg("-o").arg(&wasm));
+    let text = std::fs::read_to_string(demo("churn.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let n = 150_000;
+    let mut big = String::with_capacity(n * 80);
+    let (mut first, mut second) = (String::from(header), String::from(header));
+    big.push_str(header);
+    for i in 0..n {
+        let r = rows[i % rows.len()];
+        big.push('\n');
+        big.push_str(r);
+        let half = if i < n / 2 { &mut first } else { &mut second };
+        half.push('\n');
+        half.push_str(r);
+    }
+    for (name, t) in [("big.csv", &big), ("first.csv", &first), ("second.csv", &second)] {
+        std::fs::write(dir.path().join(name), t).unwrap();
+    }
+    for m in [&wasm, &model] {
+        let out = dir.path().join("out.csv");
+        let (status, peak) = run_measured(
+            host()
+                .arg("score")
+                .arg(m)
+                .arg("--input")
+                .arg(dir.path().join("big.csv"))
+                .arg("--output")
+                .arg(&out),
+        );
+        assert!(status.success(), "{} failed", m.display());
+        assert!(peak < 150 << 20, "{}: peak RSS {} MiB", m.display(), peak >> 20);
+        let whole = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(whole.lines().count(), n + 1);
+        let part = |f: &str| {
+            String::from_utf8(run(host().arg("score").arg(m).arg("--input").arg(dir.path().join(f))).stdout)
+                .unwrap()
+        };
+        let (a, b) = (part("first.csv"), part("second.csv"));
+        let pieces: Vec<&str> = a.lines().chain(b.lines().skip(1)).collect();
+        assert_eq!(
+            whole.lines().collect::<Vec<_>>(),
+            pieces,
+            "{}: the whole file scores like its pieces",
+            m.display()
+        );
+    }
+    // A bad row deep in the file is named by its row in the file, not in its chunk.
+    let bad = dir.path().join("bad.csv");
+    let mut t = big.clone();
+    let at = t.len() - rows[(n - 1) % rows.len()].len();
+    t.replace_range(at..at + 2, "ZZ");
+    std::fs::write(&bad, t).unwrap();
+    fails_with(
+        host().arg("score").arg(&wasm).arg("--input").arg(&bad),
+        &format!("row {n}, column 'state': unknown category 'ZZ'"),
+    );
 }

@@ -39,6 +39,8 @@ pub struct ConnLimits {
 /// One open connection, as the accept loop sees it.
 struct Tracked {
     in_flight: AtomicUsize,
+    /// Asked to close (it no longer counts against the cap).
+    closing: std::sync::atomic::AtomicBool,
     /// Milliseconds since the loop started, at the last request start or end.
     last_active_ms: AtomicU64,
     close: Notify,
@@ -70,15 +72,17 @@ impl Connections {
     /// Returns false when every open connection is busy.
     fn make_room(&self, cap: usize) -> bool {
         let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if open.len() < cap {
+        let counted = open.values().filter(|t| !t.closing.load(Ordering::Relaxed)).count();
+        if counted < cap {
             return true;
         }
         let victim = open
             .values()
-            .filter(|t| t.in_flight.load(Ordering::Relaxed) == 0)
+            .filter(|t| !t.closing.load(Ordering::Relaxed) && t.in_flight.load(Ordering::Relaxed) == 0)
             .min_by_key(|t| t.last_active_ms.load(Ordering::Relaxed));
         match victim {
             Some(t) => {
+                t.closing.store(true, Ordering::Relaxed);
                 t.close.notify_one();
                 self.evicted.fetch_add(1, Ordering::Relaxed);
                 true
@@ -195,6 +199,7 @@ pub async fn serve(
         let id = connections.next_id.fetch_add(1, Ordering::Relaxed);
         let tracked = Arc::new(Tracked {
             in_flight: AtomicUsize::new(0),
+            closing: std::sync::atomic::AtomicBool::new(false),
             last_active_ms: AtomicU64::new(started.elapsed().as_millis() as u64),
             close: Notify::new(),
         });

@@ -37,7 +37,9 @@ use tokio::sync::Semaphore;
 pub use config::ServerConfig;
 pub use routes::{AppState, ROUTES, router};
 use scorekit_host::ModuleLoader;
-use scorekit_host::streams::{BookConfig, FileStore, MemoryStore, Persist, StateStore, StreamBook};
+use scorekit_host::streams::{
+    BookConfig, FileStore, MemoryStore, Persist, Quotas, StateStore, StreamBook, Wal,
+};
 
 /// The OpenAPI description served at `/openapi.yaml` (the checked-in `docs/openapi.yaml`).
 pub const OPENAPI_YAML: &str = routes::OPENAPI_DOC;
@@ -71,10 +73,38 @@ pub fn build_state(config: ServerConfig, loader: Arc<dyn ModuleLoader>) -> anyho
         None => Arc::new(MemoryStore::new()),
     };
     let persist = if config.persist_interval.is_zero() { Persist::EveryStep } else { Persist::Deferred };
-    let streams = Arc::new(StreamBook::new(
-        Arc::new(state::CountedStore::new(store, metrics.clone())),
-        BookConfig { max_live: config.max_streams, persist, redeploy: config.redeploy, shared_store: false },
-    ));
+    let book_config = BookConfig {
+        max_live: config.max_live_streams,
+        max_live_bytes: config.max_live_stream_bytes,
+        quotas: Quotas {
+            max_streams: config.max_streams,
+            max_streams_per_prefix: config.max_streams_per_prefix,
+        },
+        persist,
+        redeploy: config.redeploy,
+        shared_store: false,
+    };
+    let mut book = StreamBook::new(Arc::new(state::CountedStore::new(store, metrics.clone())), book_config);
+    let mut logged = Vec::new();
+    if let (Some(dir), true) = (&config.state_dir, config.stream_log) {
+        let (wal, records) = Wal::open(dir.join(".wal")).map_err(anyhow::Error::new)?;
+        book = book.with_wal(Arc::new(wal));
+        logged = records;
+    }
+    let streams = Arc::new(book);
+    if !logged.is_empty() {
+        let n = logged.len();
+        let report = streams.recover(logged, |alias| registry.resolve(alias).ok().map(|e| e.scorer.clone()));
+        tracing::info!(
+            records = n,
+            streams = report.streams,
+            replayed = report.steps,
+            "stream log recovered"
+        );
+        for (model, key, why) in &report.failed {
+            tracing::error!(model, stream = key, error = %why, "stream log not recovered; its records are kept");
+        }
+    }
     let slots = Arc::new(Semaphore::new(config.max_concurrency.max(1)));
     let connections = Arc::new(conn::Connections::default());
     Ok(Arc::new(AppState { registry, streams, metrics, config, slots, connections }))

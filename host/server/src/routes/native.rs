@@ -301,6 +301,7 @@ fn stream_step_blocking(
         "readings": step.readings,
         "features": (op == StepOp::LearnExplained).then_some(terms),
         "results": results,
+        "durable": step.durable,
         "notice": step.notice,
     });
     Ok((axum::Json(doc).into_response(), rows.n_rows()))
