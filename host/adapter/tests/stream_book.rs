@@ -223,3 +223,30 @@ fn quotas_and_live_bytes_bound_what_callers_can_make_us_hold() {
     assert!(book.delete("anomaly", "c").unwrap());
     scores(&book, &m, "e/1", &[50.0]);
 }
+
+#[test]
+fn a_recovery_of_many_streams_stays_within_the_live_bound() {
+    use scorekit_host::streams::Wal;
+    let dir = tempfile::tempdir().unwrap();
+    let (states, log) = (dir.path().join("states"), dir.path().join("wal"));
+    let m = rcf(1, "a");
+    {
+        let (wal, _) = Wal::open(&log).unwrap();
+        let book =
+            StreamBook::new(Arc::new(FileStore::new(&states)), BookConfig::default()).with_wal(Arc::new(wal));
+        for k in 0..12 {
+            book.step(&m, "anomaly", &format!("k{k}"), &rows(&[50.0, 51.0]), StepOp::Learn).unwrap();
+        }
+        std::mem::forget(book);
+    }
+    let (wal, records) = Wal::open(&log).unwrap();
+    let book = StreamBook::new(
+        Arc::new(FileStore::new(&states)),
+        BookConfig { max_live: 3, ..BookConfig::default() },
+    )
+    .with_wal(Arc::new(wal));
+    let report = book.recover(records, |_| Some(m.clone()));
+    assert_eq!((report.streams, report.failed.len()), (12, 0));
+    assert!(book.live() <= 3, "{} live after recovery", book.live());
+    assert_eq!(book.list("anomaly").unwrap().iter().map(|s| s.readings).sum::<u64>(), 24);
+}

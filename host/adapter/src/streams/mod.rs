@@ -303,6 +303,14 @@ impl StreamBook {
                 self.save(&model, &key, &mut s)?;
                 Ok(s.replayed)
             });
+            if self.config.max_live_bytes > 0 || lock(&self.slots).len() > self.config.max_live {
+                let mut map = lock(&self.slots);
+                while (self.over_bytes(&map) || map.len() > self.config.max_live) && map.len() > 1 {
+                    if self.evict_one(&mut map, None).is_err() {
+                        break;
+                    }
+                }
+            }
             match done {
                 Ok(n) => {
                     report.streams += 1;
@@ -638,6 +646,7 @@ impl StreamBook {
                 notice = Some(notice.map_or(g.clone(), |n| format!("{n}; {g}")));
             }
         }
+        s.footprint = fresh.footprint();
         s.stream = Some(fresh);
         if s.dirty && self.config.persist == Persist::EveryStep {
             self.save(model, key, s)?;
