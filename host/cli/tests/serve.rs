@@ -543,7 +543,8 @@ fn bad_input_gets_4xx_naming_the_problem() {
 /// A batch that runs past the module deadline fails alone with 424; the next request is fine.
 #[test]
 fn deadline_exceeded_fails_only_that_request() {
-    let (server, _dir) = start_on_copy("deadline", &["--deadline-ms", "1", "--max-body-bytes", "50000000"]);
+    // 50 ms: far beyond one row even on a loaded machine, far below the 120,000-row batch.
+    let (server, _dir) = start_on_copy("deadline", &["--deadline-ms", "50", "--max-body-bytes", "50000000"]);
     let rows = churn_rows(3000);
     let mut big = String::new();
     for _ in 0..40 {
@@ -725,11 +726,8 @@ fn hot_swap_under_concurrent_requests_has_zero_failures() {
     assert!(models.join("churn2.wasm").is_file());
     let r = send("PUT", &server.url("/admin/models/bad"), &auth, Some(b"not wasm"));
     assert_eq!(r.status, 422, "{}", r.body);
-    assert_eq!(
-        send("DELETE", &server.url("/admin/models/churn2"), &[("authorization", "Bearer s3cret")], None)
-            .status,
-        204
-    );
+    let r = send("DELETE", &server.url("/admin/models/churn2"), &[("authorization", "Bearer s3cret")], None);
+    assert_eq!(r.status, 204, "{}", r.body);
     assert!(!models.join("churn2.wasm").exists());
     assert_eq!(post(&server.url("/endpoints/churn2/invocations"), "text/csv", rows.as_bytes()).status, 404);
     // Removing the file stops serving the alias.
