@@ -187,11 +187,59 @@ fn best_f1(scores: &[f64], labels: &[bool]) -> (Prf, f64) {
     best
 }
 
+/// Scores NAB's own published detector outputs (`results/<detector>/<category>/<detector>_<file>.csv`
+/// of numenta/NAB, column `anomaly_score`) with this scorer, next to NAB's published final scores:
+/// the check that the port reproduces NAB's figures.
+fn score_published(corpus: &[Series], results: &Path, board: &serde_json::Value) {
+    println!("### NAB's published detector outputs scored by bench/nab (check of the scorer)\n");
+    println!("| detector | standard | reward_low_FP_rate | reward_low_FN_rate | published (std / lowFP / lowFN) |");
+    println!("|---|---:|---:|---:|---|");
+    for det in ["randomCutForest", "numenta", "ARTime", "knncad", "null"] {
+        let mut outputs = Vec::new();
+        for s in corpus {
+            let (cat, file) = s.name.split_once('/').unwrap();
+            let path = results.join(det).join(cat).join(format!("{det}_{file}"));
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                eprintln!("missing {}", path.display());
+                return;
+            };
+            let mut lines = text.lines();
+            let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+            let col = header.iter().position(|h| *h == "anomaly_score").unwrap();
+            let o: Vec<f64> = lines.map(|l| l.split(',').nth(col).unwrap().parse().unwrap()).collect();
+            assert_eq!(o.len(), s.values.len(), "{}", path.display());
+            outputs.push(o);
+        }
+        let r = nab_score(corpus, &outputs);
+        let p = |k: &str| board[det][k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "| {det} | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} / {:.2} |",
+            r.scores[0],
+            r.scores[1],
+            r.scores[2],
+            p("standard"),
+            p("reward_low_FP_rate"),
+            p("reward_low_FN_rate")
+        );
+    }
+    println!();
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let data = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("/work/shared/data/anomaly"));
     let quick = args.iter().any(|a| a == "--quick");
     let mut corpus = load_nab(&data.join("nab"));
+    if let Ok(dir) = std::env::var("NAB_PUBLISHED") {
+        let board: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(data.join("nab/published_scoreboard.json")).unwrap(),
+        )
+        .unwrap();
+        score_published(&corpus, Path::new(&dir), &board);
+        if args.iter().any(|a| a == "--published-only") {
+            return;
+        }
+    }
     if quick {
         corpus.truncate(12);
     }

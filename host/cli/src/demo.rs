@@ -48,6 +48,11 @@ pub fn train_all(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
         sample_size: None,
         time_decay: None,
         seed: None,
+        z_factor: None,
+        short_window: None,
+        suppress_after_flag: None,
+        score_decay: None,
+        warmup: None,
     };
     let forecast = ForecastArgs {
         common: common("electricity_hourly.csv", "forecast"),

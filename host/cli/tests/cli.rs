@@ -312,3 +312,58 @@ fn compiled_module_scores_exactly_like_the_artifact_and_inspects() {
     std::fs::write(&garbage, b"\0asm\x01\0\0\0garbage").unwrap();
     fails_with(host().arg("score").arg(&garbage).arg("--input").arg(&input), "garbage.wasm");
 }
+
+#[test]
+fn rcf_defaults_skip_a_numeric_timestamp_and_threshold_flags_reach_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two readings per row plus a Unix-seconds `timestamp` column that is numeric.
+    let mut csv = String::from("timestamp,cpu,mem\n");
+    for i in 0..400 {
+        let x = (i as f64 * 0.2).sin();
+        csv.push_str(&format!("{},{x},{}\n", 1_700_000_000 + 60 * i, 2.0 * x + 1.0));
+    }
+    let data = dir.path().join("hosts.csv");
+    std::fs::write(&data, csv).unwrap();
+    run(host()
+        .args(["train", "rcf", "--quiet", "--trees", "10", "--sample-size", "64", "--name", "hosts"])
+        .args(["--z-factor", "2.5", "--short-window", "1", "--suppress-after-flag", "0", "--warmup", "30"])
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.path()));
+    let artifact: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("hosts.model.json")).unwrap()).unwrap();
+    let inputs: Vec<&str> = artifact["schema"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs, ["cpu", "mem"], "the timestamp column is not a feature");
+    let config = &artifact["model"]["rcf"]["config"];
+    assert_eq!(config["dimensions"], 2);
+    assert_eq!(config["shingle_size"], 1, "multivariate readings are not shingled by default");
+    let t = &config["threshold"];
+    assert_eq!((t["z_factor"].as_f64(), t["short_window"].as_u64()), (Some(2.5), Some(1)));
+    assert_eq!((t["suppress_after_flag"].as_u64(), t["warmup"].as_u64()), (Some(0), Some(30)));
+    // Asked for, the timestamp is read like any column.
+    run(host()
+        .args(["train", "rcf", "--quiet", "--trees", "10", "--sample-size", "64", "--name", "with_ts"])
+        .args(["--value-columns", "timestamp,cpu"])
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.path()));
+    let artifact: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("with_ts.model.json")).unwrap())
+            .unwrap();
+    assert_eq!(artifact["schema"]["inputs"][0]["name"], "timestamp");
+    fails_with(
+        host()
+            .args(["train", "rcf", "--quiet", "--value-columns", "nope", "--data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(dir.path()),
+        "no column named 'nope' (columns: timestamp, cpu, mem)",
+    );
+}

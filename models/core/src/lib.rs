@@ -16,7 +16,9 @@ pub mod error;
 pub mod math;
 pub mod rng;
 pub mod schema;
+pub mod table;
 
 pub use encode::{Cell, encode_row};
 pub use error::InputError;
 pub use schema::{Family, Field, FieldKind, Schema};
+pub use table::{TableView, looks_like_time};

@@ -36,6 +36,20 @@ impl RawCell {
     }
 }
 
+impl scorekit_core::TableView for Table {
+    fn names(&self) -> &[String] {
+        &self.header
+    }
+
+    fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn cell(&self, row: usize, col: usize) -> Cell<'_> {
+        self.rows[row][col].as_cell()
+    }
+}
+
 /// A file's rows, all with the header's width.
 #[derive(Debug)]
 pub struct Table {
