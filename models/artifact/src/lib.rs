@@ -26,7 +26,7 @@ pub use scorekit_rcf::RcfModel;
 
 /// The artifact format this build writes and reads. Bump it whenever a serialised type changes
 /// shape; add a migration in [`Artifact::from_json`] if old files must stay readable.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Leading bytes of the binary encoding.
 pub const BINARY_MAGIC: &[u8; 8] = b"SKMODEL\0";

@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::features::Layout;
+use crate::profile::Profile;
 
 /// Most sample paths one request may ask for: each path is `horizon` values, so this bounds the
 /// response at 1000 × horizon numbers.
@@ -21,6 +22,8 @@ pub struct ForecastModel {
     pub(crate) periods: Vec<u32>,
     /// Back offsets read from the origin, ascending.
     pub(crate) lags: Vec<u32>,
+    /// Seasonal means `[first, step, count]` (see the crate docs), after the lags in the design.
+    pub(crate) means: Vec<[u32; 3]>,
     /// Sampling period in seconds, when timestamps were given at training.
     pub(crate) period_seconds: Option<i64>,
     /// Whether hour-of-day / day-of-week one-hots are part of the design.
@@ -41,6 +44,8 @@ pub struct ForecastModel {
     pub(crate) baseline: Vec<u32>,
     /// Correlation of consecutive steps' residuals, for sample paths; in [0, 0.99].
     pub(crate) step_correlation: f64,
+    /// The seasonal-profile component blended into the mean (weight 0 = ridge only).
+    pub(crate) profile: Profile,
 }
 
 /// What to forecast from a history.
@@ -112,10 +117,18 @@ impl ForecastModel {
         self.layout().reach()
     }
 
+    /// History length beyond which more values change nothing (seasonal means and the profile
+    /// component average every season they are given, up to their limits).
+    pub fn useful_history(&self) -> usize {
+        let profile = if self.profile.is_on() { self.profile.reach() } else { 0 };
+        self.layout().full_reach().max(profile)
+    }
+
     pub(crate) fn layout(&self) -> Layout<'_> {
         Layout {
             context_length: self.context_length as usize,
             lags: &self.lags,
+            means: &self.means,
             calendar: if self.calendar { self.period_seconds } else { None },
             scale_floor: self.scale_floor,
         }
