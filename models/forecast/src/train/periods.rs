@@ -143,8 +143,8 @@ mod tests {
     #[test]
     fn calendar_decides_when_the_sampling_period_is_known() {
         let y: Vec<f64> = (0..1344).map(|t| (t as f64 * core::f64::consts::TAU / 43.0).sin()).collect();
-        assert_eq!(choose_periods(&[y.clone()], Some(3600)), [24, 168]);
-        assert_eq!(choose_periods(&[y.clone()], Some(1800)), [48, 336]);
+        assert_eq!(choose_periods(core::slice::from_ref(&y), Some(3600)), [24, 168]);
+        assert_eq!(choose_periods(core::slice::from_ref(&y), Some(1800)), [48, 336]);
         // Too short for three weeks: the day only.
         assert_eq!(choose_periods(&[y[..400].to_vec()], Some(3600)), [24]);
     }
