@@ -58,6 +58,8 @@ pub fn train_all(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
         common: common("electricity_hourly.csv", "forecast"),
         value_column: Some("demand_mw".into()),
         timestamp_column: Some("timestamp".into()),
+        series_column: None,
+        fill_gaps: false,
         resample_seconds: None,
         context_length: None,
         horizon: None,

@@ -367,3 +367,66 @@ fn rcf_defaults_skip_a_numeric_timestamp_and_threshold_flags_reach_the_model() {
         "no column named 'nope' (columns: timestamp, cpu, mem)",
     );
 }
+
+/// Forecast training data with a `timestamp` column that is not named: 30 days of hours, with
+/// `drop` rows taken out 100 rows before the end; `sites` copies of the series (2nd, 3rd… scaled)
+/// under a `site` column.
+fn hourly_series(dir: &Path, name: &str, drop: usize, sites: usize) -> PathBuf {
+    let text = std::fs::read_to_string(demo("electricity_hourly.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().skip(1).take(24 * 30).collect();
+    let n = lines.len();
+    let mut csv = String::from("site,timestamp,demand_mw\n");
+    for site in 0..sites {
+        for (i, l) in lines.iter().enumerate() {
+            if i >= n - 100 && i < n - 100 + drop {
+                continue;
+            }
+            let (ts, v) = l.split_once(',').unwrap();
+            let v: f64 = v.parse().unwrap();
+            csv.push_str(&format!("s{site},{ts},{}\n", v * (1.0 + site as f64)));
+        }
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn forecast_training_finds_the_timestamp_and_refuses_or_fills_gaps_and_trains_globally() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = |data: &Path, extra: &[&str]| {
+        let mut c = host();
+        c.args(["train", "forecast", "--quiet", "--horizon", "24", "--test-windows", "2", "--data"])
+            .arg(data)
+            .arg("--out")
+            .arg(dir.path())
+            .args(extra);
+        c
+    };
+    let gappy = hourly_series(dir.path(), "gappy.csv", 6, 1);
+    // No --timestamp-column and no --value-column: `timestamp` is found, never the value, and
+    // the six missing hours are refused with the timestamps around them.
+    fails_with(&mut train(&gappy, &["--series-column", "site"]), "6 step(s) of 3600 s missing between");
+    fails_with(&mut train(&gappy, &["--series-column", "site"]), "column 'timestamp' read as the timestamp");
+    run(&mut train(&gappy, &["--series-column", "site", "--fill-gaps", "--name", "filled"]));
+    let artifact: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("filled.model.json")).unwrap())
+            .unwrap();
+    let model = &artifact["model"]["forecast"];
+    assert_eq!(model["period_seconds"], 3600, "the sampling period is recorded");
+    assert_eq!(model["calendar"], false, "a found timestamp checks spacing but adds no calendar");
+    assert_eq!(model["periods"], serde_json::json!([24, 168]));
+    assert_eq!(artifact["schema"]["inputs"][0]["name"], "demand_mw");
+
+    // Global mode: three sites of different levels, one model.
+    let sites = hourly_series(dir.path(), "sites.csv", 0, 3);
+    run(&mut train(&sites, &["--series-column", "site", "--name", "sites"]));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("sites.report.json")).unwrap())
+            .unwrap();
+    let metric = |k: &str| {
+        report["metrics"].as_array().unwrap().iter().find(|m| m[0] == k).unwrap()[1].as_f64().unwrap()
+    };
+    assert!(metric("mase") < 1.5 && metric("coverage_80") > 0.4, "{report}");
+    assert!(report.to_string().contains("3 series"), "{report}");
+}

@@ -3,6 +3,7 @@
 
 mod linalg;
 mod periods;
+mod series;
 
 use std::format;
 use std::string::ToString;
@@ -17,6 +18,7 @@ use linalg::{Normal, transpose};
 
 pub use periods::choose_periods as choose_seasonal_periods;
 pub use periods::detect_periods as detect_seasonal_periods;
+pub use series::{GapRule, SeriesColumns, group_rows, regularise, resolve_series_columns};
 
 /// Fewest forecast origins a series must give (design rows), so the backtest has enough rows.
 const MIN_ORIGINS: usize = 60;
