@@ -79,6 +79,10 @@ fn gbt_trains_reports_and_scores_csv_and_jsonl_alike() {
         report["metrics"].as_array().unwrap().iter().find(|m| m[0] == "auc").unwrap()[1].as_f64().unwrap();
     assert!(auc > 0.88, "held-out AUC {auc}");
     let html = std::fs::read_to_string(dir.path().join("churn.report.html")).unwrap();
+    for chart in ["ROC curve", "Precision–recall curve", "Calibration", "Learning curve"] {
+        assert!(html.contains(chart), "the report lacks the {chart} chart");
+    }
+    let html = std::fs::read_to_string(dir.path().join("churn.report.html")).unwrap();
     assert!(html.contains("ROC curve") && html.contains("Feature importance") && html.contains("<svg"));
 
     let input = head(dir.path(), "churn.csv", "rows.csv", 51);

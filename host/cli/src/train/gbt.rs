@@ -266,6 +266,8 @@ pub fn train(args: &GbtArgs) -> Result<Outcome> {
     .context("training failed")?;
     bar.finish_and_clear();
     let train_time = started.elapsed();
+    let valid_loss = trained.valid_loss;
+    let trained_best = trained.best_iteration;
     let model = trained.model;
 
     let x_test = gather(&problem.features, width, &test_rows);
@@ -314,14 +316,85 @@ pub fn train(args: &GbtArgs) -> Result<Outcome> {
                 }
                 .render(),
             );
+            report.charts.push(
+                svg::Chart {
+                    title: "Precision–recall curve (held-out rows)".into(),
+                    x_label: "recall".into(),
+                    y_label: "precision".into(),
+                    lines: vec![svg::Line {
+                        label: "model".into(),
+                        color: "#1f5fa8",
+                        points: metrics::pr_curve(&pred, &y_test),
+                        dashed: false,
+                    }],
+                    hlines: vec![(
+                        y_test.iter().filter(|v| **v > 0.5).count() as f64 / y_test.len().max(1) as f64,
+                        "base rate".into(),
+                    )],
+                    x_range: Some((0.0, 1.0)),
+                    y_range: Some((0.0, 1.0)),
+                    ..Default::default()
+                }
+                .render(),
+            );
+            let bins = metrics::calibration_bins(&pred, &y_test, 10);
+            report.charts.push(
+                svg::Chart {
+                    title: "Calibration: observed churn rate per predicted-probability decile bin".into(),
+                    x_label: "mean predicted probability".into(),
+                    y_label: "observed positive rate".into(),
+                    lines: vec![
+                        svg::Line {
+                            label: "model".into(),
+                            color: "#1f5fa8",
+                            points: bins.iter().map(|b| (b.0, b.1)).collect(),
+                            dashed: false,
+                        },
+                        svg::Line {
+                            label: "perfect".into(),
+                            color: "#999",
+                            points: vec![(0.0, 0.0), (1.0, 1.0)],
+                            dashed: true,
+                        },
+                    ],
+                    x_range: Some((0.0, 1.0)),
+                    y_range: Some((0.0, 1.0)),
+                    ..Default::default()
+                }
+                .render(),
+            );
         }
         Objective::Regression => {
             let n = y_test.len() as f64;
+
             let rmse = (pred.iter().zip(&y_test).map(|(p, y)| (p - y).powi(2)).sum::<f64>() / n).sqrt();
             let mae = pred.iter().zip(&y_test).map(|(p, y)| (p - y).abs()).sum::<f64>() / n;
             figures.push(("rmse", rmse));
             figures.push(("mae", mae));
         }
+    }
+    if !valid_loss.is_empty() {
+        report.charts.push(
+            svg::Chart {
+                title: format!(
+                    "Learning curve: validation loss per round (early-stopping hold-out; best round {})",
+                    trained_best
+                ),
+                x_label: "boosting round".into(),
+                y_label: match problem.objective {
+                    Objective::Binary => "log-loss".into(),
+                    Objective::Regression => "mean squared error".into(),
+                },
+                lines: vec![svg::Line {
+                    label: "validation".into(),
+                    color: "#1f5fa8",
+                    points: valid_loss.iter().enumerate().map(|(i, v)| ((i + 1) as f64, *v)).collect(),
+                    dashed: false,
+                }],
+                ..Default::default()
+            }
+            .render(),
+        );
     }
     let importance = model.feature_importance();
     report.charts.push(svg::bar_chart(
@@ -332,7 +405,7 @@ pub fn train(args: &GbtArgs) -> Result<Outcome> {
     report.metrics = figures.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     report.details = vec![
         ("trees".into(), model.n_trees().to_string()),
-        ("best iteration".into(), trained.best_iteration.to_string()),
+        ("best iteration".into(), trained_best.to_string()),
         ("training time".into(), format!("{:.1} ms", train_time.as_secs_f64() * 1e3)),
         ("parameters".into(), format!("{params:?}")),
     ];
