@@ -77,27 +77,6 @@ fn ours(s: &Series, origin: usize) -> Fc {
     Fc { mean: f.mean.clone(), q10: q(0), q50: q(1), q90: q(2), seconds }
 }
 
-/// Multi-season profile: level of the last season + the mean (or median) deviation of the same
-/// slot from its season's level over up to K past seasons.
-fn profile(s: &Series, origin: usize) -> Fc {
-    let now = Instant::now();
-    let y = &s.y[origin - TRAIN_LEN..origin];
-    let n = y.len();
-    let p = s.periods[1];
-    let k_max: usize = std::env::var("FC_PK").ok().map_or(8, |v| v.parse().unwrap());
-    let d_len: usize = std::env::var("FC_PD").ok().map_or(24, |v| v.parse().unwrap());
-    // Profile at absolute index i (≤ n-1+H): mean of y[i - kP] over k ≥ 1 with index in range.
-    let prof = |i: usize| {
-        let vals: Vec<f64> =
-            (1..=k_max).filter(|k| i >= k * p && i - k * p < n).map(|k| y[i - k * p]).collect();
-        vals.iter().sum::<f64>() / vals.len() as f64
-    };
-    let offset = (0..d_len).map(|j| y[n - 1 - j] - prof(n - 1 - j)).sum::<f64>() / d_len as f64;
-    let mean: Vec<f64> = (1..=H).map(|h| prof(n - 1 + h) + offset).collect();
-    let seconds = now.elapsed().as_secs_f64();
-    Fc { q50: mean.clone(), q10: mean.clone(), q90: mean.clone(), mean, seconds }
-}
-
 /// Seasonal naive with quantiles from its own in-sample h-step errors over the training window.
 fn snaive(s: &Series, origin: usize, p: usize) -> Fc {
     let now = Instant::now();
@@ -287,30 +266,6 @@ fn eval(series: &[Series], dir: &Path, roles: &[&str], python: bool) {
             results.push((format!("seasonal naive {p}"), run(&|o| snaive(s, o, p))));
         }
         results.push(("augurs MSTL+AutoETS".into(), run(&|o| augurs_mstl(s, o))));
-        results.push(("profile".into(), run(&|o| profile(s, o))));
-        if std::env::var("FC_COMBO").is_ok() {
-            let a = &results[0].1;
-            let b = &results.last().unwrap().1;
-            let avg =
-                |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(p, q)| 0.5 * (p + q)).collect::<Vec<f64>>();
-            let combo: BTreeMap<usize, Fc> = a
-                .iter()
-                .map(|(o, f)| {
-                    let g = &b[o];
-                    (
-                        *o,
-                        Fc {
-                            mean: avg(&f.mean, &g.mean),
-                            q10: avg(&f.q10, &g.q10),
-                            q50: avg(&f.q50, &g.q50),
-                            q90: avg(&f.q90, &g.q90),
-                            seconds: f.seconds + g.seconds,
-                        },
-                    )
-                })
-                .collect();
-            results.insert(n_ours, ("combo".into(), combo));
-        }
         let py = if python { read_python(dir, &s.name) } else { BTreeMap::new() };
         results.extend(
             py.into_iter()
