@@ -182,6 +182,14 @@ fn bad_training_input_is_reported() {
             .arg(&out),
         "no column named 'nope'",
     );
+    fails_with(
+        host()
+            .args(["train", "gbt", "--quiet", "--target", "churn", "--test-from-row", "1", "--data"])
+            .arg(demo("churn.csv"))
+            .arg("--out")
+            .arg(&out),
+        "test_from_row: 1 must be between 2 and the number of data rows (5000)",
+    );
     let constant = dir.path().join("constant.csv");
     std::fs::write(&constant, "y\n".to_string() + &"5\n".repeat(600)).unwrap();
     fails_with(

@@ -30,4 +30,4 @@ pub use model::{GbtModel, MAX_DEPTH, Objective};
 #[cfg(feature = "train")]
 pub use params::GbtParams;
 #[cfg(feature = "train")]
-pub use train::{FeatureType, MAX_LEVELS, TrainData, Trained, train};
+pub use train::{FeatureType, Holdout, MAX_LEVELS, TrainData, Trained, guess_positive, split_rows, train};

@@ -6,7 +6,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use scorekit_artifact::{Artifact, Metric, Model};
 use scorekit_core::{Family, Field, FieldKind, Schema, encode_row};
-use scorekit_gbt::{FeatureType, GbtParams, Objective, TrainData, metrics};
+use scorekit_gbt::{
+    FeatureType, GbtParams, Holdout, Objective, TrainData, guess_positive, metrics, split_rows,
+};
 
 use super::{CommonArgs, Outcome};
 use crate::data::Table;
@@ -158,7 +160,7 @@ fn encode_problem(table: &Table, args: &GbtArgs) -> Result<Problem> {
                 args.target,
                 distinct.iter().copied().collect::<Vec<_>>().join(", ")
             ),
-            None => default_positive(&labels, &distinct),
+            None => guess_positive(&labels).unwrap_or_default(),
         };
         if distinct.len() != 2 {
             bail!(
@@ -192,43 +194,12 @@ fn encode_problem(table: &Table, args: &GbtArgs) -> Result<Problem> {
     Ok(Problem { fields, features, target, positive, objective })
 }
 
-fn default_positive(labels: &[String], distinct: &BTreeSet<&str>) -> String {
-    for p in ["yes", "Yes", "YES", "true", "True", "TRUE", "1", "1.0"] {
-        if distinct.contains(p) {
-            return p.to_string();
-        }
-    }
-    let first = *distinct.iter().next().expect("two labels");
-    let n_first = labels.iter().filter(|l| *l == first).count();
-    if n_first * 2 <= labels.len() {
-        first.to_string()
-    } else {
-        distinct.iter().nth(1).expect("two labels").to_string()
-    }
-}
-
 fn split(n: usize, args: &GbtArgs, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
-    if let Some(from) = args.test_from_row {
-        if from < 2 || from > n {
-            bail!("--test-from-row {from} must be between 2 and the number of data rows ({n})");
-        }
-        return Ok(((0..from - 1).collect(), (from - 1..n).collect()));
-    }
-    if !(args.test_fraction > 0.0 && args.test_fraction < 1.0) {
-        bail!("--test-fraction must be in (0, 1), got {}", args.test_fraction);
-    }
-    let mut idx: Vec<usize> = (0..n).collect();
-    let mut rng = scorekit_core::rng::Rng::seed_from_u64(seed ^ 0x5EED);
-    for i in (1..n).rev() {
-        idx.swap(i, rng.below(i as u64 + 1) as usize);
-    }
-    let n_test = ((n as f64) * args.test_fraction).round().max(1.0) as usize;
-    let test = idx[..n_test].to_vec();
-    let mut train = idx[n_test..].to_vec();
-    train.sort_unstable();
-    let mut test = test;
-    test.sort_unstable();
-    Ok((train, test))
+    let holdout = match args.test_from_row {
+        Some(from) => Holdout::FromRow(from),
+        None => Holdout::Fraction(args.test_fraction),
+    };
+    split_rows(n, holdout, seed).map_err(|e| anyhow::anyhow!("{e} (--test-from-row / --test-fraction)"))
 }
 
 fn gather(features: &[f64], width: usize, rows: &[usize]) -> Vec<f64> {

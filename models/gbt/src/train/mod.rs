@@ -5,6 +5,7 @@ mod binning;
 mod data;
 mod grow;
 mod objective;
+mod split;
 
 use std::vec;
 use std::vec::Vec;
@@ -12,6 +13,7 @@ use std::vec::Vec;
 use scorekit_core::rng::Rng;
 
 pub use data::{FeatureType, MAX_LEVELS, TrainData};
+pub use split::{Holdout, guess_positive, split_rows};
 
 use crate::error::GbtError;
 use crate::model::{GbtModel, Node, Objective};
