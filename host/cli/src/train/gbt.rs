@@ -1,13 +1,12 @@
 //! `host train gbt`: tabular classification/regression with gradient-boosted trees.
 
-use std::collections::BTreeSet;
-
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use scorekit_artifact::{Artifact, Metric, Model};
-use scorekit_core::{Family, Field, FieldKind, Schema, encode_row};
+use scorekit_core::{Family, FieldKind, Schema};
 use scorekit_gbt::{
-    FeatureType, GbtParams, Holdout, Objective, TrainData, guess_positive, metrics, split_rows,
+    FeatureType, GbtParams, Holdout, Objective, Problem, ProblemSpec, TrainData, encode_table, metrics,
+    split_rows,
 };
 
 use super::{CommonArgs, Outcome};
@@ -106,92 +105,14 @@ impl GbtArgs {
     }
 }
 
-/// The encoded training problem: schema inputs, features, targets.
-struct Problem {
-    fields: Vec<Field>,
-    features: Vec<f64>,
-    target: Vec<f64>,
-    positive: Option<String>,
-    objective: Objective,
-}
-
-fn infer_fields(table: &Table, args: &GbtArgs, target_col: usize) -> Result<Vec<(usize, Field)>> {
-    for name in args.categorical.iter().chain(&args.ignore) {
-        table.column(name)?;
-    }
-    let mut fields = Vec::new();
-    for (col, name) in table.header.iter().enumerate() {
-        if col == target_col || args.ignore.contains(name) {
-            continue;
-        }
-        if table.is_numeric(col) && !args.categorical.contains(name) {
-            fields.push((col, Field::numeric(name.clone())));
-        } else {
-            let levels: BTreeSet<String> = table.rows.iter().filter_map(|r| r[col].text()).collect();
-            if levels.is_empty() {
-                bail!("{}: column '{name}' has no values", table.path.display());
-            }
-            fields.push((col, Field::categorical(name.clone(), levels.into_iter().collect())));
-        }
-    }
-    if fields.is_empty() {
-        bail!("{}: no feature columns besides the target '{}'", table.path.display(), args.target);
-    }
-    Ok(fields)
-}
-
 fn encode_problem(table: &Table, args: &GbtArgs) -> Result<Problem> {
-    let target_col = table.column(&args.target)?;
-    let columns = infer_fields(table, args, target_col)?;
-    let fields: Vec<Field> = columns.iter().map(|(_, f)| f.clone()).collect();
-
-    let labels: Vec<Option<String>> = table.rows.iter().map(|r| r[target_col].text()).collect();
-    if let Some(i) = labels.iter().position(Option::is_none) {
-        bail!("{}: row {}, column '{}': the target is missing", table.path.display(), i + 1, args.target);
-    }
-    let labels: Vec<String> = labels.into_iter().map(Option::unwrap).collect();
-    let distinct: BTreeSet<&str> = labels.iter().map(String::as_str).collect();
-    let (objective, positive, target) = if distinct.len() == 2 || args.positive.is_some() {
-        let positive = match &args.positive {
-            Some(p) if distinct.contains(p.as_str()) => p.clone(),
-            Some(p) => bail!(
-                "{}: --positive '{p}' is not a value of column '{}' (values: {})",
-                table.path.display(),
-                args.target,
-                distinct.iter().copied().collect::<Vec<_>>().join(", ")
-            ),
-            None => guess_positive(&labels).unwrap_or_default(),
-        };
-        if distinct.len() != 2 {
-            bail!(
-                "{}: target '{}' has {} distinct values; binary classification needs 2",
-                table.path.display(),
-                args.target,
-                distinct.len()
-            );
-        }
-        let y = labels.iter().map(|l| if *l == positive { 1.0 } else { 0.0 }).collect();
-        (Objective::Binary, Some(positive), y)
-    } else {
-        let y = table.numeric_column(target_col).with_context(|| {
-            format!(
-                "target '{}' has {} distinct labels: not binary, so it must be numeric (regression)",
-                args.target,
-                distinct.len()
-            )
-        })?;
-        (Objective::Regression, None, y)
+    let spec = ProblemSpec {
+        target: &args.target,
+        positive: args.positive.as_deref(),
+        categorical: &args.categorical,
+        ignore: &args.ignore,
     };
-
-    let mut features = vec![0.0; table.rows.len() * fields.len()];
-    let mut cells = Vec::with_capacity(fields.len());
-    for (i, row) in table.rows.iter().enumerate() {
-        cells.clear();
-        cells.extend(columns.iter().map(|(col, _)| row[*col].as_cell()));
-        encode_row(&fields, &cells, i + 1, &mut features[i * fields.len()..(i + 1) * fields.len()])
-            .with_context(|| format!("{}", table.path.display()))?;
-    }
-    Ok(Problem { fields, features, target, positive, objective })
+    encode_table(table, &spec).with_context(|| format!("{}", table.path.display()))
 }
 
 fn split(n: usize, args: &GbtArgs, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {

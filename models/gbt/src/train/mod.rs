@@ -6,6 +6,7 @@ mod data;
 mod grow;
 mod objective;
 mod split;
+mod table;
 
 use std::vec;
 use std::vec::Vec;
@@ -14,6 +15,7 @@ use scorekit_core::rng::Rng;
 
 pub use data::{FeatureType, MAX_LEVELS, TrainData};
 pub use split::{Holdout, guess_positive, split_rows};
+pub use table::{Problem, ProblemSpec, encode_table};
 
 use crate::error::GbtError;
 use crate::model::{GbtModel, Node, Objective};
