@@ -5,8 +5,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use scorekit_artifact::{Artifact, Metric, Model};
 use scorekit_core::{Family, Field, Schema};
+use scorekit_forecast::train::holdout;
 use scorekit_forecast::train::{GapRule, SeriesColumns, group_rows, regularise, resolve_series_columns};
-use scorekit_forecast::{ForecastParams, ForecastRequest, Member, metrics, train_global};
+use scorekit_forecast::{ForecastParams, Member, train_global};
 
 use super::{CommonArgs, Outcome};
 use crate::data::Table;
@@ -153,57 +154,22 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
             if s.id.is_empty() { String::new() } else { format!(" in series '{}'", s.id) }
         );
     }
-    let cut = |s: &Series| s.values.len() - windows * h;
-    let held_in: Vec<Member<'_>> =
-        series.iter().map(|s| (&s.values[..cut(s)], s.times.as_ref().map(|t| &t[..cut(s)]))).collect();
-    let full_set: Vec<Member<'_>> = series.iter().map(|s| (&s.values[..], s.times.as_deref())).collect();
+    let members: Vec<Member<'_>> = series.iter().map(|s| (&s.values[..], s.times.as_deref())).collect();
 
     let bar = super::progress_bar(2, "fitting", common.quiet);
     let started = std::time::Instant::now();
-    let holdout =
-        train_global(&held_in, &params, &mut |_, _| {}).context("training on the held-in part failed")?;
+    let held = holdout(&members, &params, windows).context("training on the held-in part failed")?;
     bar.inc(1);
-    let full = train_global(&full_set, &params, &mut |_, _| {}).context("training failed")?;
+    let full = train_global(&members, &params, &mut |_, _| {}).context("training failed")?;
     bar.finish_and_clear();
     let fit_time = started.elapsed();
-
-    let levels = vec![0.1, 0.5, 0.9];
-    let season = full.report.seasonal_periods.first().copied().unwrap_or(24).max(1);
-    let (mut sum_mase, mut sum_wql, mut covered, mut total, mut scored) = (0.0, 0.0, 0.0, 0usize, 0usize);
-    let mut last = None;
-    for s in &series {
-        let series_cut = cut(s);
-        for w in 0..windows {
-            let origin = series_cut + w * h;
-            let req = ForecastRequest {
-                horizon: h,
-                quantiles: levels.clone(),
-                num_samples: 0,
-                seed: 0,
-                start: s.times.as_ref().map(|t| t[0]),
-            };
-            let fc = holdout
-                .model
-                .forecast(&s.values[..origin], &req)
-                .with_context(|| format!("backtest origin {origin}"))?;
-            let actual = &s.values[origin..origin + h];
-            let q: Vec<(f64, &[f64])> = fc.quantiles.iter().map(|(q, v)| (*q, v.as_slice())).collect();
-            sum_mase += metrics::mase(actual, &fc.mean, &s.values[..origin], season.min(origin / 2))
-                .unwrap_or(f64::NAN);
-            sum_wql += metrics::weighted_quantile_loss(actual, &q).unwrap_or(f64::NAN);
-            let coverage = metrics::interval_coverage(actual, &fc.quantiles[0].1, &fc.quantiles[2].1)
-                .unwrap_or(f64::NAN);
-            covered += coverage * h as f64;
-            total += h;
-            scored += 1;
-            last = Some((s, origin, fc));
-        }
-    }
+    let season = held.season;
+    let last = held.last.as_ref().map(|(m, origin, fc)| (&series[*m], *origin, fc));
     let n: usize = series.iter().map(|s| s.values.len()).sum();
     let figures: Vec<(String, f64)> = vec![
-        ("mase".into(), sum_mase / scored as f64),
-        ("wql".into(), sum_wql / scored as f64),
-        ("coverage_80".into(), covered / total as f64),
+        ("mase".into(), held.mase),
+        ("wql".into(), held.wql),
+        ("coverage_80".into(), held.coverage_80),
         ("fit_ms".into(), fit_time.as_secs_f64() * 1e3 / 2.0),
     ];
 

@@ -1,6 +1,7 @@
 //! Training (native only): build the window-scaled design, pick the ridge on a rolling-origin
 //! backtest, calibrate the quantiles on that backtest's residuals, refit on everything.
 
+mod holdout;
 mod linalg;
 mod periods;
 mod series;
@@ -16,6 +17,7 @@ use crate::params::ForecastParams;
 use crate::profile::Profile;
 use linalg::{Normal, transpose};
 
+pub use holdout::{Holdout, holdout};
 pub use periods::choose_periods as choose_seasonal_periods;
 pub use periods::detect_periods as detect_seasonal_periods;
 pub use series::{GapRule, SeriesColumns, group_rows, regularise, resolve_series_columns};
