@@ -57,13 +57,14 @@ pub struct ThresholdConfig {
 impl Default for ThresholdConfig {
     fn default() -> Self {
         ThresholdConfig {
-            // Chosen by the sweep in bench/nab (docs/eval-rcf.md): suppression matters most.
+            // Chosen on a synthetic NAB-format corpus, never on NAB (bench/nab
+            // `choose_nab_preset`, docs/eval-rcf.md): alarm-style, one flag per episode.
             score_decay: 1.0 / 5000.0,
             z_factor: 4.0,
-            short_window: 3,
+            short_window: 6,
             warmup: 100,
             min_relative_std: 0.05,
-            suppress_after_flag: 50,
+            suppress_after_flag: 200,
         }
     }
 }

@@ -129,7 +129,12 @@ mod tests {
 
     #[test]
     fn flags_a_jump_after_warmup_and_suppresses_repeats() {
-        let cfg = ThresholdConfig { warmup: 20, suppress_after_flag: 5, ..ThresholdConfig::default() };
+        let cfg = ThresholdConfig {
+            warmup: 20,
+            suppress_after_flag: 5,
+            short_window: 3,
+            ..ThresholdConfig::default()
+        };
         let mut t = StreamingThreshold::new(&cfg);
         for i in 0..200 {
             let o = t.process(&cfg, 1.0 + 0.01 * ((i % 5) as f64));
