@@ -395,7 +395,7 @@ fn choose_point_preset() -> ThresholdConfig {
                     })
                     .sum::<f64>()
                     / raws.len() as f64;
-                eprintln!("synthetic preset w={w} z={z} sup={sup}: mean F1 {f1:.3}");
+                eprintln!("synthetic preset w={w} z={z} sup={sup} hold={hold}: mean F1 {f1:.3}");
                 if f1 > best.0 {
                     best = (f1, cfg);
                 }
@@ -531,8 +531,8 @@ fn main() {
     // labelled, chosen on synthetic streams (never on WSN), then applied to WSN once.
     let point_cfg = choose_point_preset();
     println!(
-        "Point preset chosen on synthetic streams: short_window {}, z_factor {}, suppress_after_flag {}\n",
-        point_cfg.short_window, point_cfg.z_factor, point_cfg.suppress_after_flag
+        "Point preset chosen on synthetic streams: short_window {}, z_factor {}, suppress_after_flag {}, hold_z_factor {}\n",
+        point_cfg.short_window, point_cfg.z_factor, point_cfg.suppress_after_flag, point_cfg.hold_z_factor
     );
 
     // WSN single-hop: humidity + temperature per reading, file order, one stream.

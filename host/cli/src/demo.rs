@@ -53,6 +53,7 @@ pub fn train_all(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
         suppress_after_flag: None,
         score_decay: None,
         warmup: None,
+        hold_z_factor: None,
     };
     let forecast = ForecastArgs {
         common: common("electricity_hourly.csv", "forecast"),

@@ -339,6 +339,7 @@ fn rcf_defaults_skip_a_numeric_timestamp_and_threshold_flags_reach_the_model() {
     run(host()
         .args(["train", "rcf", "--quiet", "--trees", "10", "--sample-size", "64", "--name", "hosts"])
         .args(["--z-factor", "2.5", "--short-window", "1", "--suppress-after-flag", "0", "--warmup", "30"])
+        .args(["--hold-z-factor", "1.5"])
         .arg("--data")
         .arg(&data)
         .arg("--out")
@@ -358,6 +359,7 @@ fn rcf_defaults_skip_a_numeric_timestamp_and_threshold_flags_reach_the_model() {
     let t = &config["threshold"];
     assert_eq!((t["z_factor"].as_f64(), t["short_window"].as_u64()), (Some(2.5), Some(1)));
     assert_eq!((t["suppress_after_flag"].as_u64(), t["warmup"].as_u64()), (Some(0), Some(30)));
+    assert_eq!(t["hold_z_factor"].as_f64(), Some(1.5));
     // Asked for, the timestamp is read like any column.
     run(host()
         .args(["train", "rcf", "--quiet", "--trees", "10", "--sample-size", "64", "--name", "with_ts"])

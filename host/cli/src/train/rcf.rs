@@ -52,13 +52,17 @@ pub struct RcfArgs {
     /// running standard deviations (stored in the model; default 4).
     #[arg(long)]
     pub z_factor: Option<f64>,
-    /// Threshold: scores averaged into the short-term score (1 = each point's own; default 3).
+    /// Threshold: scores averaged into the short-term score (1 = each point's own; default 6).
     #[arg(long)]
     pub short_window: Option<usize>,
     /// Threshold: after a flag, suppress further flags for this many readings (0 = flag every
-    /// anomalous reading, for point-labelled data; default 50, alarm-style).
+    /// anomalous reading, for point-labelled data; default 200, alarm-style).
     #[arg(long)]
     pub suppress_after_flag: Option<usize>,
+    /// Threshold: once flagged, keep flagging the following readings while their evidence stays
+    /// above this many standard deviations (0 = off, the default; for point-labelled data).
+    #[arg(long)]
+    pub hold_z_factor: Option<f64>,
     /// Threshold: per-reading decay of the running score statistics (default 1/5000).
     #[arg(long)]
     pub score_decay: Option<f64>,
@@ -128,6 +132,9 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
     }
     if let Some(v) = args.score_decay {
         t.score_decay = v;
+    }
+    if let Some(v) = args.hold_z_factor {
+        t.hold_z_factor = v;
     }
     if let Some(v) = args.warmup {
         t.warmup = v;
