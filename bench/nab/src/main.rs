@@ -378,11 +378,12 @@ fn choose_point_preset() -> ThresholdConfig {
     let mut best = (f64::NEG_INFINITY, base.clone());
     for w in [1usize, 3] {
         for z in [1.5, 2.0, 2.5, 3.0, 4.0] {
-            for sup in [0usize, 5] {
+            for (sup, hold) in [(0usize, 0.0), (5, 0.0), (0, 1.0), (0, 2.0)] {
                 let cfg = ThresholdConfig {
                     short_window: w,
                     z_factor: z,
                     suppress_after_flag: sup,
+                    hold_z_factor: hold,
                     ..base.clone()
                 };
                 let f1: f64 = raws
@@ -405,10 +406,79 @@ fn choose_point_preset() -> ThresholdConfig {
     best.1
 }
 
+/// The point-labelled part: the preset chosen on synthetic streams, then WSN.
+fn wsn(data: &Path) {
+    // Point-labelled preset: the threshold settings for data where every anomalous reading is
+    // labelled, chosen on synthetic streams (never on WSN), then applied to WSN once.
+    let point_cfg = choose_point_preset();
+    println!(
+        "Point preset chosen on synthetic streams: short_window {}, z_factor {}, suppress_after_flag {}, hold_z_factor {}\n",
+        point_cfg.short_window, point_cfg.z_factor, point_cfg.suppress_after_flag, point_cfg.hold_z_factor
+    );
+
+    // WSN single-hop: humidity + temperature per reading, file order, one stream.
+    let text = std::fs::read_to_string(data.join("wsn_singlehop.csv")).unwrap();
+    let mut vals = Vec::new();
+    let mut labels = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        vals.push(f[3].parse::<f64>().unwrap());
+        vals.push(f[4].parse::<f64>().unwrap());
+        labels.push(f[5].trim() == "1");
+    }
+    scorekit_rcf::train::minmax_scale(&mut vals, 2);
+    let shingle = 1;
+    let (a, ta) = run_ours(&vals, 2, shingle);
+    let (b, tb) = run_krcf(&vals, 2, shingle);
+    let mut m = RcfModel::new(config(2, shingle)).unwrap();
+    let flags: Vec<bool> = vals.chunks_exact(2).map(|r| m.score_then_update(r).unwrap().is_anomaly).collect();
+    let flagged = prf(flags.iter().copied().zip(labels.iter().copied()));
+    let point_flags: Vec<bool> = {
+        let mut t = StreamingThreshold::new(&point_cfg);
+        a.iter().map(|&s| s > 0.0 && t.process(&point_cfg, s).is_anomaly).collect()
+    };
+    let pointwise = prf(point_flags.iter().copied().zip(labels.iter().copied()));
+    let (bo, _) = best_f1(&a, &labels);
+    let (bk, _) = best_f1(&b, &labels);
+    println!(
+        "### WSN single-hop ({} readings, {} anomalies; humidity+temperature min-max scaled, shingle 1)\n",
+        labels.len(),
+        labels.iter().filter(|&&l| l).count()
+    );
+    println!("| detector | precision | recall | F1 | points/s |");
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| scorekit-rcf, streaming threshold flags (no labels used) | {:.3} | {:.3} | {:.3} | {:.0} |",
+        flagged.p,
+        flagged.r,
+        flagged.f1,
+        labels.len() as f64 / ta
+    );
+    println!(
+        "| scorekit-rcf, point preset flags (settings from synthetic streams) | {:.3} | {:.3} | {:.3} | |",
+        pointwise.p, pointwise.r, pointwise.f1
+    );
+    println!(
+        "| scorekit-rcf raw score, best-F1 threshold (oracle) | {:.3} | {:.3} | {:.3} | |",
+        bo.p, bo.r, bo.f1
+    );
+    println!(
+        "| krcflib raw score, best-F1 threshold (oracle) | {:.3} | {:.3} | {:.3} | {:.0} |",
+        bk.p,
+        bk.r,
+        bk.f1,
+        labels.len() as f64 / tb
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let data = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("/work/shared/data/anomaly"));
     let quick = args.iter().any(|a| a == "--quick");
+    if args.iter().any(|a| a == "--wsn-only") {
+        wsn(&data);
+        return;
+    }
     let mut corpus = load_nab(&data.join("nab"));
     if let Ok(dir) = std::env::var("NAB_PUBLISHED") {
         let board: serde_json::Value = serde_json::from_str(
@@ -527,65 +597,5 @@ fn main() {
         t_krcf / t_ours
     );
 
-    // Point-labelled preset: the threshold settings for data where every anomalous reading is
-    // labelled, chosen on synthetic streams (never on WSN), then applied to WSN once.
-    let point_cfg = choose_point_preset();
-    println!(
-        "Point preset chosen on synthetic streams: short_window {}, z_factor {}, suppress_after_flag {}, hold_z_factor {}\n",
-        point_cfg.short_window, point_cfg.z_factor, point_cfg.suppress_after_flag, point_cfg.hold_z_factor
-    );
-
-    // WSN single-hop: humidity + temperature per reading, file order, one stream.
-    let text = std::fs::read_to_string(data.join("wsn_singlehop.csv")).unwrap();
-    let mut vals = Vec::new();
-    let mut labels = Vec::new();
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        vals.push(f[3].parse::<f64>().unwrap());
-        vals.push(f[4].parse::<f64>().unwrap());
-        labels.push(f[5].trim() == "1");
-    }
-    scorekit_rcf::train::minmax_scale(&mut vals, 2);
-    let shingle = 1;
-    let (a, ta) = run_ours(&vals, 2, shingle);
-    let (b, tb) = run_krcf(&vals, 2, shingle);
-    let mut m = RcfModel::new(config(2, shingle)).unwrap();
-    let flags: Vec<bool> = vals.chunks_exact(2).map(|r| m.score_then_update(r).unwrap().is_anomaly).collect();
-    let flagged = prf(flags.iter().copied().zip(labels.iter().copied()));
-    let point_flags: Vec<bool> = {
-        let mut t = StreamingThreshold::new(&point_cfg);
-        a.iter().map(|&s| s > 0.0 && t.process(&point_cfg, s).is_anomaly).collect()
-    };
-    let pointwise = prf(point_flags.iter().copied().zip(labels.iter().copied()));
-    let (bo, _) = best_f1(&a, &labels);
-    let (bk, _) = best_f1(&b, &labels);
-    println!(
-        "### WSN single-hop ({} readings, {} anomalies; humidity+temperature min-max scaled, shingle 1)\n",
-        labels.len(),
-        labels.iter().filter(|&&l| l).count()
-    );
-    println!("| detector | precision | recall | F1 | points/s |");
-    println!("|---|---:|---:|---:|---:|");
-    println!(
-        "| scorekit-rcf, streaming threshold flags (no labels used) | {:.3} | {:.3} | {:.3} | {:.0} |",
-        flagged.p,
-        flagged.r,
-        flagged.f1,
-        labels.len() as f64 / ta
-    );
-    println!(
-        "| scorekit-rcf, point preset flags (settings from synthetic streams) | {:.3} | {:.3} | {:.3} | |",
-        pointwise.p, pointwise.r, pointwise.f1
-    );
-    println!(
-        "| scorekit-rcf raw score, best-F1 threshold (oracle) | {:.3} | {:.3} | {:.3} | |",
-        bo.p, bo.r, bo.f1
-    );
-    println!(
-        "| krcflib raw score, best-F1 threshold (oracle) | {:.3} | {:.3} | {:.3} | {:.0} |",
-        bk.p,
-        bk.r,
-        bk.f1,
-        labels.len() as f64 / tb
-    );
+    wsn(&data);
 }
