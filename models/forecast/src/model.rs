@@ -46,6 +46,8 @@ pub struct ForecastModel {
     pub(crate) step_correlation: f64,
     /// The seasonal-profile component blended into the mean (weight 0 = ridge only).
     pub(crate) profile: Profile,
+    /// Per-step blend weights of the profile (empty: `profile.weight` for every step).
+    pub(crate) profile_steps: Vec<f64>,
 }
 
 /// What to forecast from a history.
@@ -120,8 +122,13 @@ impl ForecastModel {
     /// History length beyond which more values change nothing (seasonal means and the profile
     /// component average every season they are given, up to their limits).
     pub fn useful_history(&self) -> usize {
-        let profile = if self.profile.is_on() { self.profile.reach() } else { 0 };
+        let profile = if self.profile_on() { self.profile.reach() } else { 0 };
         self.layout().full_reach().max(profile)
+    }
+
+    /// Whether the profile component takes part in any step's forecast.
+    pub(crate) fn profile_on(&self) -> bool {
+        self.profile.is_on() || (self.profile.period > 0 && self.profile_steps.iter().any(|w| *w > 0.0))
     }
 
     pub(crate) fn layout(&self) -> Layout<'_> {

@@ -15,7 +15,8 @@ pub(crate) struct Profile {
     pub seasons: u32,
     /// Recent values whose deviation from the profile sets the level.
     pub offset_len: u32,
-    /// Share of the profile in the blended forecast, in [0, 1].
+    /// Share of the profile in the blended forecast over all steps, in [0, 1] (the model's
+    /// per-step weights, when stored, take precedence; a weight 0 here turns the component off).
     pub weight: f64,
 }
 

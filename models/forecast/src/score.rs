@@ -56,12 +56,14 @@ impl ForecastModel {
         let width = layout.width();
         let mut row = vec![0.0; width];
         layout.row(&window, t, loc, scale, time_t, &mut row);
-        let pw = if self.profile.is_on() { self.profile.weight } else { 0.0 };
+        let pw = if self.profile_on() { self.profile.weight } else { 0.0 };
         let base: Vec<f64> = (0..req.horizon)
             .map(|h| {
                 let fit: f64 =
                     self.weights[h * width..(h + 1) * width].iter().zip(&row).map(|(w, x)| w * x).sum();
                 let ridge = fit + self.baseline.get(h).map_or(0.0, |&c| row[c as usize]);
+                let pw =
+                    if self.profile_on() { self.profile_steps.get(h).copied().unwrap_or(pw) } else { 0.0 };
                 match self.profile.forecast(&window, t, h + 1) {
                     Some(p) if pw > 0.0 => (1.0 - pw) * ridge + pw * (p - loc) / scale,
                     _ => ridge,

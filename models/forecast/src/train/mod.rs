@@ -153,6 +153,7 @@ pub fn train_global(
         baseline: Vec::new(),
         step_correlation: 0.0,
         profile: Profile::default(),
+        profile_steps: Vec::new(),
     };
     if let Some(p) = longest_period
         && params.profile_seasons > 0
@@ -284,13 +285,20 @@ pub fn train_global(
         let grid: Vec<f64> = (0..=10).map(|k| k as f64 / 10.0).collect();
         let blocks: Vec<core::ops::Range<usize>> =
             (0..folds).map(block).map(|r| (r.start - first) * hz..(r.end - first) * hz).collect();
-        let best_w = |skip: Option<usize>| -> f64 {
+        // One weight per horizon step (near steps lean on the ridge's recent dynamics, far ones
+        // on the profile; chosen on the dev series of bench/forecast over one global weight).
+        // `step` None: the weight of all steps together, kept as the report's summary.
+        let best_w = |skip: Option<usize>, step: Option<usize>| -> f64 {
             let cost = |w: f64| -> f64 {
                 blocks
                     .iter()
                     .enumerate()
                     .filter(|(k, _)| Some(*k) != skip)
-                    .flat_map(|(_, r)| r.clone())
+                    .flat_map(|(_, r)| match step {
+                        // Block ranges start on a row boundary (a multiple of `hz`).
+                        Some(h) => (r.start + h..r.end).step_by(hz),
+                        None => (r.start..r.end).step_by(1),
+                    })
                     .map(|i| blend(w, i).abs())
                     .sum()
             };
@@ -298,12 +306,14 @@ pub fn train_global(
         };
         let mut honest = vec![0.0; res.len()];
         for (k, r) in blocks.iter().enumerate() {
-            let w = best_w(if folds > 1 { Some(k) } else { None });
+            let skip = if folds > 1 { Some(k) } else { None };
+            let ws: Vec<f64> = (0..hz).map(|h| best_w(skip, Some(h))).collect();
             for i in r.clone() {
-                honest[i] = blend(w, i);
+                honest[i] = blend(ws[i % hz], i);
             }
         }
-        model.profile.weight = best_w(None);
+        model.profile.weight = best_w(None, None);
+        model.profile_steps = (0..hz).map(|h| best_w(None, Some(h))).collect();
         res = honest;
     }
     let mae = mae(&res);
