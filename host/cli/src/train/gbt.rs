@@ -232,7 +232,8 @@ pub fn train(args: &GbtArgs) -> Result<Outcome> {
             let bins = metrics::calibration_bins(&pred, &y_test, 10);
             report.charts.push(
                 svg::Chart {
-                    title: "Calibration: observed positive rate per 0.1-wide bin of predicted probability".into(),
+                    title: "Calibration: observed positive rate per 0.1-wide bin of predicted probability"
+                        .into(),
                     x_label: "mean predicted probability".into(),
                     y_label: "observed positive rate".into(),
                     lines: vec![
