@@ -125,6 +125,9 @@ impl Artifact {
         if self.format != FORMAT_VERSION {
             return Err(ArtifactError::UnsupportedFormat { found: self.format, supported: FORMAT_VERSION });
         }
+        if let Model::Forecast(m) = &self.model {
+            m.check().map_err(|e| ArtifactError::Corrupt(alloc::format!("{e}")))?;
+        }
         if self.schema.family != self.model.family() {
             return Err(ArtifactError::FamilyMismatch {
                 schema: self.schema.family.as_str(),

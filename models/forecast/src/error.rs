@@ -101,6 +101,9 @@ pub enum ForecastError {
     /// Not exactly one numeric column could be the series' values.
     #[error("name the value column (numeric candidates: {0})")]
     AmbiguousValue(String),
+    /// A stored model whose parts do not fit together (damaged or hand-edited).
+    #[error("corrupt forecaster: {0}")]
+    Corrupt(String),
     /// The linear system could not be solved (should not happen with a positive ridge).
     #[error("numerical failure while fitting: {0}")]
     Numerical(String),

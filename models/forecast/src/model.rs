@@ -3,6 +3,7 @@
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+use crate::error::ForecastError;
 use crate::features::Layout;
 use crate::profile::Profile;
 
@@ -124,6 +125,60 @@ impl ForecastModel {
     pub fn useful_history(&self) -> usize {
         let profile = if self.profile_on() { self.profile.reach() } else { 0 };
         self.layout().full_reach().max(profile)
+    }
+
+    /// Checks that the stored parts fit together (lengths, ranges, finiteness), so that a damaged
+    /// or hand-edited artifact is refused when it is loaded instead of failing while scoring.
+    ///
+    /// # Errors
+    /// [`ForecastError::Corrupt`] naming the first inconsistency.
+    pub fn check(&self) -> Result<(), ForecastError> {
+        let bad = |m: &str| Err(ForecastError::Corrupt(m.into()));
+        let hz = self.horizon as usize;
+        if hz == 0 || self.context_length == 0 {
+            return bad("horizon and context length must be at least 1");
+        }
+        if self.lags.windows(2).any(|w| w[0] >= w[1]) {
+            return bad("lags must be strictly ascending");
+        }
+        if self.means.iter().any(|m| m[1] == 0 || m[2] == 0) {
+            return bad("a seasonal mean has a zero step or count");
+        }
+        if self.period_seconds.is_some_and(|p| p <= 0) {
+            return bad("the sampling period must be positive");
+        }
+        let width = self.layout().width();
+        if self.weights.len() != hz * width {
+            return bad("weights do not match horizon × design width");
+        }
+        let k = self.residual_levels.len();
+        if k == 0 || self.residual_levels.windows(2).any(|w| w[0] >= w[1]) {
+            return bad("residual levels must be ascending");
+        }
+        if self.residual_levels.iter().any(|l| !(*l > 0.0 && *l < 1.0)) {
+            return bad("residual levels must lie in (0, 1)");
+        }
+        if self.residual_quantiles.len() != hz * k || self.residual_mean.len() != hz {
+            return bad("residual tables do not match the horizon");
+        }
+        if !(self.baseline.is_empty() || self.baseline.len() == hz)
+            || self.baseline.iter().any(|&c| c as usize >= width)
+        {
+            return bad("baseline columns do not match the design");
+        }
+        if !(self.profile_steps.is_empty() || self.profile_steps.len() == hz)
+            || self.profile_steps.iter().chain([&self.profile.weight]).any(|w| !(0.0..=1.0).contains(w))
+        {
+            return bad("profile weights must be in [0, 1], one per step");
+        }
+        let numbers = self.weights.iter().chain(&self.residual_quantiles).chain(&self.residual_mean);
+        if numbers.chain([&self.scale_floor, &self.step_correlation]).any(|v| !v.is_finite())
+            || !(0.0..1.0).contains(&self.step_correlation)
+            || self.scale_floor < 0.0
+        {
+            return bad("non-finite or out-of-range numbers");
+        }
+        Ok(())
     }
 
     /// Whether the profile component takes part in any step's forecast.
