@@ -336,7 +336,11 @@ impl Registry {
             .values()
             // Checked again under the writer lock: an admin PUT may have installed the file
             // after this scan listed the directory.
-            .filter(|e| e.sig.is_some() && !present.contains(&e.alias) && !dir.join(format!("{}.wasm", e.alias)).is_file())
+            .filter(|e| {
+                e.sig.is_some()
+                    && !present.contains(&e.alias)
+                    && !dir.join(format!("{}.wasm", e.alias)).is_file()
+            })
             .map(|e| e.alias.clone())
             .collect();
         for alias in gone {
