@@ -86,6 +86,10 @@ fn gbt_trains_reports_and_scores_csv_and_jsonl_alike() {
         report["metrics"].as_array().unwrap().iter().find(|m| m[0] == "auc").unwrap()[1].as_f64().unwrap();
     assert!(auc > 0.88, "held-out AUC {auc}");
     let html = std::fs::read_to_string(dir.path().join("churn.report.html")).unwrap();
+    for chart in ["ROC curve", "Precision–recall curve", "Calibration", "Learning curve"] {
+        assert!(html.contains(chart), "the report lacks the {chart} chart");
+    }
+    let html = std::fs::read_to_string(dir.path().join("churn.report.html")).unwrap();
     assert!(html.contains("ROC curve") && html.contains("Feature importance") && html.contains("<svg"));
 
     let input = head(dir.path(), "churn.csv", "rows.csv", 51);
@@ -193,6 +197,14 @@ fn bad_training_input_is_reported() {
             .arg("--out")
             .arg(&out),
         "no column named 'nope'",
+    );
+    fails_with(
+        host()
+            .args(["train", "gbt", "--quiet", "--target", "churn", "--test-from-row", "1", "--data"])
+            .arg(demo("churn.csv"))
+            .arg("--out")
+            .arg(&out),
+        "test_from_row: 1 must be between 2 and the number of data rows (5000)",
     );
     let constant = dir.path().join("constant.csv");
     std::fs::write(&constant, "y\n".to_string() + &"5\n".repeat(600)).unwrap();
@@ -411,4 +423,123 @@ fn a_large_input_is_scored_in_chunks_with_bounded_memory() {
         host().arg("score").arg(&wasm).arg("--input").arg(&bad),
         &format!("row {n}, column 'state': unknown category 'ZZ'"),
     );
+
+#[test]
+fn rcf_defaults_skip_a_numeric_timestamp_and_threshold_flags_reach_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two readings per row plus a Unix-seconds `timestamp` column that is numeric.
+    let mut csv = String::from("timestamp,cpu,mem\n");
+    for i in 0..400 {
+        let x = (i as f64 * 0.2).sin();
+        csv.push_str(&format!("{},{x},{}\n", 1_700_000_000 + 60 * i, 2.0 * x + 1.0));
+    }
+    let data = dir.path().join("hosts.csv");
+    std::fs::write(&data, csv).unwrap();
+    run(host()
+        .args(["train", "rcf", "--quiet", "--trees", "10", "--sample-size", "64", "--name", "hosts"])
+        .args(["--z-factor", "2.5", "--short-window", "1", "--suppress-after-flag", "0", "--warmup", "30"])
+        .args(["--hold-z-factor", "1.5"])
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.path()));
+    let artifact: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("hosts.model.json")).unwrap()).unwrap();
+    let inputs: Vec<&str> = artifact["schema"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs, ["cpu", "mem"], "the timestamp column is not a feature");
+    let config = &artifact["model"]["rcf"]["config"];
+    assert_eq!(config["dimensions"], 2);
+    assert_eq!(config["shingle_size"], 1, "multivariate readings are not shingled by default");
+    let t = &config["threshold"];
+    assert_eq!((t["z_factor"].as_f64(), t["short_window"].as_u64()), (Some(2.5), Some(1)));
+    assert_eq!((t["suppress_after_flag"].as_u64(), t["warmup"].as_u64()), (Some(0), Some(30)));
+    assert_eq!(t["hold_z_factor"].as_f64(), Some(1.5));
+    // Asked for, the timestamp is read like any column.
+    run(host()
+        .args(["train", "rcf", "--quiet", "--trees", "10", "--sample-size", "64", "--name", "with_ts"])
+        .args(["--value-columns", "timestamp,cpu"])
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.path()));
+    let artifact: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("with_ts.model.json")).unwrap())
+            .unwrap();
+    assert_eq!(artifact["schema"]["inputs"][0]["name"], "timestamp");
+    fails_with(
+        host()
+            .args(["train", "rcf", "--quiet", "--value-columns", "nope", "--data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(dir.path()),
+        "no column named 'nope' (columns: timestamp, cpu, mem)",
+    );
+}
+
+/// Forecast training data with a `timestamp` column that is not named: 30 days of hours, with
+/// `drop` rows taken out 100 rows before the end; `sites` copies of the series (2nd, 3rd… scaled)
+/// under a `site` column.
+fn hourly_series(dir: &Path, name: &str, drop: usize, sites: usize) -> PathBuf {
+    let text = std::fs::read_to_string(demo("electricity_hourly.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().skip(1).take(24 * 30).collect();
+    let n = lines.len();
+    let mut csv = String::from("site,timestamp,demand_mw\n");
+    for site in 0..sites {
+        for (i, l) in lines.iter().enumerate() {
+            if i >= n - 100 && i < n - 100 + drop {
+                continue;
+            }
+            let (ts, v) = l.split_once(',').unwrap();
+            let v: f64 = v.parse().unwrap();
+            csv.push_str(&format!("s{site},{ts},{}\n", v * (1.0 + site as f64)));
+        }
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn forecast_training_finds_the_timestamp_and_refuses_or_fills_gaps_and_trains_globally() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = |data: &Path, extra: &[&str]| {
+        let mut c = host();
+        c.args(["train", "forecast", "--quiet", "--horizon", "24", "--test-windows", "2", "--data"])
+            .arg(data)
+            .arg("--out")
+            .arg(dir.path())
+            .args(extra);
+        c
+    };
+    let gappy = hourly_series(dir.path(), "gappy.csv", 6, 1);
+    // No --timestamp-column and no --value-column: `timestamp` is found, never the value, and
+    // the six missing hours are refused with the timestamps around them.
+    fails_with(&mut train(&gappy, &["--series-column", "site"]), "6 step(s) of 3600 s missing between");
+    fails_with(&mut train(&gappy, &["--series-column", "site"]), "column 'timestamp' read as the timestamp");
+    run(&mut train(&gappy, &["--series-column", "site", "--fill-gaps", "--name", "filled"]));
+    let artifact: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("filled.model.json")).unwrap())
+            .unwrap();
+    let model = &artifact["model"]["forecast"];
+    assert_eq!(model["period_seconds"], 3600, "the sampling period is recorded");
+    assert_eq!(model["calendar"], false, "a found timestamp checks spacing but adds no calendar");
+    assert_eq!(model["periods"], serde_json::json!([24, 168]));
+    assert_eq!(artifact["schema"]["inputs"][0]["name"], "demand_mw");
+
+    // Global mode: three sites of different levels, one model.
+    let sites = hourly_series(dir.path(), "sites.csv", 0, 3);
+    run(&mut train(&sites, &["--series-column", "site", "--name", "sites"]));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("sites.report.json")).unwrap())
+            .unwrap();
+    let metric = |k: &str| {
+        report["metrics"].as_array().unwrap().iter().find(|m| m[0] == k).unwrap()[1].as_f64().unwrap()
+    };
+    assert!(metric("mase") < 1.5 && metric("coverage_80") > 0.4, "{report}");
+    assert!(report.to_string().contains("3 series"), "{report}");
 }

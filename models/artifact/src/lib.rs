@@ -27,7 +27,7 @@ pub use scorekit_rcf::RcfModel;
 
 /// The artifact format this build writes and reads. Bump it whenever a serialised type changes
 /// shape; add a migration in [`Artifact::from_json`] if old files must stay readable.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Leading bytes of the binary encoding.
 pub const BINARY_MAGIC: &[u8; 8] = b"SKMODEL\0";
@@ -116,6 +116,9 @@ impl Artifact {
     fn check(self) -> Result<Self, ArtifactError> {
         if self.format != FORMAT_VERSION {
             return Err(ArtifactError::UnsupportedFormat { found: self.format, supported: FORMAT_VERSION });
+        }
+        if let Model::Forecast(m) = &self.model {
+            m.check().map_err(|e| ArtifactError::Corrupt(alloc::format!("{e}")))?;
         }
         if self.schema.family != self.model.family() {
             return Err(ArtifactError::FamilyMismatch {
