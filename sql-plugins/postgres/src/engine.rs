@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use pgrx::prelude::*;
 use scorekit_host::local::LocalLoader;
-use scorekit_host::{Code, HostError, HostResult, ModuleLoader, Schema, Scorer, SharedScorer};
+use scorekit_host::{Code, HostError, HostResult, ModuleLoader, Schema, Scorer, SharedScorer, names};
 use scorekit_runtime::{InterruptCheck, Runtime, RuntimeConfig};
 
 use crate::error::{OrRaise, raise, user_error};
@@ -32,6 +32,8 @@ pub struct Loaded {
     pub name: String,
     /// The model.
     pub scorer: SharedScorer,
+    /// Values a score call returns per row (`names::score_outputs`), counted once at load.
+    pub outputs_per_row: usize,
 }
 
 impl Loaded {
@@ -234,7 +236,8 @@ fn by_hash(loader: &LocalLoader, sha: &str) -> Rc<Loaded> {
     };
     let expected = parse_hex(sha);
     let scorer = loader.load(&bytes, expected).or_raise(&name);
-    let loaded = Rc::new(Loaded { sha256: sha.to_string(), name, scorer });
+    let outputs_per_row = names::score_outputs(scorer.info().schema()).len().max(1);
+    let loaded = Rc::new(Loaded { sha256: sha.to_string(), name, scorer, outputs_per_row });
     SESSION.with(|s| s.borrow_mut().by_hash.insert(sha.to_string(), loaded.clone()));
     loaded
 }

@@ -27,14 +27,14 @@ fn wire(e: impl std::fmt::Display) -> HostError {
 
 /// Scores a batch in one call; the first output of each row (GBT: probability; RCF: score).
 fn first_outputs(loaded: &Loaded, model: &str, rows: &Rows) -> Vec<f64> {
-    let width = names::score_outputs(loaded.schema()).len();
     let out = loaded.call(model, rows.n_rows(), |s| s.score(rows));
-    out.chunks(width).map(|r| r[0]).collect()
+    out.chunks(loaded.outputs_per_row).map(|r| r[0]).collect()
 }
 
-/// Scores one row.
+/// Scores one row (the row path: one module call per SQL call).
 fn score_one(loaded: &Loaded, model: &str, rows: &Rows) -> f64 {
-    first_outputs(loaded, model, rows).first().copied().unwrap_or(f64::NAN)
+    let out = loaded.call(model, 1, |s| s.score(rows));
+    out.first().copied().unwrap_or(f64::NAN)
 }
 
 /// Scores `rows` in module calls of at most `scorekit.batch_size` rows, each chunk numbered from
