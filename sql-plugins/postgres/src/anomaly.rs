@@ -50,7 +50,7 @@ unsafe fn step_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
             let model = pgrx::fcinfo::pg_getarg::<String>(fcinfo, 1).unwrap_or_default();
             let loaded = engine::resolve(&model);
             let scorer = loaded.scorer.clone();
-            let stream = loaded.call(&model, 0, |s| s.open_stream());
+            let stream = loaded.scorer.open_stream().or_raise(&model);
             // The state lives (and is dropped) with the aggregate's memory context.
             PgMemoryContexts::For(aggctx).leak_and_drop_on_delete(AggState {
                 model,
