@@ -7,7 +7,9 @@
 #      the `pg_test` feature and installs it into the Debian PostgreSQL 15;
 #   4. end-to-end (tests/e2e.sh) against that installed extension: initdb in a temp dir, the
 #      server on a private socket, CREATE EXTENSION, load the modules, \copy the demo data, and
-#      compare every score with `host score` (parity), plus bad input, cancel and limits.
+#      compare every score with `host score` (parity), plus bad input, cancel and limits, the
+#      upgrade from the previous release, and the conformance suite with this server as its
+#      PostgreSQL host.
 # The `pg_test` build is the production code plus the `tests` schema; building it once serves
 # both the #[pg_test]s and the end-to-end test (a second flavour would build wasmtime again).
 # Usage: sql-plugins/postgres/test.sh [--prepare-only] [--skip-pg-test]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test of the installed scorekit extension against a real PostgreSQL server started
 # here (initdb in a temp dir, Unix socket in that dir, no TCP). Every score is compared with
-# `host score` on the same rows. Called by ../test.sh, which sets HOST, MODULES, ROOT, PG_MAJOR.
+# `host score` on the same rows; the cross-host conformance suite runs with this server as its
+# PostgreSQL host. Called by ../test.sh, which sets HOST, MODULES, ROOT, PG_MAJOR (and
+# CARGO_TARGET_DIR, where the workspace's test build is).
 set -euo pipefail
 : "${HOST:?path of the host binary}" "${MODULES:?dir with churn.wasm, anomaly.wasm, forecast.wasm and demo/}"
 : "${ROOT:?repository root}"
@@ -222,6 +224,18 @@ expect_error "SET ROLE analyst; SELECT scorekit.anomaly_reset('anomaly', 'm1')" 
 expect_eq "a plain role streams" "601" "$(sql "SET ROLE analyst; SELECT count(*) FROM scorekit.anomaly_update('anomaly', 'm1', 70); SELECT readings FROM scorekit.stream_state WHERE stream_key = 'm1'" | tail -1)"
 expect_eq "server still up" 1 "$(sql 'SELECT 1')"
 expect_eq "stats view" "5000|0" "$(sql "SELECT count(churn_probability($inputs)) FROM churn; SELECT rows, errors FROM scorekit.stats WHERE model = 'churn'" | tail -1)"
+
+# --- the cross-host conformance suite (tests/conformance), with this server as its PostgreSQL host ----
+sql "CREATE DATABASE conformance"
+if SCOREKIT_CONFORMANCE_PSQL="$BIN/psql -h $WORK -p 5432 -U postgres -d conformance" \
+    cargo test --workspace --release --exclude scorekit --test conformance --manifest-path "$ROOT/Cargo.toml" \
+    -- --nocapture >"$WORK/conformance.log" 2>&1; then
+    echo "ok   conformance suite: $(grep -c ' postgres *ok$' "$WORK/conformance.log") cases agree on postgres," \
+        "$(grep -c ' postgres *skip' "$WORK/conformance.log") skipped with their reason"
+else
+    echo "FAIL conformance suite:"; grep -E " FAIL$|disagreement| on [a-z]+: |panicked" "$WORK/conformance.log" | head -20
+    fails=$((fails + 1))
+fi
 
 # --- redeploy of a stream's model: retrained -> restart, the old state archived, a NOTICE -----------
 psql_ >/dev/null <<SQL
