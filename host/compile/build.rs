@@ -7,9 +7,9 @@
 //! * `source`: built from `guest/` for `wasm32-unknown-unknown` (fails clearly without the target);
 //! * unset: `source` when the wasm32 target is installed, else `prebuilt`.
 //!
-//! A source build is reproducible (paths are remapped), so it equals the committed file unless
-//! the guest's sources changed; then a warning says to run `scripts/build-guest.sh`, which
-//! refreshes the committed file (and `--check` fails the test script when it is stale).
+//! A source build is reproducible (built through one fixed path, paths remapped), so it equals
+//! the committed file unless the guest's sources changed; then a warning says to run
+//! `scripts/build-guest.sh`, which refreshes the committed file (and `--check` fails the test script when it is stale).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -79,6 +79,9 @@ fn build_guest(root: &Path, out_dir: &Path) -> PathBuf {
         .ancestors()
         .find(|p| p.join("CACHEDIR.TAG").exists())
         .map_or_else(|| out_dir.join("guest-target"), |t| t.join("guest"));
+    // Held until cargo is done: no other checkout re-points the stable root meanwhile.
+    let (_lock, root) = stable_root(root);
+    let root = root.as_path();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--release", "--locked", "--target", TARGET, "--manifest-path"])
@@ -133,6 +136,49 @@ fn build_guest(root: &Path, out_dir: &Path) -> PathBuf {
         );
     }
     target_dir.join(TARGET).join("release/scorekit_guest.wasm")
+}
+
+/// Where the guest is built from: [`STABLE_ROOT`], a link to this checkout, with a lock held.
+///
+/// Cargo identifies a path dependency outside the guest's workspace (`../models/*`) by its
+/// absolute path, and that identity feeds the symbol hashes that decide the code's layout: built
+/// from each checkout's own path, the same sources gave different bytes in different clones
+/// (checked: /tmp/a and /tmp/b differed, 35 kB of 191 kB). Through one fixed path every clone
+/// builds the same bytes. Where the link cannot be made (no /tmp, another user's link), the
+/// checkout's own path is used and the build says it may differ from the committed guest.
+fn stable_root(root: &Path) -> (Option<std::fs::File>, PathBuf) {
+    match link_stable_root(root) {
+        Ok(lock) => (Some(lock), PathBuf::from(STABLE_ROOT)),
+        Err(e) => {
+            println!(
+                "cargo:warning=building the guest from {} ({STABLE_ROOT}: {e}): its bytes may differ from the committed guest",
+                root.display()
+            );
+            (None, root.to_path_buf())
+        }
+    }
+}
+
+/// A fixed path (see [`stable_root`]); a file next to it is the lock.
+const STABLE_ROOT: &str = "/tmp/scorekit-guest-root";
+
+#[cfg(unix)]
+fn link_stable_root(root: &Path) -> std::io::Result<std::fs::File> {
+    let lock = std::fs::File::create(format!("{STABLE_ROOT}.lock"))?;
+    lock.lock()?;
+    if std::fs::read_link(STABLE_ROOT).ok().as_deref() != Some(root) {
+        // Made under a temporary name and renamed over the old link: the switch is atomic.
+        let tmp = format!("{STABLE_ROOT}.{}", std::process::id());
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(root, &tmp)?;
+        std::fs::rename(&tmp, STABLE_ROOT)?;
+    }
+    Ok(lock)
+}
+
+#[cfg(not(unix))]
+fn link_stable_root(_root: &Path) -> std::io::Result<std::fs::File> {
+    Err(std::io::Error::other("symbolic links are made on Unix only"))
 }
 
 fn write_if_changed(to: &Path, bytes: &[u8]) {
