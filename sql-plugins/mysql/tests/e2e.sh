@@ -286,8 +286,9 @@ ln -sfn churn@1.wasm "$MODULES/churn.tmp" && mv -Tf "$MODULES/churn.tmp" "$MODUL
 expect_eq "rollback" "$seed_prob" "$(sql "SELECT scorekit_score('churn', $seed_inputs)")"
 
 # --- the conformance suite, with this server as its MySQL host -----------------------------------------------
+# (the workspace's feature set, as test.sh built it: `-p scorekit-conformance` would build again)
 if SCOREKIT_CONFORMANCE_MYSQL="$MYSQL" SCOREKIT_CONFORMANCE_MYSQL_MODELS="$MODULES" \
-    cargo test --release --quiet -p scorekit-conformance --manifest-path "$ROOT/Cargo.toml" --test conformance \
+    cargo test --workspace --release --exclude scorekit --quiet --manifest-path "$ROOT/Cargo.toml" --test conformance \
     -- every_host_agrees_with_the_golden_outcomes --nocapture >"$WORK/conformance.log" 2>&1; then
     echo "ok   conformance suite with the mysql host: $(grep -c ' mysql  *ok$' "$WORK/conformance.log") cases ok, $(grep -c ' mysql  *skip' "$WORK/conformance.log") skipped with a reason"
 else
