@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test scorekit has, installing what it needs first (the wasm32 target, apt packages for
-# PostgreSQL 15, cargo-pgrx). This is what CI runs.
+# PostgreSQL 15 and MariaDB 10.11, cargo-pgrx). This is what CI runs.
 #   ./scripts/test-all.sh
 # Builds go to $CARGO_TARGET_DIR (default ~/.cache/scorekit/target, outside the clone) so that
 # repeated runs on one machine are incremental; a fresh machine builds everything from scratch.
@@ -34,6 +34,10 @@ cargo test --workspace --release --exclude scorekit
 
 step "PostgreSQL extension: #[pg_test]s and end-to-end against a real PostgreSQL 15"
 sql-plugins/postgres/test.sh
+
+step "MySQL/MariaDB plugin: end-to-end against a real MariaDB 10.11 (apt mariadb-server when missing)"
+# Its unit tests (the udf crate's mock) ran in the workspace step; this reuses that build.
+sql-plugins/mysql/test.sh
 
 echo
 echo "all test suites passed"
