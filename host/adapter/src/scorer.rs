@@ -95,6 +95,12 @@ pub trait Scorer: MaybeSendSync {
     /// Unsupported family, or no instance can be created.
     fn open_stream(&self) -> HostResult<Box<dyn StreamScorer>>;
 
+    /// Whether a call may wait on the network (a remote endpoint behind it): a host must never
+    /// run such a call on an event-loop thread, however cheap its earlier calls were.
+    fn waits_on_network(&self) -> bool {
+        false
+    }
+
     /// What this scorer counts about itself, for a host's metrics: a composed scorer (a policy
     /// over a local module and a remote endpoint) reports its calls, fallbacks, circuit breaker
     /// and shadow agreement here. Plain scorers count nothing.

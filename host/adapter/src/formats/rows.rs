@@ -71,6 +71,53 @@ pub fn for_each_row(
     Ok(())
 }
 
+/// Splits `rows` into batches of at most `max_rows` rows, in order, each numbered on from where
+/// it starts (its row base), so messages name the row of the whole batch.
+///
+/// # Errors
+/// [`Code::BadInput`] for a malformed batch.
+pub fn split(rows: &Rows, max_rows: usize) -> HostResult<Vec<Rows>> {
+    let req = RowsRequest::decode(rows.as_bytes()).map_err(corrupt)?;
+    let max_rows = max_rows.max(1);
+    if req.n_rows <= max_rows {
+        return Ok(vec![rows.clone()]);
+    }
+    let wire = |e: scorekit_abi::WireError| HostError::new(Code::TooLarge, e.to_string());
+    let mut out = Vec::with_capacity(req.n_rows.div_ceil(max_rows));
+    let mut cursor = req.cursor();
+    let mut cells: Vec<Cell<'_>> = Vec::with_capacity(req.n_cols);
+    let dense = req.layout == scorekit_abi::rows::Layout::Dense;
+    let mut values: Vec<f64> = Vec::new();
+    let mut cur = Rows::tagged(req.n_cols);
+    let mut first = 0usize;
+    let finish = |cur: Rows, values: &mut Vec<f64>, first: usize| -> HostResult<Rows> {
+        let mut r = if dense { Rows::dense(req.n_cols, values).map_err(wire)? } else { cur };
+        values.clear();
+        r.set_row_base(rows.row_base() + first).map_err(wire)?;
+        Ok(r)
+    };
+    let mut n = 0usize;
+    while cursor.next_cells(&mut cells).map_err(corrupt)? {
+        if n == max_rows {
+            let done = std::mem::replace(&mut cur, Rows::tagged(req.n_cols));
+            out.push(finish(done, &mut values, first)?);
+            first += n;
+            n = 0;
+        }
+        if dense {
+            values.extend(cells.iter().map(|c| if let Cell::Number(x) = c { *x } else { f64::NAN }));
+        } else {
+            for c in &cells {
+                cur.push_cell(*c).map_err(wire)?;
+            }
+            cur.end_row().map_err(wire)?;
+        }
+        n += 1;
+    }
+    out.push(finish(cur, &mut values, first)?);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +151,13 @@ mod tests {
         assert_eq!(collect(&tagged).unwrap(), ["0:[Number(1.5), Text(\"yes\")]", "1:[Missing, Missing]"]);
         let dense = Rows::dense(2, &[2.0, 1.0, f64::NAN, 0.0]).unwrap();
         assert_eq!(collect(&dense).unwrap(), ["0:[Number(2.0), Text(\"yes\")]", "1:[Missing, Text(\"no\")]"]);
+        let parts = split(&tagged, 1).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!((parts[1].row_base(), parts[1].n_rows()), (1, 1));
+        assert_eq!(collect(&parts[1]).unwrap(), ["0:[Missing, Missing]"]);
+        let parts = split(&dense, 1).unwrap();
+        assert_eq!(collect(&parts[1]).unwrap(), ["0:[Missing, Text(\"no\")]"]);
+        assert_eq!(split(&dense, 5).unwrap().len(), 1);
         let bad = Rows::dense(2, &[2.0, 7.0]).unwrap();
         assert!(collect(&bad).unwrap_err().message.contains("level index 7"));
     }

@@ -287,8 +287,13 @@ impl PolicyScorer {
             .remote
             .as_ref()
             .ok_or_else(|| HostError::new(Code::Unavailable, "no remote endpoint is configured"))?;
-        bump(&self.counters.remote_calls);
         let r = f(remote);
+        // An operation SageMaker has no call for (explain, streams) is refused before anything
+        // is sent: it is not a remote call.
+        if matches!(&r, Err(e) if e.code == Code::Unsupported) {
+            return r;
+        }
+        bump(&self.counters.remote_calls);
         if r.is_err() {
             bump(&self.counters.remote_failures);
         }
@@ -447,6 +452,11 @@ impl Scorer for PolicyScorer {
             (Policy::Remote, _) | (_, None) => self.remote_call(|r| r.open_stream()),
             (_, Some(l)) => l.open_stream(),
         }
+    }
+
+    fn waits_on_network(&self) -> bool {
+        // Shadow calls run in the background: the caller never waits for them.
+        matches!(self.policy, Policy::Remote | Policy::LocalThenRemote)
     }
 
     fn stats(&self) -> Vec<Stat> {

@@ -289,12 +289,17 @@ impl Endpoint {
                     use aws_sdk_sagemakerruntime::error::ProvideErrorMetadata;
                     // An error event is the model's (neutral for the breaker); a stream that
                     // cannot be decoded is the endpoint's.
+                    use aws_sdk_sagemakerruntime::types::error::ResponseStreamError;
                     let (outcome, code, text) = match e.as_service_error() {
-                        Some(se) => (
-                            Outcome::ModelError,
-                            se.code().unwrap_or("an error event").to_string(),
-                            se.message().unwrap_or("").to_string(),
-                        ),
+                        Some(se) => {
+                            // The SDK keeps the event's type as the variant, not as a code.
+                            let event = match se {
+                                ResponseStreamError::ModelStreamError(_) => "ModelStreamError",
+                                ResponseStreamError::InternalStreamFailure(_) => "InternalStreamFailure",
+                                _ => se.code().unwrap_or("an error event"),
+                            };
+                            (Outcome::ModelError, event.to_string(), se.message().unwrap_or("").to_string())
+                        }
                         None => (Outcome::Malformed, "a broken stream".to_string(), error_chain(&e)),
                     };
                     let (host_code, text) =

@@ -474,6 +474,10 @@ impl Scorer for RemoteScorer {
         Err(self.unsupported("keep a stream (a SageMaker Random Cut Forest endpoint never learns)"))
     }
 
+    fn waits_on_network(&self) -> bool {
+        true
+    }
+
     fn stats(&self) -> Vec<Stat> {
         endpoint_stats(&self.inner.endpoint)
     }
