@@ -23,6 +23,10 @@ step "PostgreSQL build prerequisites (apt packages, cargo-pgrx, pgrx init; skipp
 # Before linting: the extension is a workspace member and builds against the server's headers.
 sql-plugins/postgres/test.sh --prepare-only
 
+step "SageMaker test prerequisites (python3-boto3 for the boto3 client test; skipped when present)"
+# host/cli/tests/sagemaker.rs drives boto3's invoke_endpoint (default retries) against host serve.
+python3 -c 'import boto3' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-boto3; }
+
 step "format"
 cargo fmt --all -- --check
 
@@ -30,6 +34,8 @@ step "lint"
 cargo clippy --workspace --all-targets --release -- -D warnings
 
 step "unit, property, golden, integration and conformance tests (optimised: scoring-heavy tests need it)"
+# Includes the remote SageMaker tests: scorekit-host's `remote` test (fault-injecting stand-in) and
+# host/cli/tests/sagemaker.rs (host serve as the remote), built with the workspace's features.
 cargo test --workspace --release --exclude scorekit
 
 step "PostgreSQL extension: #[pg_test]s and end-to-end against a real PostgreSQL 15"
