@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test scorekit has, installing what it needs first (the wasm32 target, apt packages for
-# PostgreSQL 15, cargo-pgrx). This is what CI runs.
+# PostgreSQL 15 and MariaDB 10.11, cargo-pgrx). This is what CI runs.
 #   ./scripts/test-all.sh
 # Builds go to $CARGO_TARGET_DIR (default ~/.cache/scorekit/target, outside the clone) so that
 # repeated runs on one machine are incremental; a fresh machine builds everything from scratch.
@@ -23,6 +23,10 @@ step "PostgreSQL build prerequisites (apt packages, cargo-pgrx, pgrx init; skipp
 # Before linting: the extension is a workspace member and builds against the server's headers.
 sql-plugins/postgres/test.sh --prepare-only
 
+step "SageMaker test prerequisites (python3-boto3 for the boto3 client test; skipped when present)"
+# host/cli/tests/sagemaker.rs drives boto3's invoke_endpoint (default retries) against host serve.
+python3 -c 'import boto3' 2>/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-boto3; }
+
 step "format"
 cargo fmt --all -- --check
 
@@ -30,10 +34,16 @@ step "lint"
 cargo clippy --workspace --all-targets --release -- -D warnings
 
 step "unit, property, golden, integration and conformance tests (optimised: scoring-heavy tests need it)"
+# Includes the remote SageMaker tests: scorekit-host's `remote` test (fault-injecting stand-in) and
+# host/cli/tests/sagemaker.rs (host serve as the remote), built with the workspace's features.
 cargo test --workspace --release --exclude scorekit
 
 step "PostgreSQL extension: #[pg_test]s and end-to-end against a real PostgreSQL 15"
 sql-plugins/postgres/test.sh
+
+step "MySQL/MariaDB plugin: end-to-end against a real MariaDB 10.11 (apt mariadb-server when missing)"
+# Its unit tests (the udf crate's mock) ran in the workspace step; this reuses that build.
+sql-plugins/mysql/test.sh
 
 echo
 echo "all test suites passed"

@@ -109,6 +109,33 @@ impl Code {
     }
 }
 
+impl Code {
+    /// Every code.
+    pub const ALL: [Code; 15] = [
+        Code::BadInput,
+        Code::NullInput,
+        Code::Unsupported,
+        Code::UnknownModel,
+        Code::UnknownStream,
+        Code::InvalidModule,
+        Code::ModuleFailed,
+        Code::StreamLost,
+        Code::Deadline,
+        Code::MemoryLimit,
+        Code::TooLarge,
+        Code::Interrupted,
+        Code::Unavailable,
+        Code::Storage,
+        Code::QuotaExceeded,
+    ];
+
+    /// The code named `name` ([`Code::as_str`]), e.g. read back from another scorekit host's
+    /// error body.
+    pub fn parse(name: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
 /// A failure anywhere below a host's boundary: a code and a message naming the problem (row and
 /// column where there is one, rows counted from 1).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -170,6 +197,11 @@ mod tests {
             Code::Storage,
             Code::QuotaExceeded,
         ];
+        assert_eq!(Code::ALL, all);
+        for c in all {
+            assert_eq!(Code::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(Code::parse("nope"), None);
         let mut names: Vec<&str> = all.iter().map(|c| c.as_str()).collect();
         names.sort_unstable();
         names.dedup();

@@ -30,6 +30,10 @@ pub mod local;
 pub mod names;
 #[cfg(feature = "native")]
 pub mod native;
+#[cfg(feature = "remote")]
+pub mod policy;
+#[cfg(feature = "remote")]
+pub mod remote;
 pub mod scorer;
 pub mod streams;
 pub mod time;
@@ -40,5 +44,8 @@ pub use history::{Gaps, History, history_values};
 pub use scorekit_abi::values::RcfStep;
 pub use scorekit_abi::{Description, ForecastOutput, ForecastQuery, Rows};
 pub use scorekit_core::{Family, Field, FieldKind, Schema};
-pub use scorer::{MaybeSend, MaybeSendSync, ModelInfo, ModuleLoader, Scorer, SharedScorer, StreamScorer};
+pub use scorer::{
+    Backends, MaybeSend, MaybeSendSync, ModelInfo, ModuleLoader, Scorer, SharedScorer, Stat, StatKind,
+    StreamScorer,
+};
 pub use time::parse_timestamp;

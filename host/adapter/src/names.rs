@@ -23,6 +23,13 @@ pub fn score_outputs(schema: &Schema) -> Vec<String> {
     if schema.outputs.is_empty() { vec!["score".to_string()] } else { schema.outputs.clone() }
 }
 
+/// Keys of the values of one row in a SageMaker-style JSON answer: `score` for a model with one
+/// output (what the built-in algorithms answer), else the output names.
+pub fn record_keys(schema: &Schema) -> Vec<String> {
+    let outputs = score_outputs(schema);
+    if outputs.len() == 1 { vec!["score".to_string()] } else { outputs }
+}
+
 /// The name of the term an explanation ends with: what the per-input terms add up from or to.
 pub fn explanation_base(family: Family) -> &'static str {
     match family {

@@ -94,10 +94,63 @@ pub trait Scorer: MaybeSendSync {
     /// # Errors
     /// Unsupported family, or no instance can be created.
     fn open_stream(&self) -> HostResult<Box<dyn StreamScorer>>;
+
+    /// Whether a call may wait on the network (a remote endpoint behind it): a host must never
+    /// run such a call on an event-loop thread, however cheap its earlier calls were.
+    fn waits_on_network(&self) -> bool {
+        false
+    }
+
+    /// What this scorer counts about itself, for a host's metrics: a composed scorer (a policy
+    /// over a local module and a remote endpoint) reports its calls, fallbacks, circuit breaker
+    /// and shadow agreement here. Plain scorers count nothing.
+    fn stats(&self) -> Vec<Stat> {
+        Vec::new()
+    }
 }
 
 /// A scorer shared between threads.
 pub type SharedScorer = Arc<dyn Scorer>;
+
+/// Whether a [`Stat`] only grows or goes up and down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatKind {
+    /// Only grows (Prometheus `counter`).
+    Counter,
+    /// Goes up and down (Prometheus `gauge`).
+    Gauge,
+}
+
+/// One number a scorer reports about itself ([`Scorer::stats`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stat {
+    /// Metric name without a host prefix, e.g. `remote_calls_total`.
+    pub name: &'static str,
+    /// One line saying what it counts.
+    pub help: &'static str,
+    /// Counter or gauge.
+    pub kind: StatKind,
+    /// Labels besides the model's name, e.g. `("outcome", "throttled")`.
+    pub labels: Vec<(&'static str, String)>,
+    /// The value.
+    pub value: f64,
+}
+
+/// What serves each model name when that is more than its local module: a remote endpoint, a
+/// fallback or shadow policy (`policy::Policies`, feature `remote`). Hosts that load modules by
+/// name (the server's registry, `host score`, the SQL plugins) hand every module they load to
+/// [`Backends::scorer`] and serve what it returns.
+pub trait Backends: MaybeSendSync {
+    /// The scorer that answers for model `name`, given its local module (`None`: there is none).
+    /// `Ok(None)`: nothing serves `name`.
+    ///
+    /// # Errors
+    /// A [`crate::HostError`] naming why `name` cannot be served as configured.
+    fn scorer(&self, name: &str, local: Option<SharedScorer>) -> HostResult<Option<SharedScorer>>;
+
+    /// Names that may be served without a local module (their policy can answer remotely).
+    fn remote_names(&self) -> Vec<String>;
+}
 
 /// One RCF stream: state that learns from every reading it scores.
 pub trait StreamScorer: MaybeSend {

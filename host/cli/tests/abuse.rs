@@ -161,42 +161,6 @@ fn refused_uploads_are_never_buffered() {
     }
 }
 
-/// A module whose `scorekit_call` runs `body` (scorekit ABI, one numeric input, one output).
-fn abi_module(body: &str, out_len: usize) -> Vec<u8> {
-    let description = r#"{"abi":1,"family":"gbt","format":1,"schema":{"name":"spin","family":"gbt","inputs":[{"name":"x","kind":"numeric"}],"target":null,"positive_label":null,"outputs":["y"]},"metrics":[],"provenance":[],"artifact_sha256":"00"}"#;
-    let wasm = wat::parse_str(
-        r#"(module
-  (memory (export "memory") 1)
-  (func (export "scorekit_abi_version") (result i32) i32.const 1)
-  (func (export "scorekit_input") (param i32) (result i32) i32.const 1024)
-  (func (export "scorekit_output_ptr") (result i32) i32.const 0)
-  (func (export "scorekit_output_len") (result i32) i32.const OUTLEN)
-  (func (export "scorekit_call") (param i32 i32) (result i32) BODY))"#
-            .replace("BODY", body)
-            .replace("OUTLEN", &out_len.to_string()),
-    )
-    .unwrap();
-    // Append the description as the custom section `scorekit.schema`.
-    let name = b"scorekit.schema";
-    let mut body = vec![name.len() as u8];
-    body.extend_from_slice(name);
-    body.extend_from_slice(description.as_bytes());
-    let mut out = wasm;
-    out.push(0);
-    let mut n = body.len();
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            break;
-        }
-        out.push(b | 0x80);
-    }
-    out.extend_from_slice(&body);
-    out
-}
-
 fn spinning_module() -> Vec<u8> {
     abi_module("(loop $l (br $l)) i32.const 0", 0)
 }

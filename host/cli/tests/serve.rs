@@ -31,7 +31,9 @@ fn sagemaker_csv_matches_host_score_and_honours_accept() {
     let r = post(&url, "text/csv", body.as_bytes());
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.content_type.starts_with("text/csv"));
-    let served: Vec<f64> = r.body.lines().map(|l| l.parse().unwrap()).collect();
+    // The XGBoost container's shape: every row's probability on one comma-joined line.
+    assert_eq!(r.body.lines().count(), 1, "{}", r.body);
+    let served = csv_values(&r.body);
     assert_eq!(served.len(), 20);
     assert!(served.iter().all(|p| (0.0..=1.0).contains(p)));
 
@@ -82,7 +84,7 @@ fn sagemaker_csv_matches_host_score_and_honours_accept() {
     let first3: String = with_header.lines().take(4).collect::<Vec<_>>().join("\n");
     let r = post(&url, "text/csv", first3.as_bytes());
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body.lines().map(|l| l.parse::<f64>().unwrap()).collect::<Vec<_>>(), served[..3]);
+    assert_eq!(csv_values(&r.body), served[..3]);
 
     // POST /invocations with the target-model header, SigV4-signed as boto3 does.
     let r = send(
@@ -112,7 +114,7 @@ fn sagemaker_csv_matches_host_score_and_honours_accept() {
         let r = post(&server.url(&format!("/endpoints/{name}/invocations")), "text/csv", body.as_bytes());
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.sha, sha);
-        assert_eq!(r.body.lines().map(|l| l.parse::<f64>().unwrap()).collect::<Vec<_>>(), served);
+        assert_eq!(csv_values(&r.body), served);
     }
     server.stop();
 }
@@ -244,7 +246,7 @@ fn native_api_lists_scores_explains_forecasts() {
     let scores: Vec<f64> =
         r.json()["scores"].as_array().unwrap().iter().map(|s| s[0].as_f64().unwrap()).collect();
     let csv = post(&server.url("/endpoints/churn/invocations"), "text/csv", rows.join("\n").as_bytes());
-    assert_eq!(csv.body.lines().map(|l| l.parse::<f64>().unwrap()).collect::<Vec<_>>(), scores);
+    assert_eq!(csv_values(&csv.body), scores);
 
     // Explanations: contributions + bias = log-odds of the probability.
     let r = post(&server.url("/v1/models/churn:explain"), "text/csv", rows.join("\n").as_bytes());
@@ -299,8 +301,9 @@ fn bad_input_gets_4xx_naming_the_problem() {
     let row = &churn_rows(1)[0];
     let cases: Vec<(Reply, u16, &str)> = vec![
         (
+            // SageMaker's answer for an unknown endpoint: 400 ValidationError.
             post(&server.url("/endpoints/nope/invocations"), "text/csv", row.as_bytes()),
-            404,
+            400,
             "unknown model 'nope'",
         ),
         (
@@ -500,7 +503,7 @@ fn hot_swap_under_concurrent_requests_has_zero_failures() {
                 while stop.load(Ordering::Relaxed) == 0 {
                     let r = post(&url, "text/csv", rows.as_bytes());
                     total.fetch_add(1, Ordering::Relaxed);
-                    if r.status != 200 || r.body.lines().count() != 5 {
+                    if r.status != 200 || csv_values(&r.body).len() != 5 {
                         failures.lock().unwrap().push(format!("{}: {}", r.status, r.body));
                     }
                     seen.lock().unwrap().insert(r.sha);
@@ -546,7 +549,8 @@ fn hot_swap_under_concurrent_requests_has_zero_failures() {
     let r = send("DELETE", &server.url("/admin/models/churn2"), &[("authorization", "Bearer s3cret")], None);
     assert_eq!(r.status, 204, "{}", r.body);
     assert!(!models.join("churn2.wasm").exists());
-    assert_eq!(post(&server.url("/endpoints/churn2/invocations"), "text/csv", rows.as_bytes()).status, 404);
+    // An endpoint no longer served is SageMaker's 400 ValidationError.
+    assert_eq!(post(&server.url("/endpoints/churn2/invocations"), "text/csv", rows.as_bytes()).status, 400);
     // Removing the file stops serving the alias.
     std::fs::remove_file(models.join("anomaly.wasm")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -4,8 +4,20 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use scorekit_host::streams::Redeploy;
-use scorekit_host::{Gaps, InputPolicy};
+use scorekit_host::{Backends, Gaps, InputPolicy};
+
+/// What serves each model name besides its module (a policy file's remote endpoints).
+#[derive(Clone)]
+pub struct SharedBackends(pub Arc<dyn Backends>);
+
+impl std::fmt::Debug for SharedBackends {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SharedBackends").field(&self.0.remote_names()).finish()
+    }
+}
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -59,6 +71,11 @@ pub struct ServerConfig {
     pub redeploy: Redeploy,
     /// What a gap in a timestamped forecast history becomes (a request may override it).
     pub forecast_gaps: Gaps,
+    /// Answer CSV one line per row on the SageMaker routes, as the XGBoost container does under
+    /// batch transform (`SAGEMAKER_BATCH=true`), instead of its one comma-joined line.
+    pub csv_lines: bool,
+    /// Remote endpoints and policies per model (None: every model is its local module).
+    pub backends: Option<SharedBackends>,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +104,8 @@ impl Default for ServerConfig {
             input_policy: InputPolicy::default(),
             redeploy: Redeploy::default(),
             forecast_gaps: Gaps::default(),
+            csv_lines: false,
+            backends: None,
         }
     }
 }

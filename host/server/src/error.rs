@@ -12,9 +12,13 @@
 //! | limit: quota exceeded (streams per model or key prefix) | 429 |
 //! | interrupted, unavailable | 503 with `Retry-After` |
 //!
-//! The body is `{"error": {"code": ..., "message": ...}, "message": ...}`; the `x-amzn-ErrorType` header carries
-//! the SageMaker error name so that boto3 raises the exception class callers already catch
-//! (`ValidationError`, `ModelError`, `ServiceUnavailable`).
+//! The body is `{"error": {"code": ..., "message": ...}, "message": ..., "Message": ...}`; the
+//! `x-amzn-ErrorType` header carries the SageMaker error name so that the AWS SDKs raise the
+//! exception class callers already catch (`ValidationError`, `ModelError`, `ServiceUnavailable`),
+//! with the text where each reads it (botocore's rest-json parser reads `message`, the shapes of
+//! the Rust and Java SDKs `Message`). A `ModelError` also carries `OriginalStatusCode` and
+//! `OriginalMessage`, as SageMaker's does: the status the model "container" would have answered
+//! (500 for a failed module, 504 for a deadline) and the module's message.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -108,8 +112,16 @@ impl From<HostError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        // The top-level "message" is where botocore reads the text of a rest-json error.
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message }, "message": self.message });
+        let mut body = serde_json::json!({
+            "error": { "code": self.code, "message": self.message },
+            "message": self.message,
+            "Message": self.message,
+        });
+        if self.status == StatusCode::FAILED_DEPENDENCY {
+            let original = if self.code == Code::Deadline.as_str() { 504 } else { 500 };
+            body["OriginalStatusCode"] = original.into();
+            body["OriginalMessage"] = self.message.clone().into();
+        }
         let mut resp = (self.status, axum::Json(body)).into_response();
         let h = resp.headers_mut();
         h.insert("x-amzn-errortype", HeaderValue::from_static(self.amzn_type()));

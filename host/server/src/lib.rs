@@ -63,11 +63,18 @@ pub fn build_state(config: ServerConfig, loader: Arc<dyn ModuleLoader>) -> anyho
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the models directory {}", dir.display()))?;
     }
-    let registry = Arc::new(registry::Registry::new(config.models_dir.clone(), loader, metrics.clone()));
+    let backends = config.backends.as_ref().map(|b| b.0.clone());
+    let registry = Arc::new(registry::Registry::with_backends(
+        config.models_dir.clone(),
+        loader,
+        backends,
+        metrics.clone(),
+    ));
     let report = registry.scan_all();
     for (alias, err) in &report.failed {
         tracing::warn!(model = %alias, error = %err, "model not served");
     }
+    registry.serve_remote_only();
     let store: Arc<dyn StateStore> = match &config.state_dir {
         Some(dir) => Arc::new(FileStore::new(dir)),
         None => Arc::new(MemoryStore::new()),
@@ -174,27 +181,33 @@ pub async fn serve(
     Ok(())
 }
 
-/// Resolves when the process receives SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves when the process receives SIGTERM or Ctrl-C. The SIGTERM handler is installed when
+/// this is called, not when it is first polled: a supervisor that reads the address and stops the
+/// server at once must find the handler in place (else SIGTERM kills the process, state unsaved).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        tracing::info!("shutdown signal received; draining requests");
     }
-    tracing::info!("shutdown signal received; draining requests");
 }
 
 /// Runs a server to completion on its own multi-threaded Tokio runtime: binds, prints
@@ -215,6 +228,7 @@ pub fn run(config: ServerConfig, loader: Arc<dyn ModuleLoader>) -> anyhow::Resul
         let listener = TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
         let addr = listener.local_addr()?;
         let names: Vec<String> = app.registry.list().iter().map(|e| e.alias.clone()).collect();
+        let shutdown = shutdown_signal();
         tracing::info!(%addr, models = ?names, "serving");
         {
             use std::io::Write;
@@ -222,6 +236,6 @@ pub fn run(config: ServerConfig, loader: Arc<dyn ModuleLoader>) -> anyhow::Resul
             let _ = writeln!(out, "listening on http://{addr} (models: {})", names.join(", "));
             let _ = out.flush();
         }
-        serve(app, listener, shutdown_signal()).await
+        serve(app, listener, shutdown).await
     })
 }

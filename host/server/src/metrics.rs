@@ -25,11 +25,19 @@ pub enum Endpoint {
     Forecast,
     /// RCF stream step.
     Stream,
+    /// SageMaker `invocations-response-stream`.
+    InvocationsStream,
 }
 
 impl Endpoint {
-    const ALL: [Endpoint; 5] =
-        [Endpoint::Invocations, Endpoint::Score, Endpoint::Explain, Endpoint::Forecast, Endpoint::Stream];
+    const ALL: [Endpoint; 6] = [
+        Endpoint::Invocations,
+        Endpoint::Score,
+        Endpoint::Explain,
+        Endpoint::Forecast,
+        Endpoint::Stream,
+        Endpoint::InvocationsStream,
+    ];
 
     fn as_str(self) -> &'static str {
         match self {
@@ -38,6 +46,7 @@ impl Endpoint {
             Endpoint::Explain => "explain",
             Endpoint::Forecast => "forecast",
             Endpoint::Stream => "stream",
+            Endpoint::InvocationsStream => "invocations_stream",
         }
     }
 }
@@ -47,7 +56,7 @@ const CLASSES: [&str; 3] = ["2xx", "4xx", "5xx"];
 #[derive(Default)]
 struct ModelSeries {
     /// [endpoint][status class]
-    requests: [[AtomicU64; 3]; 5],
+    requests: [[AtomicU64; 3]; 6],
     rows: AtomicU64,
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
@@ -100,8 +109,14 @@ impl Metrics {
         s.sum_micros.fetch_add(elapsed.as_micros() as u64, Relaxed);
     }
 
-    /// The text exposition. `gauges` are (name, help, value) sampled by the caller.
-    pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
+    /// The text exposition. `gauges` are (name, help, value) sampled by the caller; `scorers`
+    /// are what each model's scorer counts about itself (policies: local and remote calls,
+    /// fallbacks, the circuit breaker, shadow agreement), written as `scorekit_<name>{model,…}`.
+    pub fn render(
+        &self,
+        gauges: &[(&str, &str, f64)],
+        scorers: &[(String, Vec<scorekit_host::Stat>)],
+    ) -> String {
         let mut o = String::with_capacity(4096);
         let models = self.models.read().unwrap_or_else(|e| e.into_inner()).clone();
         o.push_str("# HELP scorekit_requests_total Scoring requests by model, endpoint and status class.\n");
@@ -187,7 +202,41 @@ impl Metrics {
         for (name, help, v) in gauges {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
+        render_stats(&mut o, scorers);
         o
+    }
+}
+
+/// Writes the scorers' own numbers, each metric's HELP and TYPE once, one line per model and
+/// label set.
+fn render_stats(o: &mut String, scorers: &[(String, Vec<scorekit_host::Stat>)]) {
+    let mut names: Vec<&'static str> = Vec::new();
+    for (_, stats) in scorers {
+        for s in stats {
+            if !names.contains(&s.name) {
+                names.push(s.name);
+            }
+        }
+    }
+    for name in names {
+        let mut header = false;
+        for (model, stats) in scorers {
+            for s in stats.iter().filter(|s| s.name == name) {
+                if !header {
+                    let kind = match s.kind {
+                        scorekit_host::StatKind::Counter => "counter",
+                        scorekit_host::StatKind::Gauge => "gauge",
+                    };
+                    let _ = writeln!(o, "# HELP scorekit_{name} {}\n# TYPE scorekit_{name} {kind}", s.help);
+                    header = true;
+                }
+                let mut labels = format!("model=\"{}\"", esc(model));
+                for (k, v) in &s.labels {
+                    let _ = write!(labels, ",{k}=\"{}\"", esc(v));
+                }
+                let _ = writeln!(o, "scorekit_{name}{{{labels}}} {}", s.value);
+            }
+        }
     }
 }
 
@@ -205,7 +254,19 @@ mod tests {
         m.record("churn", Endpoint::Invocations, 200, 3, Duration::from_micros(200));
         m.record("churn", Endpoint::Invocations, 200, 2, Duration::from_millis(3));
         m.record("churn", Endpoint::Score, 400, 9, Duration::from_micros(50));
-        let t = m.render(&[("scorekit_models", "Models.", 1.0)]);
+        let stats = vec![scorekit_host::Stat {
+            name: "policy_fallbacks_total",
+            help: "Fallbacks.",
+            kind: scorekit_host::StatKind::Counter,
+            labels: vec![("reason", "deadline".into())],
+            value: 2.0,
+        }];
+        let t = m.render(&[("scorekit_models", "Models.", 1.0)], &[("churn".into(), stats)]);
+        assert!(t.contains("# TYPE scorekit_policy_fallbacks_total counter\n"), "{t}");
+        assert!(
+            t.contains("scorekit_policy_fallbacks_total{model=\"churn\",reason=\"deadline\"} 2\n"),
+            "{t}"
+        );
         assert!(t.contains(
             "scorekit_requests_total{model=\"churn\",endpoint=\"invocations\",status=\"2xx\"} 2\n"
         ));

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 
-use scorekit_host::{ModuleLoader, SharedScorer};
+use scorekit_host::{Backends, ModuleLoader, SharedScorer};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -82,6 +82,7 @@ pub struct ScanReport {
 pub struct Registry {
     dir: Option<PathBuf>,
     loader: Arc<dyn ModuleLoader>,
+    backends: Option<Arc<dyn Backends>>,
     snap: ArcSwap<Snapshot>,
     writer: Mutex<()>,
     failed: Mutex<HashMap<String, FileSig>>,
@@ -109,9 +110,22 @@ pub fn check_alias(alias: &str) -> Result<(), ApiError> {
 impl Registry {
     /// A registry over `dir` (None: admin-installed models only, kept in memory).
     pub fn new(dir: Option<PathBuf>, loader: Arc<dyn ModuleLoader>, metrics: Arc<Metrics>) -> Self {
+        Self::with_backends(dir, loader, None, metrics)
+    }
+
+    /// A registry whose models are served through `backends` (policies and remote endpoints):
+    /// every loaded module is handed to it, and names it can serve without a module are served
+    /// remotely while no module file holds them ([`Registry::serve_remote_only`]).
+    pub fn with_backends(
+        dir: Option<PathBuf>,
+        loader: Arc<dyn ModuleLoader>,
+        backends: Option<Arc<dyn Backends>>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Registry {
             dir,
             loader,
+            backends,
             snap: ArcSwap::from_pointee(Snapshot::default()),
             writer: Mutex::new(()),
             failed: Mutex::new(HashMap::new()),
@@ -192,6 +206,47 @@ impl Registry {
         self.snap.store(Arc::new(next));
     }
 
+    /// What serves `alias` given its local module: the module itself, or the policy scorer the
+    /// backends compose around it. `Ok(None)`: nothing serves it.
+    fn compose(&self, alias: &str, local: Option<SharedScorer>) -> Result<Option<SharedScorer>, String> {
+        match &self.backends {
+            None => Ok(local),
+            Some(b) => b.scorer(alias, local).map_err(|e| e.message),
+        }
+    }
+
+    /// Serves, remotely, every name the backends can serve without a module and no module file
+    /// holds (call after the first scan). Returns (name, error) of those that cannot be served.
+    pub fn serve_remote_only(&self) -> Vec<(String, String)> {
+        let Some(b) = &self.backends else { return Vec::new() };
+        let mut failed = Vec::new();
+        for alias in b.remote_names() {
+            let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            if self.snap.load().by_alias.contains_key(&alias) {
+                continue;
+            }
+            match self.compose(&alias, None) {
+                Ok(Some(scorer)) => {
+                    tracing::info!(model = %alias, sha256 = %scorer.info().sha256, "model served by its remote endpoint (no local module)");
+                    let e = Entry {
+                        alias: alias.clone(),
+                        scorer,
+                        loaded_at: SystemTime::now(),
+                        sig: None,
+                        costs: Default::default(),
+                    };
+                    self.publish(&alias, Some(Arc::new(e)));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(model = %alias, error = %e, "model not served");
+                    failed.push((alias, e));
+                }
+            }
+        }
+        failed
+    }
+
     /// Loads `bytes` and serves them as `alias` (admin PUT). With a models directory, the file is
     /// written first (temp file + rename) so the version survives a restart.
     ///
@@ -200,6 +255,10 @@ impl Registry {
     pub fn install(&self, alias: &str, bytes: &[u8]) -> Result<(Arc<Entry>, bool), ApiError> {
         check_alias(alias)?;
         let scorer = self.loader.load(bytes, None).map_err(ApiError::from)?;
+        let scorer = self
+            .compose(alias, Some(scorer))
+            .map_err(|e| ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_module", e))?
+            .ok_or_else(|| ApiError::bad_request(format!("the policy file serves no model '{alias}'")))?;
         let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut sig = None;
         if let Some(dir) = &self.dir {
@@ -252,6 +311,8 @@ impl Registry {
         }
         self.publish(alias, None);
         tracing::info!(model = alias, "model removed by the admin API");
+        drop(_w);
+        self.serve_remote_only();
         Ok(())
     }
 
@@ -319,7 +380,11 @@ impl Registry {
                 report.failed.push((alias, e.message));
                 continue;
             }
-            match self.loader.load(&bytes, None) {
+            let loaded = self.loader.load(&bytes, None).map_err(|e| e.to_string()).and_then(|scorer| {
+                self.compose(&alias, Some(scorer))?
+                    .ok_or_else(|| "the policy file serves no such model".to_string())
+            });
+            match loaded {
                 Ok(scorer) => {
                     self.failed.lock().unwrap_or_else(|e| e.into_inner()).remove(&alias);
                     let e = Entry {
@@ -338,7 +403,7 @@ impl Registry {
                     self.failed.lock().unwrap_or_else(|e| e.into_inner()).insert(alias.clone(), sig);
                     self.metrics.reload_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::warn!(model = %alias, path = %path.display(), error = %err, "model file failed to load; the previous version (if any) keeps serving");
-                    report.failed.push((alias, err.to_string()));
+                    report.failed.push((alias, err));
                 }
             }
         }
@@ -361,6 +426,11 @@ impl Registry {
             tracing::info!(model = %alias, "model file removed; no longer served");
             self.publish(&alias, None);
             report.removed.push(alias);
+        }
+        drop(_w);
+        if !report.removed.is_empty() {
+            // A name whose policy can answer remotely goes on being served by its endpoint.
+            self.serve_remote_only();
         }
         report
     }

@@ -5,10 +5,12 @@
 use std::collections::BTreeSet;
 
 use scorekit_conformance::case::{load_cases, suite_dir};
-use scorekit_conformance::hosts::{CliHost, NativeHost, PostgresHost, ServerHost, cli::host_binary};
+use scorekit_conformance::hosts::{
+    CliHost, MysqlHost, NativeHost, PostgresHost, ServerHost, cli::host_binary,
+};
 use scorekit_conformance::{Fixtures, Host, Outcome};
 
-const HOSTS: [&str; 4] = ["native", "cli", "server", "postgres"];
+const HOSTS: [&str; 5] = ["native", "cli", "server", "postgres", "mysql"];
 
 fn golden_path(id: &str) -> std::path::PathBuf {
     suite_dir().join("golden").join(format!("{id}.json"))
@@ -26,6 +28,12 @@ fn every_host_agrees_with_the_golden_outcomes() {
         Some(pg) => hosts.push(Box::new(pg)),
         None => eprintln!(
             "postgres: not in this run (SCOREKIT_CONFORMANCE_PSQL unset; sql-plugins/postgres/test.sh runs it)"
+        ),
+    }
+    match MysqlHost::from_env() {
+        Some(my) => hosts.push(Box::new(my)),
+        None => eprintln!(
+            "mysql: not in this run (SCOREKIT_CONFORMANCE_MYSQL unset; sql-plugins/mysql/test.sh runs it)"
         ),
     }
     let mut failures = Vec::new();

@@ -245,6 +245,100 @@ pub fn fmt_f64(out: &mut String, x: f64, null: &str) {
     }
 }
 
+/// Writes one row as a CSV line (`\n`-terminated), the way Aurora MySQL sends a row to a
+/// SageMaker endpoint and the built-in XGBoost reads it: no header, inputs in schema order,
+/// numbers in their shortest form that reads back to the same bits, a missing value as an empty
+/// field, text quoted only where CSV needs it (a comma, a quote, a line break).
+///
+/// # Errors
+/// Only if the CSV writer fails on memory (not expected).
+pub fn write_row(out: &mut Vec<u8>, values: &[super::rows::WireValue<'_>]) -> HostResult<()> {
+    use super::rows::WireValue;
+    use std::borrow::Cow;
+    let fail = |e: csv::Error| HostError::new(crate::Code::Unavailable, format!("cannot write CSV: {e}"));
+    let fields: Vec<Cow<'_, str>> = values
+        .iter()
+        .map(|v| match v {
+            WireValue::Missing => Cow::Borrowed(""),
+            WireValue::Number(x) => {
+                let mut s = String::new();
+                fmt_f64(&mut s, *x, "");
+                Cow::Owned(s)
+            }
+            WireValue::Text(t) => Cow::Borrowed(*t),
+        })
+        .collect();
+    // `write_record` quotes a lone empty field (`""`), so a one-input row with a missing value is
+    // not a blank line, which readers skip.
+    let mut w =
+        csv::WriterBuilder::new().has_headers(false).terminator(csv::Terminator::Any(b'\n')).from_writer(out);
+    w.write_record(fields.iter().map(|f| f.as_bytes())).map_err(fail)?;
+    w.flush().map_err(|e| HostError::new(crate::Code::Unavailable, format!("cannot write CSV: {e}")))?;
+    Ok(())
+}
+
+/// Writes `values` as one line of comma-separated numbers without a line break: what the
+/// SageMaker XGBoost container answers a `text/csv` request with, whatever its number of rows.
+pub fn write_joined(values: &[f64]) -> String {
+    let mut out = String::with_capacity(values.len() * 20);
+    for (i, &v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        fmt_f64(&mut out, v, "");
+    }
+    out
+}
+
+/// Reads the numbers of a CSV answer: one line per row (`width` values each, comma-separated),
+/// or — for one value per row — the XGBoost container's one comma-joined line. An empty field
+/// is not a number.
+///
+/// # Errors
+/// [`crate::Code::ModuleFailed`] naming what is not a number, or a count other than
+/// `n_rows × width`.
+pub fn parse_numbers(body: &[u8], n_rows: usize, width: usize) -> HostResult<Vec<f64>> {
+    let text =
+        std::str::from_utf8(body).map_err(|_| bad_answer("the CSV answer is not UTF-8 text".into()))?;
+    let mut out = Vec::with_capacity(n_rows * width);
+    for (line_no, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').collect();
+        if width > 1 && fields.len() != width {
+            return Err(bad_answer(format!(
+                "line {} of the CSV answer has {} values, expected {width}",
+                line_no + 1,
+                fields.len()
+            )));
+        }
+        for f in fields {
+            let f = f.trim();
+            out.push(f.parse::<f64>().map_err(|_| {
+                bad_answer(format!(
+                    "line {} of the CSV answer holds '{}', not a number",
+                    line_no + 1,
+                    f.chars().take(40).collect::<String>()
+                ))
+            })?);
+        }
+    }
+    if out.len() != n_rows * width {
+        return Err(bad_answer(format!(
+            "the CSV answer holds {} values for {n_rows} rows (expected {})",
+            out.len(),
+            n_rows * width
+        )));
+    }
+    Ok(out)
+}
+
+fn bad_answer(message: String) -> HostError {
+    HostError::new(crate::Code::ModuleFailed, message)
+}
+
 /// Writes `values` (`width` per row) as CSV, one line per row.
 pub fn write_lines(values: &[f64], width: usize) -> String {
     let mut out = String::with_capacity(values.len() * 20);

@@ -256,6 +256,125 @@ pub fn write_prediction(out: &mut String, c: &Configuration, f: &ForecastOutput)
     out.push('}');
 }
 
+/// Writes a DeepAR request for one series: what a SageMaker DeepAR endpoint reads —
+/// `{"instances":[{"start","target"}],"configuration":{"output_types","quantiles",…}}`, the
+/// inverse of [`request`]. A missing value is `"NaN"`; `start` is written as
+/// `YYYY-MM-DD HH:MM:SS` (UTC); quantile levels as their shortest decimal text, which the answer
+/// uses as keys. `num_samples` and `seed` are written only when samples are asked for, and the
+/// scorekit extension `prediction_length` only for a horizon other than the model's (0).
+pub fn write_request(history: &History, query: &ForecastQuery) -> String {
+    let mut out = String::with_capacity(history.values.len() * 12 + 200);
+    out.push_str("{\"instances\":[{");
+    if let Some(start) = history.start {
+        let text = chrono::DateTime::from_timestamp(start, 0)
+            .map_or_else(|| start.to_string(), |d| d.format("%Y-%m-%d %H:%M:%S").to_string());
+        out.push_str("\"start\":");
+        out.push_str(&serde_json::to_string(&text).unwrap_or_default());
+        out.push(',');
+    }
+    out.push_str("\"target\":[");
+    for (i, &v) in history.values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        fmt_f64(&mut out, v, "\"NaN\"");
+    }
+    out.push_str("]}],\"configuration\":{\"output_types\":[\"mean\"");
+    if !query.quantiles.is_empty() {
+        out.push_str(",\"quantiles\"");
+    }
+    if query.num_samples > 0 {
+        out.push_str(",\"samples\"");
+    }
+    out.push(']');
+    if !query.quantiles.is_empty() {
+        out.push_str(",\"quantiles\":[");
+        for (i, q) in query.quantiles.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            fmt_f64(&mut out, *q, "");
+            out.push('"');
+        }
+        out.push(']');
+    }
+    if query.num_samples > 0 {
+        out.push_str(&format!(",\"num_samples\":{}", query.num_samples));
+        if query.seed != 0 {
+            out.push_str(&format!(",\"seed\":{}", query.seed));
+        }
+    }
+    if query.horizon > 0 {
+        out.push_str(&format!(",\"prediction_length\":{}", query.horizon));
+    }
+    out.push_str("}}");
+    out
+}
+
+/// Reads the predictions of a DeepAR answer (`{"predictions":[…]}`, or JSON Lines of
+/// predictions with `lines`) for a request written by [`write_request`] with `query`: the
+/// inverse of [`write_prediction`]. Quantiles come back in `query`'s order.
+///
+/// # Errors
+/// [`crate::Code::ModuleFailed`] naming what is missing or malformed.
+pub fn parse_predictions(body: &[u8], lines: bool, query: &ForecastQuery) -> HostResult<Vec<ForecastOutput>> {
+    let bad = |m: String| HostError::new(crate::Code::ModuleFailed, m);
+    let items: Vec<Json> = if lines {
+        let text = std::str::from_utf8(body).map_err(|_| bad("the JSON Lines answer is not UTF-8".into()))?;
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str(l).map_err(|e| bad(format!("a line of the answer is malformed: {e}")))
+            })
+            .collect::<Result<_, _>>()?
+    } else {
+        let doc: Json =
+            serde_json::from_slice(body).map_err(|e| bad(format!("the JSON answer is malformed: {e}")))?;
+        match doc.get("predictions") {
+            Some(Json::Array(a)) => a.clone(),
+            _ => return Err(bad("the answer has no 'predictions' array".into())),
+        }
+    };
+    let series = |v: Option<&Json>, what: &str| -> HostResult<Vec<f64>> {
+        let Some(Json::Array(a)) = v else {
+            return Err(bad(format!("the prediction has no '{what}' array")));
+        };
+        a.iter()
+            .map(|x| match x {
+                Json::Null => Ok(f64::NAN),
+                x => x.as_f64().ok_or_else(|| bad(format!("'{what}' holds {x}, not a number"))),
+            })
+            .collect()
+    };
+    items
+        .iter()
+        .map(|p| {
+            let mean = series(p.get("mean"), "mean")?;
+            let mut quantiles = Vec::with_capacity(query.quantiles.len());
+            for &q in &query.quantiles {
+                let mut key = String::new();
+                fmt_f64(&mut key, q, "");
+                let values =
+                    series(p.get("quantiles").and_then(|m| m.get(&key)), &format!("quantiles.{key}"))?;
+                quantiles.push((q, values));
+            }
+            let samples = match p.get("samples") {
+                None if query.num_samples == 0 => Vec::new(),
+                Some(Json::Array(paths)) => {
+                    paths.iter().map(|s| series(Some(s), "samples")).collect::<HostResult<Vec<_>>>()?
+                }
+                _ => return Err(bad("the prediction has no 'samples' array".into())),
+            };
+            let steps = mean.len();
+            if quantiles.iter().any(|(_, v)| v.len() != steps) || samples.iter().any(|s| s.len() != steps) {
+                return Err(bad(format!("the prediction's series are not all {steps} steps long")));
+            }
+            Ok(ForecastOutput { mean, quantiles, samples })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +404,29 @@ mod tests {
         let doc: Json = serde_json::from_str(r#"{"instances":[{"target":[1,true]}]}"#).unwrap();
         let e = request(&doc).unwrap_err().message;
         assert!(e.contains("instance 1: target: row 2: a history value must be a number, got true"), "{e}");
+    }
+
+    #[test]
+    fn a_written_request_reads_back_and_answers_parse() {
+        let h = History::untimed(vec![4.0, f64::NAN, 2.5], Some(1_257_033_600)).unwrap();
+        let q = ForecastQuery { horizon: 2, quantiles: vec![0.1, 0.9], num_samples: 0, seed: 0, start: None };
+        let text = write_request(&h, &q);
+        let (inst, c) = request(&serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(inst[0].start, h.start);
+        assert_eq!(inst[0].target[0], 4.0);
+        assert!(inst[0].target[1].is_nan());
+        assert_eq!(c.query(), ForecastQuery { start: None, ..q.clone() });
+        let f = ForecastOutput {
+            mean: vec![1.0, 2.0],
+            quantiles: vec![(0.1, vec![0.5, 1.5]), (0.9, vec![1.5, 2.5])],
+            samples: vec![],
+        };
+        let mut answer = String::from("{\"predictions\":[");
+        write_prediction(&mut answer, &c, &f);
+        answer.push_str("]}");
+        assert_eq!(parse_predictions(answer.as_bytes(), false, &q).unwrap(), vec![f]);
+        let e = parse_predictions(b"{\"predictions\":[{\"mean\":[1]}]}", false, &q).unwrap_err();
+        assert!(e.message.contains("quantiles.0.1"), "{}", e.message);
     }
 
     #[test]

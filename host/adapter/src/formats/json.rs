@@ -243,6 +243,31 @@ pub fn push_lines(b: &mut BatchBuilder<'_>, body: &[u8]) -> HostResult<()> {
     Ok(())
 }
 
+/// Writes one row as SageMaker's `{"features": [...]}` (what the built-in Random Cut Forest
+/// reads): numbers as numbers (shortest form that reads back to the same bits), a missing value
+/// as `null`, text as a string.
+pub fn write_features_row(out: &mut Vec<u8>, values: &[super::rows::WireValue<'_>]) {
+    use super::rows::WireValue;
+    out.extend_from_slice(b"{\"features\":[");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match v {
+            WireValue::Missing => out.extend_from_slice(b"null"),
+            WireValue::Number(x) => {
+                let mut s = String::new();
+                super::fmt_f64(&mut s, *x, "null");
+                out.extend_from_slice(s.as_bytes());
+            }
+            WireValue::Text(t) => {
+                out.extend_from_slice(serde_json::to_string(t).unwrap_or_default().as_bytes());
+            }
+        }
+    }
+    out.extend_from_slice(b"]}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

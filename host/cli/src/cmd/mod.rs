@@ -3,6 +3,7 @@
 pub mod compile;
 pub mod demo;
 pub mod inspect;
+pub mod policy;
 pub mod score;
 pub mod score_input;
 pub mod serve;

@@ -29,8 +29,15 @@ use crate::data::Table;
 #[derive(Args)]
 pub struct ScoreArgs {
     /// Model module (`NAME.wasm`, scored in the Wasm runtime exactly as the server and the
-    /// database do) or artifact (`NAME.model.json`, scored natively).
+    /// database do) or artifact (`NAME.model.json`, scored natively). With a policy file, the
+    /// model's name is the file's (NAME), and a NAME with no file is scored by its remote
+    /// endpoint when its policy allows.
     pub model: PathBuf,
+    /// The policy file: whether a remote SageMaker endpoint answers for the model, alone, as a
+    /// fallback or in the shadow of the local module (default: $SCOREKIT_POLICY_FILE; see
+    /// docs/sagemaker.md).
+    #[arg(long)]
+    pub policy_file: Option<PathBuf>,
     /// Input rows (CSV with a header, or JSON Lines). Columns are matched to the model's inputs
     /// by name; other columns are ignored.
     #[arg(long)]
@@ -109,13 +116,40 @@ pub fn load_scorer(path: &Path, deadline_ms: u64) -> Result<SharedScorer> {
     Ok(std::sync::Arc::new(NativeScorer::new(load_artifact(path)?)))
 }
 
+/// The model's name for the policy file: the file name without `.wasm` / `.model.json`.
+fn model_name(path: &Path) -> String {
+    let file = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+    let name = file.strip_suffix(".wasm").or_else(|| file.strip_suffix(".model.json")).unwrap_or(&file);
+    name.to_string()
+}
+
+/// The scorer that answers: the local model, or what the policy file composes around it (or in
+/// its place, when the file does not exist and the policy answers remotely).
+fn resolve_scorer(args: &ScoreArgs) -> Result<SharedScorer> {
+    let policy_file = super::policy::path(args.policy_file.as_deref());
+    let Some(backends) = super::policy::load(policy_file.as_deref())? else {
+        return load_scorer(&args.model, args.deadline_ms);
+    };
+    let name = model_name(&args.model);
+    let remote_capable = backends.remote_names().contains(&name);
+    let local = if args.model.exists() || !remote_capable {
+        Some(load_scorer(&args.model, args.deadline_ms)?)
+    } else {
+        None
+    };
+    backends
+        .scorer(&name, local)
+        .map_err(anyhow::Error::new)?
+        .with_context(|| format!("the policy file serves no model '{name}'"))
+}
+
 /// Runs `host score`.
 ///
 /// # Errors
 /// Unreadable model or input, input that does not fit the model, a model that fails.
 pub fn run(args: ScoreArgs) -> Result<()> {
     // The model is read first: a wrong model path is the more fundamental mistake.
-    let scorer = load_scorer(&args.model, args.deadline_ms)?;
+    let scorer = resolve_scorer(&args)?;
     let sink: Box<dyn Write> = match &args.output {
         Some(p) => {
             Box::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?)

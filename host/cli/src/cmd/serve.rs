@@ -20,6 +20,9 @@ use scorekit_server::ServerConfig;
 /// Default models directory.
 pub const DEFAULT_MODELS_DIR: &str = "scorekit-models";
 
+/// Where SageMaker puts a container's model (the contents of model.tar.gz).
+pub const CONTAINER_MODELS_DIR: &str = "/opt/ml/model";
+
 /// `host serve` arguments.
 #[derive(Args)]
 pub struct ServeArgs {
@@ -34,12 +37,23 @@ pub struct ServeArgs {
     /// Do not add the demo models, even to the default directory.
     #[arg(long, conflicts_with = "demo")]
     pub no_demo: bool,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub bind: IpAddr,
-    /// Port (0 picks a free one; the address is printed on stdout).
-    #[arg(long, default_value_t = 8080)]
-    pub port: u16,
+    /// Address to listen on (default 127.0.0.1; 0.0.0.0 with --container).
+    #[arg(long)]
+    pub bind: Option<IpAddr>,
+    /// Port (default 8080, or $SAGEMAKER_BIND_TO_PORT with --container; 0 picks a free one; the
+    /// address is printed on stdout).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Run as a SageMaker inference container: models from /opt/ml/model (or $SM_MODEL_DIR, or
+    /// --models), listening on 0.0.0.0:8080 (or $SAGEMAKER_BIND_TO_PORT), no demo models, stream
+    /// state in memory unless --state-dir.
+    #[arg(long)]
+    pub container: bool,
+    /// The policy file: which models a remote SageMaker endpoint answers, alone, as a fallback
+    /// or in the shadow of the local module (default: $SCOREKIT_POLICY_FILE; see
+    /// docs/sagemaker.md).
+    #[arg(long)]
+    pub policy_file: Option<PathBuf>,
     /// Where RCF stream states are persisted. Default: MODELS/.state
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
@@ -142,17 +156,41 @@ pub struct ServeArgs {
 /// Bad directories, a failure training the demo models, bind failure.
 pub fn run(args: ServeArgs) -> Result<()> {
     scorekit_server::init_logging(args.log_format == "json", &args.log_level);
-    let demo = args.demo || (args.models.is_none() && !args.no_demo);
-    let models = args.models.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_MODELS_DIR));
-    std::fs::create_dir_all(&models).with_context(|| format!("cannot create {}", models.display()))?;
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let container_models =
+        || PathBuf::from(env("SM_MODEL_DIR").unwrap_or_else(|| CONTAINER_MODELS_DIR.to_string()));
+    let demo = !args.container && (args.demo || (args.models.is_none() && !args.no_demo));
+    let models = match (&args.models, args.container) {
+        (Some(m), _) => m.clone(),
+        (None, true) => container_models(),
+        (None, false) => PathBuf::from(DEFAULT_MODELS_DIR),
+    };
+    if !args.container {
+        std::fs::create_dir_all(&models).with_context(|| format!("cannot create {}", models.display()))?;
+    }
     if demo {
         ensure_demo_models(&models)?;
     }
-    let state_dir = if args.no_state {
-        None
-    } else {
-        Some(args.state_dir.clone().unwrap_or_else(|| models.join(".state")))
+    let state_dir = match (&args.state_dir, args.no_state, args.container) {
+        (Some(d), _, _) => Some(d.clone()),
+        (None, true, _) | (None, _, true) => None,
+        (None, false, false) => Some(models.join(".state")),
     };
+    let bind = args.bind.unwrap_or(if args.container {
+        IpAddr::from([0, 0, 0, 0])
+    } else {
+        IpAddr::from([127, 0, 0, 1])
+    });
+    let port = match (args.port, args.container) {
+        (Some(p), _) => p,
+        (None, true) => match env("SAGEMAKER_BIND_TO_PORT") {
+            Some(p) => p.parse().with_context(|| format!("SAGEMAKER_BIND_TO_PORT={p} is not a port"))?,
+            None => 8080,
+        },
+        (None, false) => 8080,
+    };
+    let policy_file = super::policy::path(args.policy_file.as_deref());
+    let backends = super::policy::load(policy_file.as_deref())?;
     let runtime = Runtime::new(RuntimeConfig {
         deadline: Duration::from_millis(args.deadline_ms.max(1)),
         memory_limit_bytes: args.memory_mib.max(1) << 20,
@@ -162,7 +200,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     })
     .context("cannot start the Wasm runtime")?;
     let config = ServerConfig {
-        bind: SocketAddr::new(args.bind, args.port),
+        bind: SocketAddr::new(bind, port),
         models_dir: Some(models),
         state_dir,
         admin_token: args
@@ -186,6 +224,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
         input_policy: InputPolicy { nulls: args.null_inputs, absent: args.absent_inputs },
         redeploy: args.on_redeploy,
         forecast_gaps: args.forecast_gaps,
+        // The XGBoost container answers one CSV line per row under batch transform.
+        csv_lines: env("SAGEMAKER_BATCH").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        backends: backends.map(scorekit_server::config::SharedBackends),
         ..ServerConfig::default()
     };
     scorekit_server::run(config, Arc::new(LocalLoader::new(runtime)))

@@ -110,11 +110,17 @@ pub struct Reply {
     pub sha: String,
     pub retry_after: Option<String>,
     pub body: String,
+    /// Every header, names lowercase.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn error_message(&self) -> String {
@@ -154,8 +160,15 @@ pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8
         h("x-scorekit-model-sha256").unwrap_or_default(),
         h("retry-after"),
     );
-    let body = resp.body_mut().with_config().limit(64 << 20).read_to_string().unwrap();
-    Reply { status: resp.status().as_u16(), content_type, sha, retry_after, body }
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    // Binary bodies (event streams: lengths and CRCs between the parts) are read lossily.
+    let body = resp.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap();
+    let body = String::from_utf8_lossy(&body).into_owned();
+    Reply { status: resp.status().as_u16(), content_type, sha, retry_after, body, headers }
 }
 
 pub fn post(url: &str, content_type: &str, body: &[u8]) -> Reply {
@@ -211,4 +224,49 @@ pub fn churn_rows(n: usize) -> Vec<String> {
 pub fn temperatures(n: usize) -> Vec<f64> {
     let text = std::fs::read_to_string(demo_dir().join(".demo/data/machine_temperature.csv")).unwrap();
     text.lines().skip(1).take(n).map(|l| l.rsplit_once(',').unwrap().1.parse().unwrap()).collect()
+}
+
+/// A module whose `scorekit_call` runs `body` (scorekit ABI, one numeric input, one output).
+pub fn abi_module(body: &str, out_len: usize) -> Vec<u8> {
+    let description = r#"{"abi":1,"family":"gbt","format":1,"schema":{"name":"spin","family":"gbt","inputs":[{"name":"x","kind":"numeric"}],"target":null,"positive_label":null,"outputs":["y"]},"metrics":[],"provenance":[],"artifact_sha256":"00"}"#;
+    let wasm = wat::parse_str(
+        r#"(module
+  (memory (export "memory") 1)
+  (func (export "scorekit_abi_version") (result i32) i32.const 1)
+  (func (export "scorekit_input") (param i32) (result i32) i32.const 1024)
+  (func (export "scorekit_output_ptr") (result i32) i32.const 0)
+  (func (export "scorekit_output_len") (result i32) i32.const OUTLEN)
+  (func (export "scorekit_call") (param i32 i32) (result i32) BODY))"#
+            .replace("BODY", body)
+            .replace("OUTLEN", &out_len.to_string()),
+    )
+    .unwrap();
+    // Append the description as the custom section `scorekit.schema`.
+    let name = b"scorekit.schema";
+    let mut body = vec![name.len() as u8];
+    body.extend_from_slice(name);
+    body.extend_from_slice(description.as_bytes());
+    let mut out = wasm;
+    out.push(0);
+    let mut n = body.len();
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            break;
+        }
+        out.push(b | 0x80);
+    }
+    out.extend_from_slice(&body);
+    out
+}
+
+/// The numbers of a CSV answer, whether comma-joined on one line (the XGBoost container's
+/// default) or one per line.
+pub fn csv_values(body: &str) -> Vec<f64> {
+    body.split([',', '\n'])
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().unwrap_or_else(|e| panic!("{s:?} in {body:?}: {e}")))
+        .collect()
 }

@@ -19,7 +19,21 @@ pub fn rows_from_body(
     schema: &Schema,
     policy: InputPolicy,
 ) -> Result<Rows, ApiError> {
-    let mut b = BatchBuilder::new(schema, policy);
+    rows_from_body_at(media, body, schema, policy, 0)
+}
+
+/// [`rows_from_body`] for rows numbered from `row_base + 1` (a batch that continues another).
+///
+/// # Errors
+/// As [`rows_from_body`].
+pub fn rows_from_body_at(
+    media: media::Media,
+    body: &[u8],
+    schema: &Schema,
+    policy: InputPolicy,
+    row_base: usize,
+) -> Result<Rows, ApiError> {
+    let mut b = BatchBuilder::new(schema, policy).with_row_base(row_base)?;
     match media {
         media::Media::Csv => csv::push_body(&mut b, body, csv::Header::Auto)?,
         media::Media::Json => json::push_document(&mut b, &json::parse(body)?, false)?,

@@ -51,6 +51,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/ping"),
     ("post", "/invocations"),
     ("post", "/endpoints/{name}/invocations"),
+    ("post", "/endpoints/{name}/invocations-response-stream"),
     ("get", "/v1/models"),
     ("get", "/v1/models/{name}"),
     ("post", "/v1/models/{name}"),
@@ -69,6 +70,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/invocations", post(sagemaker::root_invocations))
         .route("/endpoints/{name}/invocations", post(sagemaker::endpoint_invocations))
+        .route("/endpoints/{name}/invocations-response-stream", post(sagemaker::endpoint_stream))
         .route("/v1/models/{name}", post(native::action).get(native::model))
         .route(
             "/v1/models/{name}/streams/{key}",
@@ -83,7 +85,39 @@ pub fn router(app: App) -> Router {
         .fallback(ops::not_found)
         // Bodies are read by `read_body`, which names the limit in its 413.
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::map_response(stamp_request_id))
         .with_state(app)
+}
+
+/// Every response carries `x-amzn-RequestId`, as SageMaker's do (clients log it).
+async fn stamp_request_id(mut resp: Response) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&request_id()) {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+/// A fresh request id in UUID form: SHA-256 of a per-process seed and a counter (unique,
+/// unpredictable enough for an id, no dependency on a random source).
+pub fn request_id() -> String {
+    use sha2::Digest;
+    use std::sync::OnceLock;
+    static SEED: OnceLock<[u8; 16]> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = SEED.get_or_init(|| {
+        let t =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let mut s = [0u8; 16];
+        s.copy_from_slice(&sha2::Sha256::digest(format!("{t}:{}", std::process::id()))[..16]);
+        s
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut h = sha2::Sha256::new();
+    h.update(seed);
+    h.update(n.to_le_bytes());
+    let d = h.finalize();
+    let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 fn too_large(limit: usize) -> ApiError {
@@ -106,23 +140,45 @@ pub async fn read_body(
     limit: usize,
     timeout: Duration,
 ) -> Result<Bytes, ApiError> {
-    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+    use http_body_util::BodyExt;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if let Some(len) = declared
         && len > limit as u64
     {
+        // A body a little over the limit is read and discarded, so the client (still sending)
+        // reads the 413 instead of a reset connection; a much larger one is not waited for.
+        if len <= (limit + OVER_LIMIT_DRAIN_BYTES) as u64 {
+            drain_body(body, OVER_LIMIT_DRAIN_BYTES + limit, timeout).await;
+        }
         return Err(too_large(limit));
     }
-    let limited = http_body_util::Limited::new(body, limit);
-    match tokio::time::timeout(timeout, http_body_util::BodyExt::collect(limited)).await {
+    let read = async {
+        let mut body = body;
+        let mut buf = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+            let Some(data) = frame.data_ref() else { continue };
+            if buf.len() + data.len() > limit {
+                drain_body(body, OVER_LIMIT_DRAIN_BYTES, timeout).await;
+                return Err(too_large(limit));
+            }
+            buf.extend_from_slice(data);
+        }
+        Ok(Bytes::from(buf))
+    };
+    match tokio::time::timeout(timeout, read).await {
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             "body_timeout",
             format!("the request body did not arrive within {} ms (--body-timeout-ms)", timeout.as_millis()),
         )),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
-        Ok(Err(e)) => Err(ApiError::bad_request(format!("cannot read the request body: {e}"))),
+        Ok(result) => result,
     }
 }
+
+/// How much of a body past the limit is read (and discarded) before the 413.
+const OVER_LIMIT_DRAIN_BYTES: usize = 2 << 20;
 
 /// Reads and discards up to `max` bytes of a body that will be refused, so the client gets the
 /// refusal instead of a broken pipe — but never more than `max` bytes or `timeout`: a refused
@@ -209,30 +265,10 @@ impl AppState {
     where
         F: FnOnce() -> Handled + Send + 'static,
     {
-        let permit = match self.slots.clone().try_acquire_owned() {
-            Ok(p) => p,
-            Err(_) => {
-                match tokio::time::timeout(self.config.queue_timeout, self.slots.clone().acquire_owned())
-                    .await
-                {
-                    Ok(Ok(p)) => p,
-                    _ => {
-                        self.metrics.shed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let mut e = ApiError::new(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "overloaded",
-                            format!(
-                                "the server is at its limit of {} concurrent scoring requests; retry shortly",
-                                self.config.max_concurrency
-                            ),
-                        );
-                        e.retry_after = Some(1);
-                        return Err(e);
-                    }
-                }
-            }
-        };
+        let permit = self.scoring_slot().await?;
+        // A scorer that may wait on the network (a remote endpoint) never runs on an I/O thread.
         if let Some((entry, kind, body_len)) = cost
+            && !entry.scorer.waits_on_network()
             && entry.costs.inline(kind, body_len)
         {
             let started = Instant::now();
@@ -259,6 +295,32 @@ impl AppState {
                 "internal",
                 format!("scoring task failed: {e}"),
             )),
+        }
+    }
+
+    /// One of `max_concurrency` scoring slots, waiting at most `queue_timeout`.
+    ///
+    /// # Errors
+    /// 503 + `Retry-After` when none frees up in time.
+    pub async fn scoring_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        if let Ok(p) = self.slots.clone().try_acquire_owned() {
+            return Ok(p);
+        }
+        match tokio::time::timeout(self.config.queue_timeout, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => {
+                self.metrics.shed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    format!(
+                        "the server is at its limit of {} concurrent scoring requests; retry shortly",
+                        self.config.max_concurrency
+                    ),
+                );
+                e.retry_after = Some(1);
+                Err(e)
+            }
         }
     }
 

@@ -10,9 +10,15 @@ use crate::error::ApiError;
 /// The OpenAPI description, the same bytes as `docs/openapi.yaml`.
 pub const OPENAPI: &str = include_str!("../../../../docs/openapi.yaml");
 
-/// `GET /ping`: 200 while the server runs (SageMaker's health check).
-pub async fn ping() -> StatusCode {
-    StatusCode::OK
+/// `GET /ping`: SageMaker's health check — 200 while a model is served, 503 while none is (a
+/// container whose model did not load is not healthy).
+pub async fn ping(State(app): State<App>) -> Response {
+    if app.registry.is_empty() {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "no model is loaded");
+        e.retry_after = Some(1);
+        return e.into_response();
+    }
+    StatusCode::OK.into_response()
 }
 
 /// `GET /metrics`: Prometheus text format.
@@ -40,7 +46,14 @@ pub async fn metrics(State(app): State<App>) -> Response {
             app.config.max_concurrency as f64,
         ),
     ];
-    let mut resp = app.metrics.render(&gauges).into_response();
+    let scorers: Vec<(String, Vec<scorekit_host::Stat>)> = app
+        .registry
+        .list()
+        .iter()
+        .map(|e| (e.alias.clone(), e.scorer.stats()))
+        .filter(|(_, s)| !s.is_empty())
+        .collect();
+    let mut resp = app.metrics.render(&gauges, &scorers).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     resp
 }

@@ -3,11 +3,13 @@
 //! checking its own naming conventions on the way (e.g. the CLI's `contribution_<term>` columns).
 
 pub mod cli;
+mod mysql;
 mod native;
 mod postgres;
 mod server;
 
 pub use cli::CliHost;
+pub use mysql::MysqlHost;
 pub use native::NativeHost;
 pub use postgres::PostgresHost;
 pub use server::ServerHost;
@@ -18,7 +20,7 @@ use crate::outcome::{ErrorOutcome, Outcome};
 
 /// A host under test.
 pub trait Host {
-    /// Its name, as used in a case's `skip` map (`native`, `cli`, `server`, `postgres`).
+    /// Its name, as used in a case's `skip` map (`native`, `cli`, `server`, `postgres`, `mysql`).
     fn name(&self) -> &'static str;
     /// Runs `case` and answers in canonical form.
     fn run(&mut self, case: &Case, fx: &Fixtures) -> Outcome;

@@ -1,0 +1,133 @@
+//! What is served:
+//!
+//! * `scorekit_models()` → STRING: a JSON array, one object per model name in the model
+//!   directory — `name`, `alias` (whether `NAME.wasm` exists), `versions`, and for the module a
+//!   reference without version resolves to: `file`, `version`, `sha256`, `family`, `inputs`,
+//!   `outputs`; or the `error` that keeps it from loading (every module is verified as it loads);
+//! * `scorekit_schema(model)` → STRING: `{"name", "file", "version", "sha256", "size",
+//!   "description"}`, the description being the module's own (`scorekit.schema` section: schema,
+//!   family, metrics, provenance, forecaster facts);
+//! * `scorekit_version()` → STRING: the plugin's version and what the server lets it do.
+
+use serde_json::json;
+use udf::prelude::*;
+
+use super::explain::MAX_JSON;
+use super::{bind, check_count, init_done, run, Bound, Failed};
+use crate::plugin;
+use crate::server;
+
+/// `scorekit_models()`.
+#[derive(Debug, Default)]
+pub struct ScorekitModels {
+    out: String,
+    failed: Failed,
+}
+
+#[register]
+impl BasicUdf for ScorekitModels {
+    type Returns<'a> = Option<&'a str>;
+
+    fn init(cfg: &UdfCfg<Init>, args: &ArgList<Init>) -> Result<Self, String> {
+        init_done((|| {
+            check_count(args, "scorekit_models()", 0..=0)?;
+            run(|| plugin::get().map(|_| ()))?;
+            cfg.set_maybe_null(true);
+            cfg.set_max_len(MAX_JSON);
+            Ok(ScorekitModels::default())
+        })())
+    }
+
+    fn process<'a>(
+        &'a mut self,
+        _cfg: &UdfCfg<Process>,
+        _args: &ArgList<Process>,
+        _error: Option<NonZeroU8>,
+    ) -> Result<Self::Returns<'a>, ProcessError> {
+        match run(|| plugin::get()?.models.list_json()) {
+            Ok(s) => {
+                self.out = s;
+                Ok(Some(self.out.as_str()))
+            }
+            Err(e) => Err(self.failed.fail("", &e)),
+        }
+    }
+}
+
+/// `scorekit_schema(model)`.
+#[derive(Debug)]
+pub struct ScorekitSchema {
+    out: String,
+}
+
+/// The schema document of a bound model.
+pub fn schema_json(b: &Bound) -> String {
+    let info = b.loaded.scorer.info();
+    json!({
+        "name": b.loaded.name,
+        "file": b.loaded.file.file_name().map(|f| f.to_string_lossy().into_owned()),
+        "version": b.loaded.version,
+        "sha256": info.sha256,
+        "size": info.size,
+        "description": info.description,
+    })
+    .to_string()
+}
+
+#[register]
+impl BasicUdf for ScorekitSchema {
+    type Returns<'a> = Option<&'a str>;
+
+    fn init(cfg: &UdfCfg<Init>, args: &ArgList<Init>) -> Result<Self, String> {
+        init_done((|| {
+            check_count(args, "scorekit_schema(model)", 1..=1)?;
+            let (bound, _) = bind(args, 0)?;
+            cfg.set_maybe_null(true);
+            cfg.set_max_len(MAX_JSON);
+            Ok(ScorekitSchema { out: schema_json(&bound) })
+        })())
+    }
+
+    fn process<'a>(
+        &'a mut self,
+        _cfg: &UdfCfg<Process>,
+        _args: &ArgList<Process>,
+        _error: Option<NonZeroU8>,
+    ) -> Result<Self::Returns<'a>, ProcessError> {
+        Ok(Some(self.out.as_str()))
+    }
+}
+
+/// `scorekit_version()`.
+#[derive(Debug)]
+pub struct ScorekitVersion {
+    out: String,
+}
+
+#[register]
+impl BasicUdf for ScorekitVersion {
+    type Returns<'a> = Option<&'a str>;
+
+    fn init(cfg: &UdfCfg<Init>, args: &ArgList<Init>) -> Result<Self, String> {
+        init_done(check_count(args, "scorekit_version()", 0..=0))?;
+        cfg.set_max_len(1024);
+        let out = json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "library": server::pin_library(),
+            "server": if server::is_mariadb() { "MariaDB" } else { "MySQL" },
+            "kill_query": server::can_check_kill(),
+            "statement_errors": server::can_raise(),
+        })
+        .to_string();
+        Ok(ScorekitVersion { out })
+    }
+
+    fn process<'a>(
+        &'a mut self,
+        _cfg: &UdfCfg<Process>,
+        _args: &ArgList<Process>,
+        _error: Option<NonZeroU8>,
+    ) -> Result<Self::Returns<'a>, ProcessError> {
+        Ok(Some(self.out.as_str()))
+    }
+}
