@@ -423,6 +423,7 @@ fn a_large_input_is_scored_in_chunks_with_bounded_memory() {
         host().arg("score").arg(&wasm).arg("--input").arg(&bad),
         &format!("row {n}, column 'state': unknown category 'ZZ'"),
     );
+}
 
 #[test]
 fn rcf_defaults_skip_a_numeric_timestamp_and_threshold_flags_reach_the_model() {

@@ -9,6 +9,7 @@ mod sagemaker;
 pub use ops::OPENAPI as OPENAPI_DOC;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -146,13 +147,65 @@ pub async fn drain_body(body: Body, max: usize, timeout: Duration) {
 /// What a model handler produced: the response and the rows it answered (for metrics).
 pub type Handled = Result<(Response, usize), ApiError>;
 
+/// Calls measured below this average run on the I/O thread: they cost less than the hop to the
+/// blocking pool (a one-row churn score takes microseconds, the hop about as much and a context
+/// switch more).
+const INLINE_NS: u64 = 100_000;
+
+/// Bodies above this size always go to the blocking pool.
+const INLINE_BODY_BYTES: usize = 16 << 10;
+
+/// The kinds of call whose cost is measured separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallCost {
+    /// Scores (SageMaker invocations, `:score`).
+    Score = 0,
+    /// Explanations.
+    Explain = 1,
+}
+
+/// Measured average cost (ns) of a model version's calls, per [`CallCost`]; `u64::MAX` until
+/// measured, so a model's first calls always run on the blocking pool.
+#[derive(Debug)]
+pub struct Costs([AtomicU64; 2]);
+
+impl Default for Costs {
+    fn default() -> Self {
+        Costs([AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)])
+    }
+}
+
+impl Costs {
+    fn cell(&self, kind: CallCost) -> &AtomicU64 {
+        &self.0[kind as usize]
+    }
+
+    /// Whether a call of `kind` with a body of `body_len` bytes may run on the I/O thread.
+    fn inline(&self, kind: CallCost, body_len: usize) -> bool {
+        body_len <= INLINE_BODY_BYTES && self.cell(kind).load(Ordering::Relaxed) < INLINE_NS
+    }
+
+    /// Folds one measured call into the moving average; a call ten times over the inline bound
+    /// (really expensive work, not a preempted cheap call) sends the kind to the pool at once.
+    fn record(&self, kind: CallCost, elapsed: Duration) {
+        let ns = elapsed.as_nanos().min(u64::MAX as u128 - 1) as u64;
+        let c = self.cell(kind);
+        let old = c.load(Ordering::Relaxed);
+        let new = if old == u64::MAX || ns > 10 * INLINE_NS { ns } else { old - old / 8 + ns / 8 };
+        c.store(new, Ordering::Relaxed);
+    }
+}
+
 impl AppState {
     /// Runs model work, once the request's body is in: takes one of `max_concurrency` scoring
     /// slots (waiting at most `queue_timeout`, then 503 + `Retry-After`: the queue is bounded in
     /// time, so under overload latency stays flat and clients back off), then runs `f` on the
-    /// blocking pool, never on an I/O thread — so `/ping` and cheap requests stay fast while
-    /// expensive ones run, and a client that sends its body slowly holds no slot.
-    pub async fn run_model<F>(&self, f: F) -> Handled
+    /// blocking pool — so `/ping` and cheap requests stay fast while expensive ones run, and a
+    /// client that sends its body slowly holds no slot. The one exception: a call of a kind this
+    /// model version has been measured to answer in microseconds (`costs`, small body) runs on
+    /// the I/O thread, where it costs less than the hop; one slow call sends that kind back to the
+    /// pool. Streams, forecasts and anything unmeasured always go to the pool.
+    pub async fn run_model<F>(&self, cost: Option<(&Arc<Entry>, CallCost, usize)>, f: F) -> Handled
     where
         F: FnOnce() -> Handled + Send + 'static,
     {
@@ -179,9 +232,23 @@ impl AppState {
                 }
             }
         };
-        let r = tokio::task::spawn_blocking(move || {
+        if let Some((entry, kind, body_len)) = cost
+            && entry.costs.inline(kind, body_len)
+        {
+            let started = Instant::now();
             let r = f();
             drop(permit);
+            entry.costs.record(kind, started.elapsed());
+            return r;
+        }
+        let measured = cost.map(|(e, k, _)| (e.clone(), k));
+        let r = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let r = f();
+            drop(permit);
+            if let Some((e, k)) = measured {
+                e.costs.record(k, started.elapsed());
+            }
             r
         })
         .await;

@@ -96,7 +96,12 @@ pub async fn action(
         Ok(bytes) => {
             let e = entry.clone();
             let (policy, gaps) = (app.config.input_policy, app.config.forecast_gaps);
-            app.run_model(move || match endpoint {
+            let cost = match endpoint {
+                Endpoint::Score => Some((&entry, super::CallCost::Score, bytes.len())),
+                Endpoint::Explain => Some((&entry, super::CallCost::Explain, bytes.len())),
+                _ => None,
+            };
+            app.run_model(cost, move || match endpoint {
                 Endpoint::Forecast => forecast(&e, &headers, &bytes, gaps),
                 _ => score_or_explain(&e, &headers, &bytes, endpoint == Endpoint::Explain, policy),
             })
@@ -251,7 +256,8 @@ pub async fn stream_step(
                 (true, false) => StepOp::Learn,
                 (true, true) => StepOp::LearnExplained,
             };
-            app.run_model(move || stream_step_blocking(&e, &book, &key, &headers, &bytes, op, policy)).await
+            app.run_model(None, move || stream_step_blocking(&e, &book, &key, &headers, &bytes, op, policy))
+                .await
         }
         Err(e) => Err(e),
     };
