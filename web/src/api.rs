@@ -16,7 +16,6 @@ use wasm_bindgen::prelude::*;
 use crate::engine::WebScorer;
 use crate::error::to_js;
 use crate::js::{batches, history_values, to_json};
-use crate::state_file;
 use crate::store::WebStorage;
 
 type JsResult<T> = Result<T, JsValue>;
@@ -85,6 +84,8 @@ impl Model {
                 absent: word(&o, "absent", AbsentInputs::parse, AbsentInputs::default())?,
             };
             let gaps = word(&o, "gaps", Gaps::parse, Gaps::default())?;
+            // `SharedScorer` is the host layer's `Arc<dyn Scorer>`; the page has one thread.
+            #[allow(clippy::arc_with_non_send_sync)]
             let scorer: SharedScorer = Arc::new(WebScorer::new(module, bytes)?);
             let alias = match o.get("name").and_then(Json::as_str) {
                 Some(n) => n.to_string(),
@@ -341,7 +342,12 @@ impl Streams {
             let saved = self.book.store().load(&model.alias, key)?.ok_or_else(|| {
                 HostError::new(Code::UnknownStream, format!("model '{}' has no stream '{key}'", model.alias))
             })?;
-            Ok(state_file::encode(&model.alias, key, &saved, (js_sys::Date::now() / 1000.0) as u64))
+            Ok(scorekit_host::streams::encode_state(
+                &model.alias,
+                key,
+                &saved,
+                (js_sys::Date::now() / 1000.0) as u64,
+            ))
         };
         run().map(|b| Uint8Array::from(&b[..])).map_err(to_js)
     }
@@ -355,7 +361,8 @@ impl Streams {
     pub fn import_state(&self, model: &Model, key: &str, file: &[u8]) -> JsResult<JsValue> {
         let run = || -> HostResult<JsValue> {
             scorekit_host::streams::check_key(key)?;
-            let f = state_file::decode(file).map_err(HostError::bad_input)?;
+            let f = scorekit_host::streams::decode_state(file)
+                .map_err(|e| HostError::bad_input(format!("the state file: {e}")))?;
             self.book.delete(&model.alias, key)?;
             self.book.store().save(&model.alias, key, &f.state)?;
             let o = Object::new();

@@ -7,16 +7,16 @@
 //! `web/js/scorekit.js` is the API pages use; this crate is what it calls.
 //!
 //! Main design choice: no rule lives here. Cells, row shapes, CSV, names, row numbers, timestamps,
-//! forecast gaps, DeepAR options, stream redeploys and errors are all `scorekit-host`'s; this
-//! crate only moves JavaScript values in and out. What the host layer keeps private to its
-//! wasmtime embedding (answer checks, the payload check, the state file layout) is repeated in
-//! [`answers`], [`module_check`] and [`state_file`], with the same words, and tested against it.
+//! forecast gaps, DeepAR options, stream redeploys, the state-file layout and errors are all
+//! `scorekit-host`'s; the answer checks and the payload integrity check are `scorekit-abi`'s,
+//! shared with the wasmtime runtime ([`answers`], [`module_check`] apply them). This crate only
+//! moves JavaScript values in and out, and walks a module's sections to find its payload
+//! (`wasmparser`, which the runtime uses, is too big to ship to a page).
 //!
 //! The JavaScript-facing parts compile for `wasm32` only; the rest is tested natively.
 
 pub mod answers;
 pub mod module_check;
-pub mod state_file;
 
 #[cfg(target_arch = "wasm32")]
 mod api;

@@ -1,11 +1,11 @@
 //! What the browser checks about a module before it scores with it, beyond what the browser's own
-//! `WebAssembly` API checks (valid Wasm, no imports, exports, ABI version): that the model payload
-//! is the artifact the description names, and that the description section is the one compiled
-//! with it — the integrity check `scorekit-runtime` does at load (`inspect::check_payload`), so
-//! a module with a flipped bit in its model is refused here too instead of scoring differently.
+//! `WebAssembly` API checks (valid Wasm, no imports, exports, ABI version): the integrity check of
+//! every host (`scorekit_abi::payload::verify`: the model payload is the artifact the
+//! description names, the description section is the one compiled with it), so a module with a
+//! flipped bit in its model is refused here too instead of scoring differently.
 //!
-//! The runtime finds the payload with `wasmparser`, far too big to ship to a page; a module's
-//! top-level sections and its data segments are simple enough to walk by hand (below, ~60 lines).
+//! The runtime finds the payload segment with `wasmparser`, far too big to ship to a page; a
+//! module's top-level sections and its data segments are simple enough to walk by hand (below).
 
 use scorekit_abi::Description;
 use scorekit_abi::payload::{self, PAYLOAD_MAGIC};
@@ -103,35 +103,13 @@ pub fn find_payload(module: &[u8]) -> Result<Option<&[u8]>, String> {
     Ok(None)
 }
 
-/// A module whose description names its artifact (64 hex digits: every compiled module) must
-/// carry that artifact, and the description section must be the one compiled with it. Same rule
-/// and words as `scorekit-runtime` (see the module documentation).
+/// The load-time integrity check of every host (`scorekit_abi::payload::verify`) on the payload
+/// segment [`find_payload`] finds.
 ///
 /// # Errors
-/// A message naming the mismatch.
+/// A message naming the mismatch, or why the module's sections cannot be read.
 pub fn check_payload(d: &Description, section_json: &[u8], module: &[u8]) -> Result<(), String> {
-    let names_artifact =
-        d.artifact_sha256.len() == 64 && d.artifact_sha256.bytes().all(|b| b.is_ascii_hexdigit());
-    if !names_artifact {
-        return Ok(());
-    }
-    let found = find_payload(module)?.ok_or_else(|| {
-        "the description names an artifact but the module holds no model payload".to_string()
-    })?;
-    let (json, artifact) = payload::decode(found).map_err(|e| format!("model payload: {e}"))?;
-    let actual = sha256_hex(artifact);
-    if !actual.eq_ignore_ascii_case(&d.artifact_sha256) {
-        return Err(format!(
-            "the model payload does not match its recorded SHA-256 (recorded {}, found {actual}): the module is corrupt",
-            d.artifact_sha256
-        ));
-    }
-    if json != section_json {
-        return Err(
-            "the module's description section differs from the description compiled with its model".into()
-        );
-    }
-    Ok(())
+    payload::verify(d, section_json, find_payload(module)?, sha256_hex)
 }
 
 #[cfg(test)]

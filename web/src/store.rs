@@ -1,15 +1,13 @@
 //! Stream states in the page's Web Storage (`localStorage`, or `sessionStorage`): the browser's
 //! [`StateStore`] for the host layer's stream book. Each state is one item,
 //! `scorekit.stream/<model>/<key>` (both escaped as the file store escapes them), holding the
-//! state file's bytes ([`crate::state_file`]) one byte per UTF-16 code unit. Archived states
+//! state file's bytes (`scorekit_host::streams::encode_state`, the server's file layout) one byte per UTF-16 code unit. Archived states
 //! (a redeploy restarted the stream) go under `scorekit.archive/<model>/<key>/<tag>`.
 
 use js_sys::{Function, Reflect};
 use scorekit_host::streams::{StateMeta, StateStore, StoredState, StreamSummary, escape_key, unescape_key};
 use scorekit_host::{Code, HostError, HostResult};
 use wasm_bindgen::{JsCast, JsValue};
-
-use crate::state_file;
 
 const PREFIX: &str = "scorekit.stream/";
 const ARCHIVE: &str = "scorekit.archive/";
@@ -97,19 +95,19 @@ impl WebStorage {
         format!("{PREFIX}{}/{}", escape_key(model), escape_key(key))
     }
 
-    fn read(&self, item: &str) -> HostResult<Option<state_file::StateFile>> {
+    fn read(&self, item: &str) -> HostResult<Option<scorekit_host::streams::StateFile>> {
         let Some(text) = self.get(item)? else { return Ok(None) };
         let bytes = from_units(&text).ok_or_else(|| {
             HostError::new(Code::Storage, format!("{} item {item} is not a stream state", self.what))
         })?;
-        state_file::decode(&bytes)
+        scorekit_host::streams::decode_state(&bytes)
             .map(Some)
             .map_err(|e| HostError::new(Code::Storage, format!("{} item {item}: {e}", self.what)))
     }
 
     fn write(&self, item: &str, model: &str, key: &str, state: &StoredState) -> HostResult<()> {
         let now = (js_sys::Date::now() / 1000.0) as u64;
-        self.set(item, &to_units(&state_file::encode(model, key, state, now)))
+        self.set(item, &to_units(&scorekit_host::streams::encode_state(model, key, state, now)))
     }
 }
 
