@@ -59,6 +59,19 @@ pub struct ServerConfig {
     pub redeploy: Redeploy,
     /// What a gap in a timestamped forecast history becomes (a request may override it).
     pub forecast_gaps: Gaps,
+    /// Data files the demo page (`GET /`) shows the demo models with, served as
+    /// `GET /web/demo/{file}`: (file name, contents). Empty: the page has only the models.
+    pub demo_files: DemoFiles,
+}
+
+/// (file name, contents) of the demo page's data files; printed by name only.
+#[derive(Clone, Copy, Default)]
+pub struct DemoFiles(pub &'static [(&'static str, &'static str)]);
+
+impl std::fmt::Debug for DemoFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(name, _)| name)).finish()
+    }
 }
 
 impl Default for ServerConfig {
@@ -87,6 +100,7 @@ impl Default for ServerConfig {
             input_policy: InputPolicy::default(),
             redeploy: Redeploy::default(),
             forecast_gaps: Gaps::default(),
+            demo_files: DemoFiles(&[]),
         }
     }
 }

@@ -186,6 +186,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
         input_policy: InputPolicy { nulls: args.null_inputs, absent: args.absent_inputs },
         redeploy: args.on_redeploy,
         forecast_gaps: args.forecast_gaps,
+        // The page at `/` shows the demo models with the data they were trained on.
+        demo_files: scorekit_server::config::DemoFiles(if demo { crate::demo::FILES } else { &[] }),
         ..ServerConfig::default()
     };
     scorekit_server::run(config, Arc::new(LocalLoader::new(runtime)))
