@@ -5,10 +5,12 @@
 use std::collections::BTreeSet;
 
 use scorekit_conformance::case::{load_cases, suite_dir};
-use scorekit_conformance::hosts::{CliHost, NativeHost, PostgresHost, ServerHost, cli::host_binary};
+use scorekit_conformance::hosts::{
+    BrowserHost, CliHost, NativeHost, PostgresHost, ServerHost, cli::host_binary,
+};
 use scorekit_conformance::{Fixtures, Host, Outcome};
 
-const HOSTS: [&str; 4] = ["native", "cli", "server", "postgres"];
+const HOSTS: [&str; 5] = ["native", "cli", "server", "postgres", "browser"];
 
 fn golden_path(id: &str) -> std::path::PathBuf {
     suite_dir().join("golden").join(format!("{id}.json"))
@@ -27,6 +29,20 @@ fn every_host_agrees_with_the_golden_outcomes() {
         None => eprintln!(
             "postgres: not in this run (SCOREKIT_CONFORMANCE_PSQL unset; sql-plugins/postgres/test.sh runs it)"
         ),
+    }
+    match BrowserHost::from_env() {
+        Some(b) => hosts.push(Box::new(b)),
+        None => {
+            eprintln!("browser: not in this run (SCOREKIT_CONFORMANCE_BROWSER unset; web/test.sh runs it)")
+        }
+    }
+    // SCOREKIT_CONFORMANCE_HOSTS=native,browser runs only those (a host's own test script).
+    if let Ok(only) = std::env::var("SCOREKIT_CONFORMANCE_HOSTS") {
+        let only: Vec<&str> = only.split(',').map(str::trim).collect();
+        for name in &only {
+            assert!(HOSTS.contains(name), "SCOREKIT_CONFORMANCE_HOSTS names an unknown host '{name}'");
+        }
+        hosts.retain(|h| only.contains(&h.name()));
     }
     let mut failures = Vec::new();
     let mut report = String::new();

@@ -2,11 +2,13 @@
 //! HTTP requests, SQL) and its answer back into an [`Outcome`] in the suite's canonical form,
 //! checking its own naming conventions on the way (e.g. the CLI's `contribution_<term>` columns).
 
+mod browser;
 pub mod cli;
 mod native;
 mod postgres;
 mod server;
 
+pub use browser::BrowserHost;
 pub use cli::CliHost;
 pub use native::NativeHost;
 pub use postgres::PostgresHost;
@@ -18,7 +20,7 @@ use crate::outcome::{ErrorOutcome, Outcome};
 
 /// A host under test.
 pub trait Host {
-    /// Its name, as used in a case's `skip` map (`native`, `cli`, `server`, `postgres`).
+    /// Its name, as used in a case's `skip` map (`native`, `cli`, `server`, `postgres`, `browser`).
     fn name(&self) -> &'static str;
     /// Runs `case` and answers in canonical form.
     fn run(&mut self, case: &Case, fx: &Fixtures) -> Outcome;
