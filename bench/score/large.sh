@@ -7,6 +7,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 OUT=$ROOT/bench/out/score
 mkdir -p "$OUT"
+[[ -x /usr/bin/time ]] || { echo "/usr/bin/time is missing: apt-get install -y time" >&2; exit 1; }
 if [[ -z "${HOST_BIN:-}" ]]; then
   cargo build --release -p host >&2
   HOST_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/host
