@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test scorekit has, installing what it needs first (the wasm32 target, apt packages for
-# PostgreSQL 15 and MariaDB 10.11, cargo-pgrx). This is what CI runs.
+# PostgreSQL 15, MariaDB 10.11 and Chromium, cargo-pgrx, wasm-bindgen-cli, npm packages). This is
+# what CI runs.
 #   ./scripts/test-all.sh
 # Builds go to $CARGO_TARGET_DIR (default ~/.cache/scorekit/target, outside the clone) so that
 # repeated runs on one machine are incremental; a fresh machine builds everything from scratch.
@@ -37,6 +38,11 @@ step "unit, property, golden, integration and conformance tests (optimised: scor
 # Includes the remote SageMaker tests: scorekit-host's `remote` test (fault-injecting stand-in) and
 # host/cli/tests/sagemaker.rs (host serve as the remote), built with the workspace's features.
 cargo test --workspace --release --exclude scorekit
+
+step "browser host: web/dist freshness, end to end in headless Chromium, conformance on the browser (web/test.sh)"
+# Installs Debian's chromium/node/npm, wasm-bindgen-cli 0.2.130 and web/node_modules when missing;
+# reuses the release build above. About 7 min cold on 2 cores, 1.5 min warm.
+web/test.sh
 
 step "PostgreSQL extension: #[pg_test]s and end-to-end against a real PostgreSQL 15"
 sql-plugins/postgres/test.sh

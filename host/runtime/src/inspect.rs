@@ -116,34 +116,8 @@ pub(crate) fn describe(bytes: &[u8], sha256: [u8; 32]) -> Result<ModuleInfo, Run
     Ok(ModuleInfo { sha256, size: bytes.len(), description })
 }
 
-/// A module whose description names its artifact (`artifact_sha256`, 64 hex digits — every
-/// compiled module) must carry that very artifact, and the description the guest answers with
-/// must be the one the custom section shows: a flipped bit in the model, or a description edited
-/// after compiling, is refused at load instead of scoring silently differently.
+/// The load-time integrity check (`scorekit_abi::payload::verify`, shared with the browser host).
 fn check_payload(d: &Description, section_json: &[u8], payload: Option<&[u8]>) -> Result<(), RuntimeError> {
-    let names_artifact =
-        d.artifact_sha256.len() == 64 && d.artifact_sha256.bytes().all(|b| b.is_ascii_hexdigit());
-    if !names_artifact {
-        return Ok(());
-    }
-    let payload = payload.ok_or_else(|| {
-        RuntimeError::InvalidModule(
-            "the description names an artifact but the module holds no model payload".into(),
-        )
-    })?;
-    let (json, artifact) = scorekit_abi::payload::decode(payload)
-        .map_err(|e| RuntimeError::InvalidModule(format!("model payload: {e}")))?;
-    let actual = sha256_hex(&sha256(artifact));
-    if !actual.eq_ignore_ascii_case(&d.artifact_sha256) {
-        return Err(RuntimeError::InvalidModule(format!(
-            "the model payload does not match its recorded SHA-256 (recorded {}, found {actual}): the module is corrupt",
-            d.artifact_sha256
-        )));
-    }
-    if json != section_json {
-        return Err(RuntimeError::InvalidModule(
-            "the module's description section differs from the description compiled with its model".into(),
-        ));
-    }
-    Ok(())
+    scorekit_abi::payload::verify(d, section_json, payload, |b| sha256_hex(&sha256(b)))
+        .map_err(RuntimeError::InvalidModule)
 }

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use scorekit_abi::{ForecastOutput, ForecastQuery, op, values::decode_f64s_into};
+use scorekit_abi::{ForecastOutput, ForecastQuery, answers, op, values::decode_f64s_into};
 use scorekit_core::Schema;
 use wasmtime::{ExternType, InstancePre, Linker, Module};
 
@@ -191,62 +191,28 @@ impl ScoringModule {
     }
 }
 
-/// The request bytes for `rows`: a module of ABI minor 0 refuses a non-zero row base, so it gets
-/// the rows with base 0 (and [`in_batch`] says where the batch started).
+/// The request bytes for `rows` (`scorekit_abi::answers`, shared with the browser host).
 pub(crate) fn request_bytes<'r>(info: &ModuleInfo, rows: &'r Rows) -> std::borrow::Cow<'r, [u8]> {
-    if rows.row_base() == 0 || info.description.honours_row_base() {
-        return std::borrow::Cow::Borrowed(rows.as_bytes());
-    }
-    let mut bytes = rows.as_bytes().to_vec();
-    let _ = scorekit_abi::rows::set_row_base(&mut bytes, 0);
-    std::borrow::Cow::Owned(bytes)
+    answers::request_bytes(&info.description, rows)
 }
 
 /// For a module that cannot number rows from the row base, says where the batch started.
 pub(crate) fn in_batch(info: &ModuleInfo, rows: &Rows, e: RuntimeError) -> RuntimeError {
     match e {
-        RuntimeError::BadInput(m) if rows.row_base() > 0 && !info.description.honours_row_base() => {
+        RuntimeError::BadInput(m) if !answers::numbers_rows(&info.description, rows) => {
             RuntimeError::BadInput(format!("in the batch starting at row {}: {m}", rows.row_base() + 1))
         }
         other => other,
     }
 }
 
-/// A module must answer exactly the values it was asked for: a module that returns too few or
-/// too many would misalign every score after it.
+/// A module must answer exactly the values it was asked for (`scorekit_abi::answers`).
 pub(crate) fn check_count(op: i32, got: usize, n_rows: usize, per_row: usize) -> Result<(), RuntimeError> {
-    let want = n_rows.saturating_mul(per_row);
-    if got != want {
-        return Err(RuntimeError::BadOutput(format!(
-            "operation '{}' returned {got} values for {n_rows} rows, expected {want} ({per_row} per row)",
-            op::name(op)
-        )));
-    }
-    Ok(())
+    answers::check_count(op, got, n_rows, per_row).map_err(RuntimeError::BadOutput)
 }
 
 fn check_forecast(query: &ForecastQuery, out: &ForecastOutput) -> Result<(), RuntimeError> {
-    let h = out.mean.len();
-    let bad = (query.horizon != 0 && h != query.horizon as usize)
-        || out.quantiles.len() != query.quantiles.len()
-        || out
-            .quantiles
-            .iter()
-            .zip(&query.quantiles)
-            .any(|((l, v), q)| l.to_bits() != q.to_bits() || v.len() != h)
-        || out.samples.len() != query.num_samples as usize
-        || out.samples.iter().any(|s| s.len() != h);
-    if bad {
-        return Err(RuntimeError::BadOutput(format!(
-            "forecast answer does not match the request (asked horizon {}, {} quantiles, {} samples; got horizon {h}, {} quantiles, {} samples)",
-            query.horizon,
-            query.quantiles.len(),
-            query.num_samples,
-            out.quantiles.len(),
-            out.samples.len()
-        )));
-    }
-    Ok(())
+    answers::check_forecast(query, out).map_err(RuntimeError::BadOutput)
 }
 
 fn check_exports(module: &Module) -> Result<(), RuntimeError> {

@@ -76,6 +76,19 @@ pub struct ServerConfig {
     pub csv_lines: bool,
     /// Remote endpoints and policies per model (None: every model is its local module).
     pub backends: Option<SharedBackends>,
+    /// Data files the demo page (`GET /`) shows the demo models with, served as
+    /// `GET /web/demo/{file}`: (file name, contents). Empty: the page has only the models.
+    pub demo_files: DemoFiles,
+}
+
+/// (file name, contents) of the demo page's data files; printed by name only.
+#[derive(Clone, Copy, Default)]
+pub struct DemoFiles(pub &'static [(&'static str, &'static str)]);
+
+impl std::fmt::Debug for DemoFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(name, _)| name)).finish()
+    }
 }
 
 impl Default for ServerConfig {
@@ -106,6 +119,7 @@ impl Default for ServerConfig {
             forecast_gaps: Gaps::default(),
             csv_lines: false,
             backends: None,
+            demo_files: DemoFiles(&[]),
         }
     }
 }

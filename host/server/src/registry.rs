@@ -49,6 +49,9 @@ pub struct Entry {
     pub scorer: SharedScorer,
     /// When this version was loaded.
     pub loaded_at: SystemTime,
+    /// The module file (what `GET /v1/models/{name}/module` answers: the browser host scores
+    /// with the very bytes the server runs).
+    pub module: Arc<[u8]>,
     sig: Option<FileSig>,
     /// Measured cost of this version's calls, per kind of call (see `routes::CallCost`).
     pub costs: crate::routes::Costs,
@@ -277,6 +280,7 @@ impl Registry {
             alias: alias.to_string(),
             scorer,
             loaded_at: SystemTime::now(),
+            module: bytes.into(),
             sig,
             costs: Default::default(),
         });
@@ -370,6 +374,7 @@ impl Registry {
                     alias: alias.clone(),
                     scorer: c.scorer.clone(),
                     loaded_at: c.loaded_at,
+                    module: c.module.clone(),
                     sig: Some(sig),
                     costs: Default::default(),
                 };
@@ -391,6 +396,7 @@ impl Registry {
                         alias: alias.clone(),
                         scorer,
                         loaded_at: SystemTime::now(),
+                        module: bytes.into(),
                         sig: Some(sig),
                         costs: Default::default(),
                     };

@@ -19,6 +19,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod answers;
 pub mod description;
 pub mod error;
 pub mod forecast;

@@ -48,6 +48,47 @@ pub fn decode(bytes: &[u8]) -> Result<(&[u8], &[u8]), WireError> {
     Ok((json, &bytes[r.position()..]))
 }
 
+/// The load-time integrity check of every host (the wasmtime runtime, the browser): a module
+/// whose description names its artifact (`artifact_sha256`, 64 hex digits — every compiled
+/// module) must carry that very artifact in `payload` (the data segment starting with
+/// [`PAYLOAD_MAGIC`], found by the host's own Wasm reader), and the description section
+/// (`section_json`) must be the one compiled with it: a flipped bit in the model, or a
+/// description edited after compiling, is refused at load instead of scoring silently
+/// differently. `sha256_hex` is the host's SHA-256 (lowercase hex).
+///
+/// # Errors
+/// A message naming the mismatch.
+pub fn verify(
+    d: &crate::Description,
+    section_json: &[u8],
+    payload: Option<&[u8]>,
+    sha256_hex: impl Fn(&[u8]) -> alloc::string::String,
+) -> Result<(), alloc::string::String> {
+    use alloc::format;
+    let names_artifact =
+        d.artifact_sha256.len() == 64 && d.artifact_sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    if !names_artifact {
+        return Ok(());
+    }
+    let payload = payload.ok_or_else(|| {
+        alloc::string::String::from("the description names an artifact but the module holds no model payload")
+    })?;
+    let (json, artifact) = decode(payload).map_err(|e| format!("model payload: {e}"))?;
+    let actual = sha256_hex(artifact);
+    if !actual.eq_ignore_ascii_case(&d.artifact_sha256) {
+        return Err(format!(
+            "the model payload does not match its recorded SHA-256 (recorded {}, found {actual}): the module is corrupt",
+            d.artifact_sha256
+        ));
+    }
+    if json != section_json {
+        return Err(
+            "the module's description section differs from the description compiled with its model".into()
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 
 use scorekit_conformance::case::{load_cases, suite_dir};
 use scorekit_conformance::hosts::{
-    CliHost, MysqlHost, NativeHost, PostgresHost, ServerHost, cli::host_binary,
+    BrowserHost, CliHost, MysqlHost, NativeHost, PostgresHost, ServerHost, cli::host_binary,
 };
 use scorekit_conformance::{Fixtures, Host, Outcome};
 
-const HOSTS: [&str; 5] = ["native", "cli", "server", "postgres", "mysql"];
+const HOSTS: [&str; 6] = ["native", "cli", "server", "postgres", "mysql", "browser"];
 
 fn golden_path(id: &str) -> std::path::PathBuf {
     suite_dir().join("golden").join(format!("{id}.json"))
@@ -35,6 +35,20 @@ fn every_host_agrees_with_the_golden_outcomes() {
         None => eprintln!(
             "mysql: not in this run (SCOREKIT_CONFORMANCE_MYSQL unset; sql-plugins/mysql/test.sh runs it)"
         ),
+    }
+    match BrowserHost::from_env() {
+        Some(b) => hosts.push(Box::new(b)),
+        None => {
+            eprintln!("browser: not in this run (SCOREKIT_CONFORMANCE_BROWSER unset; web/test.sh runs it)")
+        }
+    }
+    // SCOREKIT_CONFORMANCE_HOSTS=native,browser runs only those (a host's own test script).
+    if let Ok(only) = std::env::var("SCOREKIT_CONFORMANCE_HOSTS") {
+        let only: Vec<&str> = only.split(',').map(str::trim).collect();
+        for name in &only {
+            assert!(HOSTS.contains(name), "SCOREKIT_CONFORMANCE_HOSTS names an unknown host '{name}'");
+        }
+        hosts.retain(|h| only.contains(&h.name()));
     }
     let mut failures = Vec::new();
     let mut report = String::new();

@@ -84,47 +84,6 @@ impl FileStore {
         self.dir.join(escape_key(model)).join(format!("{}{SUFFIX}", escape_key(key)))
     }
 
-    fn encode(model: &str, key: &str, s: &StoredState) -> Vec<u8> {
-        let header = Header {
-            model: model.into(),
-            stream: key.into(),
-            sha256: s.meta.module_sha256.clone(),
-            model_sha256: s.meta.model_sha256.clone(),
-            readings: s.meta.readings,
-            saved_unix: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        };
-        let json = serde_json::to_vec(&header).unwrap_or_default();
-        let mut out = Vec::with_capacity(12 + json.len() + s.state.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&(json.len() as u32).to_le_bytes());
-        out.extend_from_slice(&json);
-        out.extend_from_slice(&s.state);
-        out
-    }
-
-    fn header_of(bytes: &[u8]) -> Result<(Header, usize), String> {
-        if bytes.len() < 12 || &bytes[..8] != MAGIC {
-            return Err("not a scorekit stream state file".into());
-        }
-        let n = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
-        if n > MAX_HEADER {
-            return Err("corrupt header length".into());
-        }
-        let json = bytes.get(12..12 + n).ok_or("truncated header")?;
-        let h: Header = serde_json::from_slice(json).map_err(|e| e.to_string())?;
-        Ok((h, 12 + n))
-    }
-
-    fn meta_of(h: &Header) -> StateMeta {
-        StateMeta {
-            module_sha256: h.sha256.clone(),
-            model_sha256: h.model_sha256.clone(),
-            readings: h.readings,
-        }
-    }
-
     /// Reads just the header of a state file.
     fn read_header(path: &Path) -> std::io::Result<Option<Result<Header, String>>> {
         let mut f = match std::fs::File::open(path) {
@@ -145,8 +104,75 @@ impl FileStore {
         if f.read_exact(&mut buf[12..]).is_err() {
             return Ok(Some(Err("truncated header".into())));
         }
-        Ok(Some(Self::header_of(&buf).map(|(h, _)| h)))
+        Ok(Some(header_of(&buf).map(|(h, _)| h)))
     }
+}
+
+/// A decoded state file (the layout above): whose stream it was, and the state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateFile {
+    /// The model (alias) the stream belonged to.
+    pub model: String,
+    /// The stream key.
+    pub stream: String,
+    /// The state and whose it is.
+    pub state: StoredState,
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A state file's bytes (`saved_unix`: seconds since the epoch, for the header; passed in
+/// because `wasm32` has no clock of its own). What [`FileStore`] writes; the browser host
+/// downloads and uploads the same bytes.
+pub fn encode_state(model: &str, key: &str, s: &StoredState, saved_unix: u64) -> Vec<u8> {
+    let header = Header {
+        model: model.into(),
+        stream: key.into(),
+        sha256: s.meta.module_sha256.clone(),
+        model_sha256: s.meta.model_sha256.clone(),
+        readings: s.meta.readings,
+        saved_unix,
+    };
+    let json = serde_json::to_vec(&header).unwrap_or_default();
+    let mut out = Vec::with_capacity(12 + json.len() + s.state.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&s.state);
+    out
+}
+
+/// Reads a state file's bytes.
+///
+/// # Errors
+/// A message saying why the bytes are not one.
+pub fn decode_state(bytes: &[u8]) -> Result<StateFile, String> {
+    let (h, at) = header_of(bytes)?;
+    let meta = meta_of(&h);
+    Ok(StateFile {
+        model: h.model,
+        stream: h.stream,
+        state: StoredState { meta, state: bytes[at..].to_vec() },
+    })
+}
+
+fn header_of(bytes: &[u8]) -> Result<(Header, usize), String> {
+    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+        return Err("not a scorekit stream state file".into());
+    }
+    let n = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+    if n > MAX_HEADER {
+        return Err("corrupt header length".into());
+    }
+    let json = bytes.get(12..12 + n).ok_or("truncated header")?;
+    let h: Header = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+    Ok((h, 12 + n))
+}
+
+fn meta_of(h: &Header) -> StateMeta {
+    StateMeta { module_sha256: h.sha256.clone(), model_sha256: h.model_sha256.clone(), readings: h.readings }
 }
 
 /// Writes `bytes` to `path` via a temporary file in the same directory, fsync and rename.
@@ -181,15 +207,15 @@ impl StateStore for FileStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(storage(format!("reading {}", path.display()), e)),
         };
-        let (h, at) = Self::header_of(&bytes).map_err(|e| storage(format!("{}", path.display()), e))?;
-        Ok(Some(StoredState { meta: Self::meta_of(&h), state: bytes[at..].to_vec() }))
+        let (h, at) = header_of(&bytes).map_err(|e| storage(format!("{}", path.display()), e))?;
+        Ok(Some(StoredState { meta: meta_of(&h), state: bytes[at..].to_vec() }))
     }
 
     fn meta(&self, model: &str, key: &str) -> HostResult<Option<StateMeta>> {
         let path = self.path(model, key);
         match Self::read_header(&path) {
             Ok(None) => Ok(None),
-            Ok(Some(Ok(h))) => Ok(Some(Self::meta_of(&h))),
+            Ok(Some(Ok(h))) => Ok(Some(meta_of(&h))),
             Ok(Some(Err(e))) => Err(storage(format!("{}", path.display()), e)),
             Err(e) => Err(storage(format!("reading {}", path.display()), e)),
         }
@@ -197,14 +223,14 @@ impl StateStore for FileStore {
 
     fn save(&self, model: &str, key: &str, state: &StoredState) -> HostResult<()> {
         let path = self.path(model, key);
-        write_atomic(&path, &Self::encode(model, key, state))
+        write_atomic(&path, &encode_state(model, key, state, now_unix()))
             .map_err(|e| storage(format!("writing {}", path.display()), e))
     }
 
     fn archive(&self, model: &str, key: &str, state: &StoredState, tag: &str) -> HostResult<String> {
         let tag: String = tag.chars().filter(|c| c.is_ascii_alphanumeric()).take(16).collect();
         let path = self.dir.join(escape_key(model)).join(format!("{}.orphan-{tag}{SUFFIX}", escape_key(key)));
-        write_atomic(&path, &Self::encode(model, key, state))
+        write_atomic(&path, &encode_state(model, key, state, now_unix()))
             .map_err(|e| storage(format!("writing {}", path.display()), e))?;
         Ok(path.display().to_string())
     }
@@ -285,5 +311,29 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("m")).unwrap();
         std::fs::write(dir.path().join("m/bad.state"), b"garbage").unwrap();
         assert_eq!(store.load("m", "bad").unwrap_err().code, Code::Storage);
+    }
+
+    /// The bytes `FileStore` writes are the bytes `encode_state` gives (the browser host
+    /// downloads and uploads them), and `decode_state` reads them back or says why not.
+    #[test]
+    fn state_files_encode_and_decode() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        store.save("anomaly", "sensor/1", &state(42)).unwrap();
+        let written =
+            std::fs::read(dir.path().join("anomaly").join(format!("{}.state", escape_key("sensor/1"))))
+                .unwrap();
+        let file = decode_state(&written).unwrap();
+        assert_eq!(
+            (file.model.as_str(), file.stream.as_str(), &file.state),
+            ("anomaly", "sensor/1", &state(42))
+        );
+        let again = encode_state("anomaly", "sensor/1", &file.state, 7);
+        assert_eq!(decode_state(&again).unwrap(), file);
+        assert!(decode_state(b"hello world, not a state").unwrap_err().contains("not a scorekit"));
+        assert!(decode_state(&again[..20]).unwrap_err().contains("truncated"));
+        let mut long = again.clone();
+        long[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode_state(&long).unwrap_err().contains("header length"));
     }
 }

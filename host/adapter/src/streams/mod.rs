@@ -27,7 +27,7 @@ mod file;
 mod store;
 pub mod wal;
 
-pub use file::{FileStore, escape_key, unescape_key, write_atomic};
+pub use file::{FileStore, StateFile, decode_state, encode_state, escape_key, unescape_key, write_atomic};
 pub use store::{MemoryStore, StateMeta, StateStore, StoredState, StreamSummary};
 pub use wal::{Wal, WalRecord};
 
@@ -385,6 +385,9 @@ impl StreamBook {
         while map.len() >= self.config.max_live || self.over_bytes(&map) {
             self.evict_one(&mut map, None)?;
         }
+        // On wasm32 (the browser host) a stream scorer holds JavaScript objects and is not
+        // `Send`: the book runs on the page's one thread there, and the Arc is shared by nothing else.
+        #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
         let slot = Arc::new(Mutex::new(Slot::empty()));
         map.insert((model.to_string(), key.to_string()), slot.clone());
         Ok(slot)

@@ -227,6 +227,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
         // The XGBoost container answers one CSV line per row under batch transform.
         csv_lines: env("SAGEMAKER_BATCH").is_some_and(|v| v.eq_ignore_ascii_case("true")),
         backends: backends.map(scorekit_server::config::SharedBackends),
+        // The page at `/` shows the demo models with the data they were trained on.
+        demo_files: scorekit_server::config::DemoFiles(if demo { crate::demo::FILES } else { &[] }),
         ..ServerConfig::default()
     };
     scorekit_server::run(config, Arc::new(LocalLoader::new(runtime)))

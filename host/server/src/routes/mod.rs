@@ -5,6 +5,7 @@ mod admin;
 mod native;
 mod ops;
 mod sagemaker;
+mod web;
 
 pub use ops::OPENAPI as OPENAPI_DOC;
 
@@ -63,6 +64,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/admin/models/{name}"),
     ("get", "/metrics"),
     ("get", "/openapi.yaml"),
+    ("get", "/"),
+    ("get", "/web/{file}"),
+    ("get", "/web/demo/{file}"),
+    ("get", "/v1/models/{name}/module"),
 ];
 
 /// The router.
@@ -82,6 +87,10 @@ pub fn router(app: App) -> Router {
         .route("/v1/models", get(native::models))
         .route("/v1/models/{name}/streams", get(native::streams))
         .route("/admin/models/{name}", put(admin::put).delete(admin::delete))
+        .route("/", get(web::index))
+        .route("/web/{file}", get(web::file))
+        .route("/web/demo/{file}", get(web::demo_file))
+        .route("/v1/models/{name}/module", get(web::module))
         .fallback(ops::not_found)
         // Bodies are read by `read_body`, which names the limit in its 413.
         .layer(DefaultBodyLimit::disable())

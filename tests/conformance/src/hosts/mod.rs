@@ -2,12 +2,14 @@
 //! HTTP requests, SQL) and its answer back into an [`Outcome`] in the suite's canonical form,
 //! checking its own naming conventions on the way (e.g. the CLI's `contribution_<term>` columns).
 
+mod browser;
 pub mod cli;
 mod mysql;
 mod native;
 mod postgres;
 mod server;
 
+pub use browser::BrowserHost;
 pub use cli::CliHost;
 pub use mysql::MysqlHost;
 pub use native::NativeHost;
@@ -20,7 +22,8 @@ use crate::outcome::{ErrorOutcome, Outcome};
 
 /// A host under test.
 pub trait Host {
-    /// Its name, as used in a case's `skip` map (`native`, `cli`, `server`, `postgres`, `mysql`).
+    /// Its name, as used in a case's `skip` map (`native`, `cli`, `server`, `postgres`, `mysql`,
+    /// `browser`).
     fn name(&self) -> &'static str;
     /// Runs `case` and answers in canonical form.
     fn run(&mut self, case: &Case, fx: &Fixtures) -> Outcome;
