@@ -218,7 +218,6 @@ stop(p)
 for label, extra in [("log on (default)", []), ("log off (--no-stream-log)", ["--no-stream-log"])]:
     state = tempfile.mkdtemp(dir=WORK)
     p, addr = start("--state-dir", state, "--persist-ms", "60000", *extra)
-    counts = [0] * 8
     stop_flag = threading.Event()
 
     def feed(k, rows_per_request):
@@ -231,17 +230,18 @@ for label, extra in [("log on (default)", []), ("log off (--no-stream-log)", ["-
             if r.status == 200:
                 counts[k] += rows_per_request
 
-    for rows_per_request in (1, 10):
-        counts = [0] * 8
+    # More clients in flight share each group commit (one fsync answers every request waiting).
+    for clients, rows_per_request in ((8, 1), (8, 10), (32, 10)):
+        counts = [0] * clients
         stop_flag.clear()
-        fs = [threading.Thread(target=feed, args=(k, rows_per_request), daemon=True) for k in range(8)]
+        fs = [threading.Thread(target=feed, args=(k, rows_per_request), daemon=True) for k in range(clients)]
         for f in fs:
             f.start()
         time.sleep(5)
         stop_flag.set()
         for f in fs:
             f.join()
-        report(f"stream steps, {label}, 8 clients × {rows_per_request} reading(s) per request, 5 s",
+        report(f"stream steps, {label}, {clients} clients × {rows_per_request} reading(s) per request, 5 s",
                f"{sum(counts)/5:,.0f} acknowledged readings/s", f"{rss_mb(p):.0f} MB")
     stop(p)
 
