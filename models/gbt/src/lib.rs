@@ -15,6 +15,7 @@ extern crate std;
 
 mod error;
 mod explain;
+mod layout;
 mod model;
 mod score;
 

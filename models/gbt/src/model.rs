@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::GbtError;
+use crate::layout::Layout;
 
 /// Deepest tree a model may hold; bounds the fixed TreeSHAP path buffer (no allocation per row).
 pub const MAX_DEPTH: usize = 32;
@@ -93,6 +94,8 @@ pub struct GbtModel {
     pub(crate) cat_bits: Vec<u32>,
     /// Derived on construction: each tree's cover-weighted mean output (TreeSHAP's bias).
     pub(crate) tree_expected: Vec<f64>,
+    /// Derived on construction: the branch-free scoring layout (`None`: a tree is too deep).
+    pub(crate) layout: Option<Layout>,
 }
 
 impl From<GbtModel> for GbtModelRepr {
@@ -127,8 +130,9 @@ impl TryFrom<GbtModelRepr> for GbtModel {
             gain: r.gain,
             cat_bits: r.cat_bits,
             tree_expected: Vec::new(),
+            layout: None,
         };
-        m.tree_expected = (0..m.n_trees()).map(|t| m.expected_value(t)).collect();
+        m.derive();
         Ok(m)
     }
 }
@@ -267,6 +271,12 @@ impl GbtModel {
         go(self, self.tree_range(t).0)
     }
 
+    /// Computes the derived fields from the stored ones.
+    fn derive(&mut self) {
+        self.tree_expected = (0..self.n_trees()).map(|t| self.expected_value(t)).collect();
+        self.layout = Layout::build(self);
+    }
+
     /// Keeps only the first `n` trees (early stopping).
     #[cfg(feature = "train")]
     pub(crate) fn truncate(&mut self, n: usize) {
@@ -275,7 +285,6 @@ impl GbtModel {
         }
         let end = self.tree_starts[n] as usize;
         self.tree_starts.truncate(n);
-        self.tree_expected.truncate(n);
         self.nodes.truncate(end);
         self.cover.truncate(end);
         self.gain.truncate(end);
@@ -287,5 +296,6 @@ impl GbtModel {
             .max()
             .unwrap_or(0);
         self.cat_bits.truncate(bits_end);
+        self.derive();
     }
 }
