@@ -13,6 +13,7 @@
 //! The start time sent to the model is the first timestamp, so calendar features line up with
 //! the real clock even when the history has holes.
 
+use crate::cells::Value;
 use crate::error::{Code, HostError, HostResult};
 
 /// Longest history a host builds (after filling gaps): bounds the memory a request can make us
@@ -52,6 +53,45 @@ pub struct History {
     pub start: Option<i64>,
     /// Missing steps inserted for gaps.
     pub filled: usize,
+}
+
+/// The values of a history from host values: numbers as they are; null, empty text, NaN and the
+/// texts `NaN`/`NA`/`?` are missing values (the model imputes a few, and refuses too many);
+/// anything else is refused naming its row (from 1).
+///
+/// # Errors
+/// [`Code::BadInput`] naming the row; [`Code::TooLarge`] beyond [`MAX_HISTORY`] values.
+pub fn history_values(values: &[Value<'_>]) -> HostResult<Vec<f64>> {
+    if values.len() > MAX_HISTORY {
+        return Err(too_long(values.len()));
+    }
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let bad = |what: String| {
+                HostError::bad_input(format!("row {}: a history value must be a number, got {what}", i + 1))
+            };
+            match *v {
+                _ if v.is_null() => Ok(f64::NAN),
+                Value::Int(n) => Ok(n as f64),
+                Value::Float(x) if x.is_finite() => Ok(x),
+                Value::Float(x) => Err(bad(format!("{x}"))),
+                Value::Text(t) => {
+                    let t = t.trim();
+                    if t.eq_ignore_ascii_case("nan") || t.eq_ignore_ascii_case("na") || t == "?" {
+                        return Ok(f64::NAN);
+                    }
+                    match t.parse::<f64>() {
+                        Ok(x) if x.is_finite() => Ok(x),
+                        _ => Err(bad(format!("'{}'", t.chars().take(64).collect::<String>()))),
+                    }
+                }
+                Value::Bool(b) => Err(bad(format!("{b}"))),
+                Value::Null => Ok(f64::NAN),
+            }
+        })
+        .collect()
 }
 
 impl History {
@@ -182,6 +222,23 @@ mod tests {
         assert!(e.message.contains("goes back before"), "{}", e.message);
         let e = History::timed(&[0, H, H + 1800], &[1.0; 3], Some(H), Gaps::Fill).unwrap_err();
         assert!(e.message.contains("row 3") && e.message.contains("1800 s after"), "{}", e.message);
+    }
+
+    #[test]
+    fn history_values_follow_one_rule() {
+        let v = history_values(&[
+            Value::Int(3),
+            Value::Null,
+            Value::Text(" 2.5 "),
+            Value::Text("NaN"),
+            Value::Float(1.0),
+        ])
+        .unwrap();
+        assert_eq!((v[0], v[2], v[4]), (3.0, 2.5, 1.0));
+        assert!(v[1].is_nan() && v[3].is_nan());
+        let e = history_values(&[Value::Int(1), Value::Text("abc")]).unwrap_err();
+        assert_eq!(e.message, "row 2: a history value must be a number, got 'abc'");
+        assert!(history_values(&[Value::Text("inf")]).is_err());
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub mod time;
 
 pub use cells::{AbsentInputs, BatchBuilder, InputPolicy, NullInputs, Value};
 pub use error::{Code, HostError, HostResult, Kind};
-pub use history::{Gaps, History};
+pub use history::{Gaps, History, history_values};
 pub use scorekit_abi::values::RcfStep;
 pub use scorekit_abi::{Description, ForecastOutput, ForecastQuery, Rows};
 pub use scorekit_core::{Family, Field, FieldKind, Schema};

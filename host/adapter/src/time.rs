@@ -12,6 +12,35 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
+use crate::cells::Value;
+use crate::error::{HostError, HostResult};
+
+/// Timestamps from host values (text in any accepted form, integers of Unix seconds), numbered
+/// from 1 in messages.
+///
+/// # Errors
+/// [`crate::Code::BadInput`] naming the row of a value that is not a timestamp.
+pub fn timestamps(values: &[Value<'_>]) -> HostResult<Vec<i64>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let row = i + 1;
+            match *v {
+                Value::Int(n) => Ok(n),
+                Value::Float(x) if x.is_finite() && x == x.trunc() && x.abs() < 9.0e15 => Ok(x as i64),
+                Value::Text(t) if !t.trim().is_empty() => {
+                    parse_timestamp(t).map_err(|e| HostError::bad_input(format!("row {row}: {e}")))
+                }
+                _ if v.is_null() => Err(HostError::bad_input(format!("row {row}: the timestamp is missing"))),
+                other => {
+                    Err(HostError::bad_input(format!("row {row}: {other:?} is not a timestamp ({FORMS})")))
+                }
+            }
+        })
+        .collect()
+}
+
 const FORMS: &str = "e.g. 2014-04-10 07:15:00, 2011-12-31T13:00:00Z, 2014-04-10 or Unix seconds";
 
 const NAIVE: [&str; 4] = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"];

@@ -1,9 +1,21 @@
 //! `host`: the scorekit command line. Trains models on CSV data, writes artifacts and evaluation
 //! reports, compiles artifacts into self-contained Wasm modules, scores files and serves models.
 //!
-//! This binary is a thin adapter: model logic lives in `models/*`, module execution in
-//! `scorekit-runtime`. Errors are `anyhow` with context; any error exits with status 1 and one
-//! message naming the file, row and column at fault.
+//! This binary is a thin adapter: model logic lives in `models/*`, the rules every host shares in
+//! `scorekit-host`, module execution in `scorekit-runtime`. Errors are `anyhow` with context and
+//! print one message naming the file, row and column at fault; the exit status says whose fault
+//! it is (the host layer's error kind, mapped here and nowhere else):
+//!
+//! | status | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | anything else: unreadable or unwritable file, bad artifact, … |
+//! | 2 | bad command line (clap) |
+//! | 65 | bad input: a value, row or request the model cannot take |
+//! | 69 | unavailable |
+//! | 70 | the model failed (trap, internal error, malformed answer, invalid module) |
+//! | 75 | a limit stopped the call (deadline, memory cap, size bound) |
+//! | 130 | interrupted |
 
 mod cmd;
 mod data;
@@ -49,6 +61,19 @@ fn main() {
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
-        std::process::exit(1);
+        std::process::exit(exit_code(&e));
+    }
+}
+
+/// The exit status of a failure (see the table in the crate documentation).
+fn exit_code(e: &anyhow::Error) -> i32 {
+    use scorekit_host::{HostError, Kind};
+    match e.chain().find_map(|c| c.downcast_ref::<HostError>()).map(HostError::kind) {
+        Some(Kind::Client) => 65,
+        Some(Kind::Unavailable) => 69,
+        Some(Kind::Model) => 70,
+        Some(Kind::Limit) => 75,
+        Some(Kind::Interrupted) => 130,
+        _ => 1,
     }
 }

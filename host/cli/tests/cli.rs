@@ -143,7 +143,7 @@ fn bad_scoring_input_names_file_row_and_column() {
         "missing.csv",
         &format!("{}\n{}\n", header.replacen("state,", "", 1), row.replacen("KS,", "", 1)),
     );
-    fails_with(&mut score(&missing), "needs column 'state'");
+    fails_with(&mut score(&missing), "missing.csv: no column 'state' (model 'churn' reads: state,");
     let not_number = write("nan.csv", &format!("{header}\n{row}\n{}\n", row.replacen("128", "abc", 1)));
     fails_with(
         &mut score(&not_number),

@@ -4,6 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use scorekit_host::streams::Redeploy;
+use scorekit_host::{Gaps, InputPolicy};
+
 /// How the server runs.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -34,6 +37,12 @@ pub struct ServerConfig {
     pub inline_body_bytes: usize,
     /// How long graceful shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// What null and absent inputs become (the host layer's policy; same default everywhere).
+    pub input_policy: InputPolicy,
+    /// What happens to a stream's state when its model is replaced.
+    pub redeploy: Redeploy,
+    /// What a gap in a timestamped forecast history becomes (a request may override it).
+    pub forecast_gaps: Gaps,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +61,9 @@ impl Default for ServerConfig {
             max_streams: 10_000,
             inline_body_bytes: 16 << 10,
             shutdown_grace: Duration::from_secs(10),
+            input_policy: InputPolicy::default(),
+            redeploy: Redeploy::default(),
+            forecast_gaps: Gaps::default(),
         }
     }
 }

@@ -1,4 +1,15 @@
-//! One error type for every handler, rendered once at the boundary.
+//! One error type for every handler, rendered once at the boundary, and the one place where the
+//! host layer's error kinds become HTTP statuses:
+//!
+//! | kind (`scorekit_host::Kind`) | status |
+//! |---|---|
+//! | client: bad input, null input, unsupported operation | 400 |
+//! | client: unknown model or stream | 404 |
+//! | model: invalid module (an upload) | 422 |
+//! | model: the module failed (trap, internal error, malformed answer, lost stream) | 424 `ModelError` |
+//! | limit: deadline, memory cap | 424 `ModelError` (SageMaker's status for a failed model; SDKs do not retry it) |
+//! | limit: too large | 413 |
+//! | interrupted, unavailable | 503 with `Retry-After` |
 //!
 //! The body is `{"error": {"code": ..., "message": ...}, "message": ...}`; the `x-amzn-ErrorType` header carries
 //! the SageMaker error name so that boto3 raises the exception class callers already catch
@@ -7,7 +18,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::backend::CallError;
+use scorekit_host::{Code, HostError, Kind};
 
 /// An error answered to the client.
 #[derive(Debug, Clone)]
@@ -60,6 +71,7 @@ impl ApiError {
     fn amzn_type(&self) -> &'static str {
         match self.status.as_u16() {
             404 => "ValidationError",
+            424 => "ModelError",
             400..=499 => "ValidationError",
             503 => "ServiceUnavailable",
             _ => "ModelError",
@@ -73,16 +85,22 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-impl From<CallError> for ApiError {
-    fn from(e: CallError) -> Self {
-        let (status, code) = match &e {
-            CallError::BadInput(_) => (StatusCode::BAD_REQUEST, "bad_input"),
-            CallError::Unsupported(_) => (StatusCode::BAD_REQUEST, "unsupported_operation"),
-            CallError::Deadline(_) => (StatusCode::GATEWAY_TIMEOUT, "deadline_exceeded"),
-            CallError::Failed(_) => (StatusCode::INTERNAL_SERVER_ERROR, "module_failed"),
-            CallError::InvalidModule(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_module"),
+impl From<HostError> for ApiError {
+    fn from(e: HostError) -> Self {
+        let status = match (e.kind(), e.code) {
+            (_, Code::UnknownModel | Code::UnknownStream) => StatusCode::NOT_FOUND,
+            (_, Code::InvalidModule) => StatusCode::UNPROCESSABLE_ENTITY,
+            (_, Code::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            (_, Code::Storage) => StatusCode::INTERNAL_SERVER_ERROR,
+            (Kind::Client, _) => StatusCode::BAD_REQUEST,
+            (Kind::Model | Kind::Limit, _) => StatusCode::FAILED_DEPENDENCY,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
         };
-        ApiError::new(status, code, e.to_string())
+        let mut out = ApiError::new(status, e.code.as_str(), e.message);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            out.retry_after = Some(1);
+        }
+        out
     }
 }
 

@@ -4,9 +4,10 @@
 //! persisted to disk, an OpenAPI description, Prometheus metrics, and hot model swap.
 //!
 //! Main design choices:
-//! * **No model logic here.** Every score, explanation, forecast and stream step is a call into a
-//!   module through `scorekit-runtime` (see [`wasm`]); the server parses HTTP bodies into cells
-//!   and the module applies the same encoding as every other host, so errors read the same.
+//! * **No model logic here, no rules of its own.** Every score, explanation, forecast and stream
+//!   step is a call on a `scorekit_host::Scorer`; bodies become rows, answers get their names,
+//!   rows their numbers and streams their state through the shared host layer (`scorekit-host`),
+//!   exactly as in every other host. The server only speaks HTTP.
 //! * **Lock-free reads, atomic swaps.** The served set is an `ArcSwap` snapshot; a request holds
 //!   the version it resolved until it ends, so replacing a file or calling the admin API never
 //!   fails a request in flight ([`registry`]).
@@ -16,15 +17,13 @@
 //!   never builds an unbounded queue.
 #![deny(missing_docs)]
 
-pub mod backend;
 pub mod config;
 pub mod error;
 pub mod formats;
 pub mod metrics;
 pub mod registry;
 pub mod routes;
-pub mod streams;
-pub mod wasm;
+pub mod state;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,9 +32,10 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-pub use backend::{CallError, Loader, Module, ModuleInfo, Stream};
 pub use config::ServerConfig;
 pub use routes::{AppState, ROUTES, router};
+use scorekit_host::ModuleLoader;
+use scorekit_host::streams::{BookConfig, FileStore, MemoryStore, Persist, StateStore, StreamBook};
 
 /// The OpenAPI description served at `/openapi.yaml` (the checked-in `docs/openapi.yaml`).
 pub const OPENAPI_YAML: &str = routes::OPENAPI_DOC;
@@ -53,7 +53,7 @@ pub fn init_logging(json: bool, level: &str) {
 ///
 /// # Errors
 /// An unreadable models directory.
-pub fn build_state(config: ServerConfig, loader: Arc<dyn Loader>) -> anyhow::Result<Arc<AppState>> {
+pub fn build_state(config: ServerConfig, loader: Arc<dyn ModuleLoader>) -> anyhow::Result<Arc<AppState>> {
     let metrics = Arc::new(metrics::Metrics::default());
     if let Some(dir) = &config.models_dir {
         std::fs::create_dir_all(dir)
@@ -64,8 +64,15 @@ pub fn build_state(config: ServerConfig, loader: Arc<dyn Loader>) -> anyhow::Res
     for (alias, err) in &report.failed {
         tracing::warn!(model = %alias, error = %err, "model not served");
     }
-    let streams =
-        Arc::new(streams::StreamStore::new(config.state_dir.clone(), config.max_streams, metrics.clone()));
+    let store: Arc<dyn StateStore> = match &config.state_dir {
+        Some(dir) => Arc::new(FileStore::new(dir)),
+        None => Arc::new(MemoryStore::new()),
+    };
+    let persist = if config.persist_interval.is_zero() { Persist::EveryStep } else { Persist::Deferred };
+    let streams = Arc::new(StreamBook::new(
+        Arc::new(state::CountedStore::new(store, metrics.clone())),
+        BookConfig { max_live: config.max_streams, persist, redeploy: config.redeploy, shared_store: false },
+    ));
     let slots = Arc::new(Semaphore::new(config.max_concurrency.max(1)));
     Ok(Arc::new(AppState { registry, streams, metrics, config, slots }))
 }
@@ -162,7 +169,7 @@ pub async fn shutdown_signal() {
 ///
 /// # Errors
 /// Bind failure, unreadable models directory, or state that could not be saved on shutdown.
-pub fn run(config: ServerConfig, loader: Arc<dyn Loader>) -> anyhow::Result<()> {
+pub fn run(config: ServerConfig, loader: Arc<dyn ModuleLoader>) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("scorekit-http")

@@ -16,9 +16,11 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 
-use crate::backend::{Loader, Module, sha256_hex};
+use scorekit_host::{ModuleLoader, SharedScorer};
+
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+pub use scorekit_host::streams::write_atomic;
 
 /// Replaced versions kept addressable by hash.
 const RETIRED_KEPT: usize = 8;
@@ -43,8 +45,8 @@ impl FileSig {
 pub struct Entry {
     /// The alias it is served under (file stem).
     pub alias: String,
-    /// The loaded module.
-    pub module: Arc<dyn Module>,
+    /// The loaded model.
+    pub scorer: SharedScorer,
     /// When this version was loaded.
     pub loaded_at: SystemTime,
     sig: Option<FileSig>,
@@ -53,7 +55,7 @@ pub struct Entry {
 impl Entry {
     /// SHA-256 of the module file (hex).
     pub fn sha256(&self) -> &str {
-        &self.module.info().sha256
+        &self.scorer.info().sha256
     }
 }
 
@@ -77,7 +79,7 @@ pub struct ScanReport {
 /// The served models.
 pub struct Registry {
     dir: Option<PathBuf>,
-    loader: Arc<dyn Loader>,
+    loader: Arc<dyn ModuleLoader>,
     snap: ArcSwap<Snapshot>,
     writer: Mutex<()>,
     failed: Mutex<HashMap<String, FileSig>>,
@@ -104,7 +106,7 @@ pub fn check_alias(alias: &str) -> Result<(), ApiError> {
 
 impl Registry {
     /// A registry over `dir` (None: admin-installed models only, kept in memory).
-    pub fn new(dir: Option<PathBuf>, loader: Arc<dyn Loader>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(dir: Option<PathBuf>, loader: Arc<dyn ModuleLoader>, metrics: Arc<Metrics>) -> Self {
         Registry {
             dir,
             loader,
@@ -195,7 +197,7 @@ impl Registry {
     /// 422 for bytes that are not a loadable module (nothing changes), 500 for a write failure.
     pub fn install(&self, alias: &str, bytes: &[u8]) -> Result<(Arc<Entry>, bool), ApiError> {
         check_alias(alias)?;
-        let module = self.loader.load(bytes).map_err(ApiError::from)?;
+        let scorer = self.loader.load(bytes, None).map_err(ApiError::from)?;
         let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut sig = None;
         if let Some(dir) = &self.dir {
@@ -210,7 +212,7 @@ impl Registry {
             sig = FileSig::of(&path);
         }
         let existed = self.snap.load().by_alias.contains_key(alias);
-        let entry = Arc::new(Entry { alias: alias.to_string(), module, loaded_at: SystemTime::now(), sig });
+        let entry = Arc::new(Entry { alias: alias.to_string(), scorer, loaded_at: SystemTime::now(), sig });
         self.publish(alias, Some(entry.clone()));
         self.metrics.reloads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(model = alias, sha256 = entry.sha256(), "model installed by the admin API");
@@ -297,7 +299,7 @@ impl Registry {
                 // Touched but identical: remember the new signature, keep the loaded module.
                 let e = Entry {
                     alias: alias.clone(),
-                    module: c.module.clone(),
+                    scorer: c.scorer.clone(),
                     loaded_at: c.loaded_at,
                     sig: Some(sig),
                 };
@@ -308,11 +310,11 @@ impl Registry {
                 report.failed.push((alias, e.message));
                 continue;
             }
-            match self.loader.load(&bytes) {
-                Ok(module) => {
+            match self.loader.load(&bytes, None) {
+                Ok(scorer) => {
                     self.failed.lock().unwrap_or_else(|e| e.into_inner()).remove(&alias);
                     let e =
-                        Entry { alias: alias.clone(), module, loaded_at: SystemTime::now(), sig: Some(sig) };
+                        Entry { alias: alias.clone(), scorer, loaded_at: SystemTime::now(), sig: Some(sig) };
                     tracing::info!(model = %alias, sha256 = e.sha256(), "model loaded");
                     self.publish(&alias, Some(Arc::new(e)));
                     self.metrics.reloads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -332,7 +334,9 @@ impl Registry {
             .load()
             .by_alias
             .values()
-            .filter(|e| e.sig.is_some() && !present.contains(&e.alias))
+            // Checked again under the writer lock: an admin PUT may have installed the file
+            // after this scan listed the directory.
+            .filter(|e| e.sig.is_some() && !present.contains(&e.alias) && !dir.join(format!("{}.wasm", e.alias)).is_file())
             .map(|e| e.alias.clone())
             .collect();
         for alias in gone {
@@ -353,28 +357,8 @@ fn module_alias(path: &Path) -> Option<String> {
     name.strip_suffix(".wasm").map(str::to_string)
 }
 
-/// Writes `bytes` to `path` via a temp file in the same directory, fsync and rename, so a reader
-/// (or a crash) sees the old file or the new one, never half of one.
-///
-/// # Errors
-/// The I/O error.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

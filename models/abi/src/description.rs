@@ -34,6 +34,11 @@ pub struct Description {
     pub provenance: Vec<(String, String)>,
     /// Hex SHA-256 of the artifact's binary encoding inside the module.
     pub artifact_sha256: String,
+    /// Hex SHA-256 of the trained model alone (weights and, for RCF, the trained stream state),
+    /// without schema, metrics or provenance: two modules with the same value hold the same
+    /// trained model (absent in older modules: empty).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model_sha256: String,
     /// Forecasters: the longest horizon one request may ask for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_horizon: Option<u32>,

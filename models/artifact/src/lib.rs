@@ -186,20 +186,25 @@ impl Artifact {
 impl Artifact {
     /// The description a module of this artifact carries (`scorekit.schema` section, op SCHEMA):
     /// every fact a host needs before calling it, including the hex SHA-256 of
-    /// [`Artifact::to_bytes`] that ties the module to this artifact.
+    /// [`Artifact::to_bytes`] that ties the module to this artifact, and that of the trained
+    /// model alone (what decides whether a stream's state can carry over a redeploy).
     pub fn description(&self) -> Description {
         use sha2::Digest;
         let forecaster = match &self.model {
             Model::Forecast(m) => Some(m),
             _ => None,
         };
-        let digest = sha2::Sha256::digest(self.to_bytes());
-        let mut artifact_sha256 = String::with_capacity(64);
-        for b in digest {
+        let hex = |bytes: &[u8]| {
             const HEX: &[u8; 16] = b"0123456789abcdef";
-            artifact_sha256.push(HEX[(b >> 4) as usize] as char);
-            artifact_sha256.push(HEX[(b & 15) as usize] as char);
-        }
+            let mut s = String::with_capacity(64);
+            for b in sha2::Sha256::digest(bytes) {
+                s.push(HEX[(b >> 4) as usize] as char);
+                s.push(HEX[(b & 15) as usize] as char);
+            }
+            s
+        };
+        let artifact_sha256 = hex(&self.to_bytes());
+        let model_sha256 = postcard::to_allocvec(&self.model).map(|b| hex(&b)).unwrap_or_default();
         Description {
             abi: scorekit_abi::ABI_VERSION,
             abi_minor: scorekit_abi::ABI_MINOR,
@@ -209,6 +214,7 @@ impl Artifact {
             metrics: self.metrics.clone(),
             provenance: self.provenance.clone(),
             artifact_sha256,
+            model_sha256,
             max_horizon: forecaster.map(|m| m.max_horizon() as u32),
             context_length: forecaster.map(|m| m.context_length() as u32),
             min_history: forecaster.map(|m| m.min_history() as u32),

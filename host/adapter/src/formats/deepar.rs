@@ -83,17 +83,7 @@ pub fn instance(v: &Json, what: &str) -> HostResult<Instance> {
     let Some(Json::Array(t)) = o.get("target") else {
         return Err(bad(format!("{what}: 'target' must be an array of numbers")));
     };
-    let mut target = Vec::with_capacity(t.len());
-    for (i, x) in t.iter().enumerate() {
-        target.push(match x {
-            Json::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-            Json::String(s) if s.eq_ignore_ascii_case("nan") => f64::NAN,
-            Json::Null => f64::NAN,
-            other => {
-                return Err(bad(format!("{what}: target[{i}] must be a number or \"NaN\", got {other}")));
-            }
-        });
-    }
+    let target = super::json::history_values(t).map_err(|e| e.context(format!("{what}: target")))?;
     let start = match o.get("start") {
         None | Some(Json::Null) => None,
         Some(Json::String(s)) => Some(parse_timestamp(s).map_err(|e| bad(format!("{what}: 'start': {e}")))?),
@@ -293,7 +283,8 @@ mod tests {
         let c: Json = serde_json::from_str(r#"{"output_types":["median"]}"#).unwrap();
         assert!(configuration(Some(&c)).is_err());
         let doc: Json = serde_json::from_str(r#"{"instances":[{"target":[1,true]}]}"#).unwrap();
-        assert!(request(&doc).unwrap_err().message.contains("instance 1: target[1]"));
+        let e = request(&doc).unwrap_err().message;
+        assert!(e.contains("instance 1: target: row 2: a history value must be a number, got true"), "{e}");
     }
 
     #[test]

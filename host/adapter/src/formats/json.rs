@@ -47,7 +47,7 @@ pub fn value(v: &Json) -> Result<Value<'_>, &'static str> {
     })
 }
 
-fn positional<'j>(row: &'j Json) -> HostResult<Option<&'j [Json]>> {
+fn positional(row: &Json) -> HostResult<Option<&[Json]>> {
     Ok(match row {
         Json::Array(a) => Some(a),
         Json::Object(o) => {
@@ -164,6 +164,45 @@ pub fn push_document(b: &mut BatchBuilder<'_>, doc: &Json, single_row_ok: bool) 
         return Err(HostError::bad_input("the request holds no rows"));
     }
     Ok(())
+}
+
+/// History values from JSON (numbers; null or `"NaN"` for missing), by the host layer's one
+/// rule ([`crate::history_values`]).
+///
+/// # Errors
+/// [`crate::Code::BadInput`] naming the row (from 1) of a value that is not a number.
+pub fn history_values(items: &[Json]) -> HostResult<Vec<f64>> {
+    let mut values = Vec::with_capacity(items.len());
+    for (i, x) in items.iter().enumerate() {
+        values.push(value(x).map_err(|k| {
+            HostError::bad_input(format!("row {}: a history value must be a number, got {k}", i + 1))
+        })?);
+    }
+    crate::history::history_values(&values)
+}
+
+/// A JSON array of timestamps (strings in any form [`crate::parse_timestamp`] accepts, or
+/// integers of Unix seconds), e.g. the `timestamps` of a forecast history.
+///
+/// # Errors
+/// [`crate::Code::BadInput`] naming the position (from 1) of a value that is not a timestamp.
+pub fn timestamps(v: &Json, what: &str) -> HostResult<Vec<i64>> {
+    let Json::Array(items) = v else {
+        return Err(HostError::bad_input(format!(
+            "'{what}' must be an array of timestamps, got {}",
+            kind(v)
+        )));
+    };
+    let mut values = Vec::with_capacity(items.len());
+    for (i, t) in items.iter().enumerate() {
+        values.push(value(t).map_err(|k| {
+            HostError::bad_input(format!(
+                "row {}: '{what}' values must be timestamp strings or Unix seconds, got {k}",
+                i + 1
+            ))
+        })?);
+    }
+    crate::time::timestamps(&values)
 }
 
 /// Non-empty lines of a JSON Lines body, each parsed, with its 1-based line number.

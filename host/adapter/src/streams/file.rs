@@ -23,7 +23,7 @@ struct Header {
     stream: String,
     sha256: String,
     #[serde(default)]
-    artifact_sha256: String,
+    model_sha256: String,
     readings: u64,
     saved_unix: u64,
 }
@@ -89,7 +89,7 @@ impl FileStore {
             model: model.into(),
             stream: key.into(),
             sha256: s.meta.module_sha256.clone(),
-            artifact_sha256: s.meta.artifact_sha256.clone(),
+            model_sha256: s.meta.model_sha256.clone(),
             readings: s.meta.readings,
             saved_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -120,7 +120,7 @@ impl FileStore {
     fn meta_of(h: &Header) -> StateMeta {
         StateMeta {
             module_sha256: h.sha256.clone(),
-            artifact_sha256: h.artifact_sha256.clone(),
+            model_sha256: h.model_sha256.clone(),
             readings: h.readings,
         }
     }
@@ -253,7 +253,7 @@ mod tests {
 
     fn state(readings: u64) -> StoredState {
         StoredState {
-            meta: StateMeta { module_sha256: "ab".repeat(32), artifact_sha256: "cd".repeat(32), readings },
+            meta: StateMeta { module_sha256: "ab".repeat(32), model_sha256: "cd".repeat(32), readings },
             state: b"STATE".to_vec(),
         }
     }

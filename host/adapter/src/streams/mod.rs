@@ -4,7 +4,7 @@
 //! * A stream starts from its model's trained state, or from its saved state if it has one.
 //! * When the model version serving a stream changes (a redeploy), [`Redeploy`] decides: by
 //!   default the state carries over only if the new module holds the *same trained model*
-//!   (same `artifact_sha256`, e.g. recompiled with a newer guest) and takes the state; otherwise
+//!   (same `model_sha256`, e.g. recompiled with a newer guest) and takes the state; otherwise
 //!   the stream restarts from the new model's trained state — a retrained forest is the point of
 //!   a redeploy — and the old state is archived in the store, never thrown away. Every outcome
 //!   other than "nothing changed" comes back as a notice the host shows its caller.
@@ -157,14 +157,15 @@ impl Slot {
     fn empty() -> Self {
         Slot {
             stream: None,
-            meta: StateMeta { module_sha256: String::new(), artifact_sha256: String::new(), readings: 0 },
+            meta: StateMeta { module_sha256: String::new(), model_sha256: String::new(), readings: 0 },
             dirty: false,
             last_used: 0,
         }
     }
 }
 
-type Slots = HashMap<(String, String), Arc<Mutex<Slot>>>;
+type Key = (String, String);
+type Slots = HashMap<Key, Arc<Mutex<Slot>>>;
 
 /// Live streams over a store.
 pub struct StreamBook {
@@ -285,7 +286,7 @@ impl StreamBook {
         let mut s = lock(&slot);
         s.last_used = self.clock.fetch_add(1, Ordering::Relaxed);
         let notice = self.ensure(model, key, &mut s, scorer)?;
-        let result = run(s.stream.as_mut().expect("ensure opened the stream"), rows, op);
+        let result = run_step(s.stream.as_deref_mut().expect("ensure opened the stream"), rows, op);
         match result {
             Ok(mut out) => {
                 if op != StepOp::ScoreOnly {
@@ -329,7 +330,7 @@ impl StreamBook {
         scorer: &SharedScorer,
     ) -> HostResult<Option<String>> {
         let info = scorer.info();
-        let (sha, artifact) = (info.sha256.clone(), info.description.artifact_sha256.clone());
+        let (sha, artifact) = (info.sha256.clone(), info.description.model_sha256.clone());
         if s.stream.is_some() && self.config.shared_store {
             let stored = self.store.meta(model, key)?;
             let in_sync = match &stored {
@@ -346,7 +347,7 @@ impl StreamBook {
         }
         let mut fresh = scorer.open_stream()?;
         let fresh_meta =
-            StateMeta { module_sha256: sha.clone(), artifact_sha256: artifact.clone(), readings: 0 };
+            StateMeta { module_sha256: sha.clone(), model_sha256: artifact.clone(), readings: 0 };
         // The state this stream continues from: the live one (a redeploy while live), or the saved one.
         let previous = match s.stream.as_mut() {
             Some(live) => Some(StoredState { meta: s.meta.clone(), state: live.export_state()? }),
@@ -374,7 +375,7 @@ impl StreamBook {
                 }
             },
             Some(prev) => {
-                let same_model = !artifact.is_empty() && prev.meta.artifact_sha256 == artifact;
+                let same_model = !artifact.is_empty() && prev.meta.model_sha256 == artifact;
                 let carry = match self.config.redeploy {
                     Redeploy::SameModelCarriesOver => same_model,
                     Redeploy::CarryOver => true,
@@ -417,7 +418,7 @@ impl StreamBook {
 
     /// Saves every changed stream. Returns (saved, failed).
     pub fn flush(&self) -> (usize, usize) {
-        let slots: Vec<((String, String), Arc<Mutex<Slot>>)> =
+        let slots: Vec<(Key, Arc<Mutex<Slot>>)> =
             lock(&self.slots).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let (mut ok, mut failed) = (0, 0);
         for ((model, key), slot) in slots {
@@ -476,7 +477,12 @@ impl StreamBook {
     }
 }
 
-fn run(stream: &mut Box<dyn StreamScorer>, rows: &Rows, op: StepOp) -> HostResult<StepOutcome> {
+/// Runs one step on a stream without a book (a host with a single, unsaved stream: `host score`).
+/// Only the value fields of the outcome are set.
+///
+/// # Errors
+/// The stream's errors.
+pub fn run_step(stream: &mut dyn StreamScorer, rows: &Rows, op: StepOp) -> HostResult<StepOutcome> {
     let mut out = StepOutcome::default();
     match op {
         StepOp::Learn => out.steps = stream.score_update(rows)?,

@@ -12,9 +12,9 @@ use crate::scorer::MaybeSendSync;
 pub struct StateMeta {
     /// SHA-256 of the module version the state belongs to.
     pub module_sha256: String,
-    /// SHA-256 of the trained model (artifact) inside that module: two modules of the same
-    /// trained model (e.g. recompiled with a newer guest) share it.
-    pub artifact_sha256: String,
+    /// SHA-256 of the trained model inside that module (`Description::model_sha256`): two
+    /// modules of the same trained model (recompiled with a newer guest, new provenance) share it.
+    pub model_sha256: String,
     /// Readings the stream has learned since it (re)started.
     pub readings: u64,
 }

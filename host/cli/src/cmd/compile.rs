@@ -31,7 +31,7 @@ fn default_output(model: &std::path::Path) -> PathBuf {
 /// Unreadable or invalid artifact, unwritable output.
 pub fn run(args: CompileArgs) -> Result<()> {
     let artifact = load_artifact(&args.model)?;
-    let wasm = scorekit_runtime::compile::compile(&artifact).context("compiling the model module")?;
+    let wasm = scorekit_compile::compile(&artifact).context("compiling the model module")?;
     let info = scorekit_runtime::inspect(&wasm).context("checking the compiled module")?;
     let out = args.output.unwrap_or_else(|| default_output(&args.model));
     // Write then rename, so a server watching the directory never sees half a module.

@@ -4,5 +4,5 @@ pub mod compile;
 pub mod demo;
 pub mod inspect;
 pub mod score;
-pub mod score_wasm;
+pub mod score_input;
 pub mod serve;

@@ -1,52 +1,82 @@
-//! `host score MODEL --input FILE`: score a file with an artifact (natively) or a module (Wasm).
-//! Both paths go through the same operations (`scorekit_artifact::ops`), so they print the same
-//! numbers.
+//! `host score MODEL --input FILE`: score a file with a module (`NAME.wasm`, in the Wasm runtime
+//! exactly as the server and the database run it) or an artifact (`NAME.model.json`, natively).
+//! Both are a `scorekit_host::Scorer`; everything after loading is one code path, so the two
+//! print the same columns and the same numbers.
+//!
+//! The input is read and scored in chunks (`--chunk-rows`), so memory stays bounded and the
+//! module's deadline applies to each call, whatever the file's size; rows keep their numbers
+//! from the top of the file in every message.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use scorekit_artifact::{Artifact, STREAM_OUTPUTS};
-use scorekit_core::{Cell, Family};
-use scorekit_forecast::ForecastRequest;
+use scorekit_artifact::Artifact;
+use scorekit_host::local::LocalLoader;
+use scorekit_host::native::NativeScorer;
+use scorekit_host::streams::{StepOp, run_step};
+use scorekit_host::{
+    AbsentInputs, BatchBuilder, Family, ForecastQuery, Gaps, History, InputPolicy, ModuleLoader, NullInputs,
+    SharedScorer, names,
+};
+use scorekit_runtime::{Runtime, RuntimeConfig};
 
-use crate::data::{Table, time::parse_unix_seconds};
+use super::score_input::RowSource;
+use crate::data::Table;
 
 /// `host score` arguments.
 #[derive(Args)]
 pub struct ScoreArgs {
-    /// Model artifact (`NAME.model.json`, scored natively) or module (`NAME.wasm`, scored in the
-    /// Wasm runtime exactly as the server and the database do).
+    /// Model module (`NAME.wasm`, scored in the Wasm runtime exactly as the server and the
+    /// database do) or artifact (`NAME.model.json`, scored natively).
     pub model: PathBuf,
-    /// Input rows (CSV or JSON Lines). Columns are matched to the model's inputs by name.
+    /// Input rows (CSV with a header, or JSON Lines). Columns are matched to the model's inputs
+    /// by name; other columns are ignored.
     #[arg(long)]
     pub input: PathBuf,
     /// Output CSV (default: standard output).
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// Also write per-feature contributions (GBT: TreeSHAP; RCF: per-dimension attribution).
+    /// Also write per-input contributions (GBT: TreeSHAP; RCF: per-dimension attribution of
+    /// each reading against the forest before it learns the reading).
     #[arg(long)]
     pub explain: bool,
     /// RCF: score against the stored forest without learning from the input (default: stream,
     /// scoring each reading and then learning from it).
     #[arg(long)]
     pub no_update: bool,
+    /// What an empty field or null becomes: `missing` (the model's learned default) or `error`.
+    #[arg(long, default_value = "missing", value_parser = NullInputs::parse)]
+    pub null_inputs: NullInputs,
+    /// What a model input with no column becomes: `error` or `missing`.
+    #[arg(long, default_value = "error", value_parser = AbsentInputs::parse)]
+    pub absent_inputs: AbsentInputs,
+    /// Rows per module call (bounds memory; the deadline applies per call).
+    #[arg(long, default_value_t = 4096)]
+    pub chunk_rows: usize,
+    /// Per-call deadline of a module, in milliseconds (`.wasm` models).
+    #[arg(long, default_value_t = 10_000)]
+    pub deadline_ms: u64,
     /// Forecast: steps ahead (default: the model's horizon).
     #[arg(long)]
-    pub horizon: Option<usize>,
+    pub horizon: Option<u32>,
     /// Forecast: quantile levels.
     #[arg(long, value_delimiter = ',', default_value = "0.1,0.5,0.9")]
     pub quantiles: Vec<f64>,
     /// Forecast: sample paths to draw.
     #[arg(long, default_value_t = 0)]
-    pub samples: usize,
+    pub samples: u32,
     /// Forecast: seed for sample paths.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Forecast: timestamp column of the history (enables calendar features).
+    /// Forecast: timestamp column of the history (its spacing is checked; calendar features).
     #[arg(long)]
     pub timestamp_column: Option<String>,
+    /// Forecast: what a gap in the timestamps becomes: `fill` (missing values the model
+    /// imputes) or `refuse`.
+    #[arg(long, default_value = "fill", value_parser = Gaps::parse)]
+    pub gaps: Gaps,
 }
 
 /// Loads an artifact file.
@@ -58,187 +88,167 @@ pub fn load_artifact(path: &Path) -> Result<Artifact> {
     Artifact::from_json(&text).with_context(|| format!("{}", path.display()))
 }
 
+/// Loads a module (`.wasm`, verified, through the on-disk compile cache) or an artifact.
+///
+/// # Errors
+/// Unreadable file, invalid or hostile module, invalid artifact.
+pub fn load_scorer(path: &Path, deadline_ms: u64) -> Result<SharedScorer> {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wasm")) {
+        let runtime = Runtime::new(RuntimeConfig {
+            cache_dir: RuntimeConfig::default_cache_dir(),
+            deadline: std::time::Duration::from_millis(deadline_ms.max(1)),
+            ..RuntimeConfig::default()
+        })
+        .context("cannot start the Wasm runtime")?;
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        return LocalLoader::new(runtime)
+            .load(&bytes, None)
+            .map_err(anyhow::Error::new)
+            .with_context(|| format!("{}", path.display()));
+    }
+    Ok(std::sync::Arc::new(NativeScorer::new(load_artifact(path)?)))
+}
+
 /// Runs `host score`.
 ///
 /// # Errors
-/// Unreadable model or input, input that does not fit the model.
+/// Unreadable model or input, input that does not fit the model, a model that fails.
 pub fn run(args: ScoreArgs) -> Result<()> {
-    let is_module = args.model.extension().is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
     // The model is read first: a wrong model path is the more fundamental mistake.
-    let (header, rows) = if is_module {
-        let module = super::score_wasm::load(&args.model)?;
-        super::score_wasm::run(&module, &args, &Table::read(&args.input)?)?
-    } else {
-        let mut artifact = load_artifact(&args.model)?;
-        let table = Table::read(&args.input)?;
-        match artifact.schema.family {
-            Family::Gbt | Family::Rcf => score_rows(&mut artifact, &table, &args)?,
-            Family::Forecast => forecast(&artifact, &table, &args)?,
-        }
-    };
-    let mut sink: Box<dyn Write> = match &args.output {
+    let scorer = load_scorer(&args.model, args.deadline_ms)?;
+    let sink: Box<dyn Write> = match &args.output {
         Some(p) => {
             Box::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?)
         }
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut w = csv::Writer::from_writer(&mut sink);
-    w.write_record(&header)?;
-    for row in rows {
-        w.write_record(row.iter().map(|v| format!("{v}")))?;
+    let mut out = csv::Writer::from_writer(std::io::BufWriter::new(sink));
+    match scorer.info().family() {
+        Family::Forecast => forecast(&scorer, &args, &mut out)?,
+        _ => score_rows(&scorer, &args, &mut out)?,
     }
-    w.flush()?;
+    out.flush()?;
     Ok(())
 }
 
-/// Column positions in `table` of each model input.
-pub fn input_columns(schema: &scorekit_core::Schema, table: &Table) -> Result<Vec<usize>> {
-    schema
-        .inputs
-        .iter()
-        .map(|f| {
-            table
-                .column(&f.name)
-                .with_context(|| format!("the model '{}' needs column '{}'", schema.name, f.name))
-        })
-        .collect()
+type Out = csv::Writer<std::io::BufWriter<Box<dyn Write>>>;
+
+fn write_row(out: &mut Out, values: &[f64]) -> Result<()> {
+    out.write_record(values.iter().map(|v| format!("{v}")))?;
+    Ok(())
 }
 
-/// Encodes every row of `table` for `artifact`; errors name the file, row (1-based) and column.
-pub fn encode_table(artifact: &Artifact, table: &Table) -> Result<Vec<f64>> {
-    let columns = input_columns(&artifact.schema, table)?;
-    let mut cells: Vec<Cell<'_>> = Vec::with_capacity(table.rows.len() * columns.len());
-    for row in &table.rows {
-        cells.extend(columns.iter().map(|&c| row[c].as_cell()));
-    }
-    let mut encoded = Vec::with_capacity(cells.len());
-    artifact.encode(&cells, 1, &mut encoded).with_context(|| format!("{}", table.path.display()))?;
-    Ok(encoded)
-}
-
-/// Output header and rows.
-pub type Output = (Vec<String>, Vec<Vec<f64>>);
-
-fn score_rows(artifact: &mut Artifact, table: &Table, args: &ScoreArgs) -> Result<Output> {
-    let encoded = encode_table(artifact, table)?;
-    let n = table.rows.len();
-    let streaming = artifact.schema.family == Family::Rcf && !args.no_update;
-    let mut header: Vec<String>;
-    let mut values = Vec::new();
-    let width;
-    if streaming {
-        header = vec!["score".into(), "grade".into(), "is_anomaly".into(), "threshold".into()];
-        width = STREAM_OUTPUTS;
-        if args.explain {
-            // Explanations describe each reading against the forest as it was before learning it.
-            let mut out = Vec::new();
-            let mut expl = Vec::new();
-            let w = artifact.arity();
-            for (i, row) in encoded.chunks(w).enumerate() {
-                let start = expl.len();
-                artifact
-                    .explain(row, &mut expl)
-                    .with_context(|| format!("{}: row {}", table.path.display(), i + 1))?;
-                expl.truncate(start + w);
-                artifact
-                    .score_update(row, &mut out)
-                    .with_context(|| format!("{}: row {}", table.path.display(), i + 1))?;
-            }
-            return Ok(with_explanations(artifact, header, out, width, expl));
-        }
-        artifact.score_update(&encoded, &mut values).with_context(|| format!("{}", table.path.display()))?;
+fn score_rows(scorer: &SharedScorer, args: &ScoreArgs, out: &mut Out) -> Result<()> {
+    let info = scorer.info();
+    let schema = info.schema();
+    let policy = InputPolicy { nulls: args.null_inputs, absent: args.absent_inputs };
+    let streaming = info.family() == Family::Rcf && !args.no_update;
+    let mut header: Vec<String> = if streaming {
+        names::STREAM_OUTPUTS.iter().map(|s| s.to_string()).collect()
     } else {
-        header = artifact.schema.outputs.clone();
-        width = artifact.outputs_per_row();
-        artifact.score(&encoded, &mut values).with_context(|| format!("{}", table.path.display()))?;
-    }
+        names::score_outputs(schema)
+    };
     if args.explain {
-        let mut expl = Vec::with_capacity(n * artifact.explanations_per_row());
-        artifact.explain(&encoded, &mut expl).with_context(|| format!("{}", table.path.display()))?;
-        let w = artifact.explanations_per_row();
-        let trimmed: Vec<f64> = expl.chunks(w).flat_map(|c| c.iter().copied()).collect();
-        header.extend(artifact.schema.inputs.iter().map(|f| format!("contribution_{}", f.name)));
-        header.push(match artifact.schema.family {
-            Family::Gbt => "bias".into(),
-            _ => "attribution_total".into(),
-        });
-        let rows = values
-            .chunks(width)
-            .zip(trimmed.chunks(w))
-            .map(|(a, b)| a.iter().chain(b).copied().collect())
-            .collect();
-        return Ok((header, rows));
+        header.extend(names::explanation_columns(schema));
     }
-    Ok((header, values.chunks(width).map(<[f64]>::to_vec).collect()))
+    out.write_record(&header)?;
+    let mut source = RowSource::open(&args.input, schema, policy)?;
+    let mut stream = if streaming { Some(scorer.open_stream().map_err(anyhow::Error::new)?) } else { None };
+    let at = |e: scorekit_host::HostError| anyhow::Error::new(e).context(args.input.display().to_string());
+    let chunk = args.chunk_rows.max(1);
+    loop {
+        let mut b = BatchBuilder::new(schema, policy).with_row_base(source.rows_read()).map_err(at)?;
+        if source.fill(&mut b, chunk)? == 0 {
+            break;
+        }
+        let rows = b.finish();
+        let (values, width, expl) = match &mut stream {
+            Some(s) => {
+                let op = if args.explain { StepOp::LearnExplained } else { StepOp::Learn };
+                let step = run_step(s.as_mut(), &rows, op).map_err(at)?;
+                let v: Vec<f64> = step
+                    .steps
+                    .iter()
+                    .flat_map(|s| [s.score, s.grade, if s.is_anomaly { 1.0 } else { 0.0 }, s.threshold])
+                    .collect();
+                (v, names::STREAM_OUTPUTS.len(), step.explanations)
+            }
+            None => {
+                let v = scorer.score(&rows).map_err(at)?;
+                let e = if args.explain { scorer.explain(&rows).map_err(at)? } else { Vec::new() };
+                (v, names::score_outputs(schema).len(), e)
+            }
+        };
+        let ew = schema.inputs.len() + 1;
+        for (i, row) in values.chunks(width).enumerate() {
+            if args.explain {
+                let mut r = row.to_vec();
+                r.extend_from_slice(&expl[i * ew..(i + 1) * ew]);
+                write_row(out, &r)?;
+            } else {
+                write_row(out, row)?;
+            }
+        }
+    }
+    if source.rows_read() == 0 {
+        bail!("{}: the file has no data rows", args.input.display());
+    }
+    Ok(())
 }
 
-fn with_explanations(
-    artifact: &Artifact,
-    mut header: Vec<String>,
-    values: Vec<f64>,
-    width: usize,
-    expl: Vec<f64>,
-) -> Output {
-    let w = artifact.arity();
-    header.extend(artifact.schema.inputs.iter().map(|f| format!("attribution_{}", f.name)));
-    let rows =
-        values.chunks(width).zip(expl.chunks(w)).map(|(a, b)| a.iter().chain(b).copied().collect()).collect();
-    (header, rows)
-}
-
-/// The history column (the model's input name, or the only numeric column) and the start time.
-pub fn history(
-    schema: &scorekit_core::Schema,
-    table: &Table,
-    args: &ScoreArgs,
-) -> Result<(Vec<f64>, Option<i64>)> {
+/// The history column (the model's input name, or the only numeric column) and its timestamps.
+fn history(scorer: &SharedScorer, table: &Table, args: &ScoreArgs) -> Result<History> {
+    let info = scorer.info();
+    let schema = info.schema();
     let column = table.column(&schema.inputs[0].name).or_else(|e| {
-        let numeric: Vec<usize> = (0..table.header.len()).filter(|c| table.is_numeric(*c)).collect();
+        let numeric: Vec<usize> = (0..table.header.len())
+            .filter(|c| table.is_numeric(*c) && Some(&table.header[*c]) != args.timestamp_column.as_ref())
+            .collect();
         if numeric.len() == 1 { Ok(numeric[0]) } else { Err(e) }
     })?;
-    let history = table.numeric_column(column)?;
-    let start = match &args.timestamp_column {
+    let at = |e: scorekit_host::HostError| anyhow::Error::new(e).context(args.input.display().to_string());
+    let cells: Vec<scorekit_host::Value<'_>> = table.rows.iter().map(|r| r[column].as_value()).collect();
+    let values = scorekit_host::history_values(&cells).map_err(at)?;
+    match &args.timestamp_column {
         Some(tc) => {
             let c = table.column(tc)?;
-            Some(
-                parse_unix_seconds(&table.rows[0][c].text().unwrap_or_default())
-                    .with_context(|| format!("{}: row 1", table.path.display()))?,
-            )
+            let ts = table.timestamps(c)?;
+            History::timed(&ts, &values, info.description.period_seconds, args.gaps).map_err(at)
         }
-        None => None,
-    };
-    Ok((history, start))
+        None => History::untimed(values, None).map_err(at),
+    }
 }
 
-/// Forecast output rows: step, mean, one column per quantile, one per sample path.
-pub fn forecast_output(mean: &[f64], quantiles: &[(f64, Vec<f64>)], samples: &[Vec<f64>]) -> Output {
-    let mut header = vec!["step".to_string(), "mean".to_string()];
-    header.extend(quantiles.iter().map(|(q, _)| format!("q{q}")));
-    header.extend((0..samples.len()).map(|s| format!("sample_{s}")));
-    let rows = (0..mean.len())
-        .map(|i| {
-            let mut r = vec![(i + 1) as f64, mean[i]];
-            r.extend(quantiles.iter().map(|(_, v)| v[i]));
-            r.extend(samples.iter().map(|s| s[i]));
-            r
-        })
-        .collect();
-    (header, rows)
-}
-
-fn forecast(artifact: &Artifact, table: &Table, args: &ScoreArgs) -> Result<Output> {
-    let (history, start) = history(&artifact.schema, table, args)?;
-    let model_horizon = match &artifact.model {
-        scorekit_artifact::Model::Forecast(m) => m.max_horizon(),
-        _ => bail!("not a forecaster"),
-    };
-    let request = ForecastRequest {
-        horizon: args.horizon.unwrap_or(model_horizon),
+fn forecast(scorer: &SharedScorer, args: &ScoreArgs, out: &mut Out) -> Result<()> {
+    let table = Table::read(&args.input)?;
+    let history = history(scorer, &table, args)?;
+    let query = ForecastQuery {
+        horizon: args.horizon.unwrap_or(0),
         quantiles: args.quantiles.clone(),
         num_samples: args.samples,
         seed: args.seed,
-        start,
+        start: None,
     };
-    let fc = artifact.forecast(&history, &request).with_context(|| format!("{}", table.path.display()))?;
-    Ok(forecast_output(&fc.mean, &fc.quantiles, &fc.samples))
+    let fc = scorer
+        .forecast(&history, &query)
+        .map_err(anyhow::Error::new)
+        .with_context(|| args.input.display().to_string())?;
+    let mut header = vec!["step".to_string(), "mean".to_string()];
+    header.extend(fc.quantiles.iter().map(|(q, _)| format!("q{q}")));
+    header.extend((0..fc.samples.len()).map(|s| format!("sample_{s}")));
+    out.write_record(&header)?;
+    for i in 0..fc.mean.len() {
+        let mut r = vec![(i + 1) as f64, fc.mean[i]];
+        r.extend(fc.quantiles.iter().map(|(_, v)| v[i]));
+        r.extend(fc.samples.iter().map(|s| s[i]));
+        write_row(out, &r)?;
+    }
+    if history.filled > 0 {
+        eprintln!(
+            "note: {}: {} missing steps in the history were filled as missing values (--gaps refuse to refuse them)",
+            args.input.display(),
+            history.filled
+        );
+    }
+    Ok(())
 }

@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use scorekit_host::local::LocalLoader;
+use scorekit_host::streams::Redeploy;
+use scorekit_host::{AbsentInputs, Gaps, InputPolicy, NullInputs};
 use scorekit_runtime::{Runtime, RuntimeConfig};
 use scorekit_server::ServerConfig;
-use scorekit_server::wasm::WasmLoader;
 
 /// Default models directory.
 pub const DEFAULT_MODELS_DIR: &str = "scorekit-models";
@@ -75,6 +77,22 @@ pub struct ServeArgs {
     /// Directory of the compiled-code cache (default: the runtime's per-user cache).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+    /// What a null input (JSON null, empty CSV field) becomes: `missing` or `error`.
+    #[arg(long, default_value = "missing", value_parser = NullInputs::parse)]
+    pub null_inputs: NullInputs,
+    /// What a model input with no key (JSON object rows, CSV with a header) becomes: `error` or
+    /// `missing`.
+    #[arg(long, default_value = "error", value_parser = AbsentInputs::parse)]
+    pub absent_inputs: AbsentInputs,
+    /// What happens to a stream's state when its model is replaced: `same-model` (carry over
+    /// when the new module holds the same trained model, else restart and archive), `carry-over`,
+    /// `restart`.
+    #[arg(long, default_value = "same-model", value_parser = Redeploy::parse)]
+    pub on_redeploy: Redeploy,
+    /// What a gap in a forecast history with timestamps becomes: `fill` or `refuse` (a request
+    /// may say otherwise with its `gaps` field).
+    #[arg(long, default_value = "fill", value_parser = Gaps::parse)]
+    pub forecast_gaps: Gaps,
     /// Log format.
     #[arg(long, value_parser = ["text", "json"], default_value = "text")]
     pub log_format: String,
@@ -121,9 +139,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
         reload_interval: Duration::from_millis(args.reload_ms),
         persist_interval: Duration::from_millis(args.persist_ms),
         max_streams: args.max_streams,
+        input_policy: InputPolicy { nulls: args.null_inputs, absent: args.absent_inputs },
+        redeploy: args.on_redeploy,
+        forecast_gaps: args.forecast_gaps,
         ..ServerConfig::default()
     };
-    scorekit_server::run(config, Arc::new(WasmLoader::new(runtime)))
+    scorekit_server::run(config, Arc::new(LocalLoader::new(runtime)))
 }
 
 /// Trains the demo models that are missing from `dir` and compiles them to `dir/NAME.wasm`.
@@ -141,7 +162,7 @@ fn ensure_demo_models(dir: &Path) -> Result<()> {
     }
     for name in missing {
         let artifact = crate::cmd::score::load_artifact(&work.join(format!("{name}.model.json")))?;
-        let bytes = scorekit_runtime::compile::compile(&artifact)
+        let bytes = scorekit_compile::compile(&artifact)
             .with_context(|| format!("compiling the demo model '{name}'"))?;
         let path = dir.join(format!("{name}.wasm"));
         scorekit_server::registry::write_atomic(&path, &bytes)

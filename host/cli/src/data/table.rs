@@ -25,6 +25,15 @@ impl RawCell {
         }
     }
 
+    /// The cell as a host-layer value (the one conversion every host uses).
+    pub fn as_value(&self) -> scorekit_host::Value<'_> {
+        match self {
+            RawCell::Null => scorekit_host::Value::Null,
+            RawCell::Number(x) => scorekit_host::Value::Float(*x),
+            RawCell::Text(t) => scorekit_host::Value::Text(t),
+        }
+    }
+
     /// The cell as text (numbers formatted), for category discovery and labels.
     pub fn text(&self) -> Option<String> {
         match self {
@@ -182,20 +191,15 @@ impl Table {
         Ok(value)
     }
 
-    /// The timestamps of column `col` as Unix seconds.
+    /// The timestamps of column `col` as Unix seconds (the host layer's one parser).
     ///
     /// # Errors
-    /// A value that is not a timestamp, naming file, row (1-based) and column.
+    /// A value that is not a timestamp, naming file, column and row (1-based).
     pub fn timestamps(&self, col: usize) -> Result<Vec<i64>> {
-        self.rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                super::time::parse_unix_seconds(&r[col].text().unwrap_or_default()).with_context(|| {
-                    format!("{}: row {}, column '{}'", self.path.display(), i + 1, self.header[col])
-                })
-            })
-            .collect()
+        let values: Vec<scorekit_host::Value<'_>> = self.rows.iter().map(|r| r[col].as_value()).collect();
+        scorekit_host::time::timestamps(&values)
+            .map_err(anyhow::Error::new)
+            .with_context(|| format!("{}: column '{}'", self.path.display(), self.header[col]))
     }
 
     /// Whether every present value of column `col` reads as a number.
@@ -247,7 +251,7 @@ mod tests {
         let (_d, p) = write("t.csv", "ts,v\n1970-01-01 00:01:00,1\nlater,2\n");
         let t = Table::read(&p).unwrap();
         let err = t.timestamps(0).unwrap_err();
-        assert!(format!("{err:#}").contains("row 2, column 'ts'"), "{err:#}");
+        assert!(format!("{err:#}").contains("column 'ts': row 2: 'later' is not a timestamp"), "{err:#}");
         let (_d, p) = write("u.csv", "ts\n1970-01-01T00:00:10Z\n60\n");
         assert_eq!(Table::read(&p).unwrap().timestamps(0).unwrap(), vec![10, 60]);
     }

@@ -24,14 +24,14 @@ use crate::config::ServerConfig;
 use crate::error::ApiError;
 use crate::metrics::{Endpoint, Metrics};
 use crate::registry::{Entry, Registry};
-use crate::streams::StreamStore;
+use scorekit_host::streams::StreamBook;
 
 /// Everything a handler needs.
 pub struct AppState {
     /// Served models.
     pub registry: Arc<Registry>,
     /// RCF streams.
-    pub streams: Arc<StreamStore>,
+    pub streams: Arc<StreamBook>,
     /// Counters.
     pub metrics: Arc<Metrics>,
     /// Settings.

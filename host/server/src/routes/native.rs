@@ -9,19 +9,21 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use scorekit_core::Family;
+use scorekit_host::formats::{deepar, json as jsonfmt};
+use scorekit_host::streams::StepOp;
+use scorekit_host::{Family, names};
 use serde_json::{Value as Json, json};
 
 use super::{App, Handled, read_body};
 use crate::error::ApiError;
 use crate::formats::media::{self, Media};
-use crate::formats::{deepar, json as jsonfmt, rows_from_body};
+use crate::formats::rows_from_body;
 use crate::metrics::Endpoint;
 use crate::registry::Entry;
 
 /// The JSON description of one model version.
 pub fn describe(e: &Entry) -> Json {
-    let info = e.module.info();
+    let info = e.scorer.info();
     let name = &e.alias;
     let ops: &[&str] = match info.family() {
         Family::Gbt => &["score", "explain"],
@@ -34,9 +36,9 @@ pub fn describe(e: &Entry) -> Json {
         "family": info.family().as_str(),
         "size_bytes": info.size,
         "loaded_at_unix": e.loaded_at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-        "schema": info.schema,
-        "metrics": info.metrics.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
-        "max_horizon": info.max_horizon,
+        "schema": info.schema(),
+        "metrics": info.description.metrics,
+        "max_horizon": info.max_horizon(),
         "operations": ops,
         "endpoints": {
             "sagemaker": format!("/endpoints/{name}/invocations"),
@@ -93,9 +95,10 @@ pub async fn action(
     let result = match read_body(&headers, body, app.config.max_body_bytes).await {
         Ok(bytes) => {
             let e = entry.clone();
+            let (policy, gaps) = (app.config.input_policy, app.config.forecast_gaps);
             app.run_model(bytes.len(), move || match endpoint {
-                Endpoint::Forecast => forecast(&e, &headers, &bytes),
-                _ => score_or_explain(&e, &headers, &bytes, endpoint == Endpoint::Explain),
+                Endpoint::Forecast => forecast(&e, &headers, &bytes, gaps),
+                _ => score_or_explain(&e, &headers, &bytes, endpoint == Endpoint::Explain, policy),
             })
             .await
         }
@@ -104,29 +107,32 @@ pub async fn action(
     app.finish(&entry, endpoint, started, result)
 }
 
-fn score_or_explain(entry: &Arc<Entry>, headers: &HeaderMap, body: &Bytes, explain: bool) -> Handled {
-    let info = entry.module.info();
+fn score_or_explain(
+    entry: &Arc<Entry>,
+    headers: &HeaderMap,
+    body: &Bytes,
+    explain: bool,
+    policy: scorekit_host::InputPolicy,
+) -> Handled {
+    let info = entry.scorer.info();
     let ct = media::content_type(headers, &[Media::Json, Media::Csv, Media::JsonLines], Media::Json)?;
-    let rows = rows_from_body(ct, body, &info.schema)?;
-    let cells = rows.cells();
+    let rows = rows_from_body(ct, body, info.schema(), policy)?;
     let doc = if explain {
-        let values = entry.module.explain(rows.n_cols, &cells)?;
-        let mut features: Vec<String> = info.schema.inputs.iter().map(|f| f.name.clone()).collect();
-        features.push(if info.family() == Family::Gbt { "bias".into() } else { "total".into() });
-        let w = features.len();
-        let rows_out: Vec<&[f64]> = values.chunks(w).collect();
+        let values = entry.scorer.explain(&rows)?;
+        let features = names::explanation_terms(info.schema());
+        let rows_out: Vec<&[f64]> = values.chunks(features.len()).collect();
         json!({ "model": entry.alias, "sha256": info.sha256, "features": features, "contributions": rows_out })
     } else {
-        let values = entry.module.score(rows.n_cols, &cells)?;
-        let w = info.schema.outputs.len().max(1);
-        let rows_out: Vec<&[f64]> = values.chunks(w).collect();
-        json!({ "model": entry.alias, "sha256": info.sha256, "outputs": info.schema.outputs, "scores": rows_out })
+        let values = entry.scorer.score(&rows)?;
+        let outputs = names::score_outputs(info.schema());
+        let rows_out: Vec<&[f64]> = values.chunks(outputs.len()).collect();
+        json!({ "model": entry.alias, "sha256": info.sha256, "outputs": outputs, "scores": rows_out })
     };
-    Ok((axum::Json(doc).into_response(), rows.len()))
+    Ok((axum::Json(doc).into_response(), rows.n_rows()))
 }
 
-fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes) -> Handled {
-    let family = entry.module.info().family();
+fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes, default_gaps: scorekit_host::Gaps) -> Handled {
+    let family = entry.scorer.info().family();
     if family != Family::Forecast {
         return Err(ApiError::bad_request(format!(
             "model '{}' is a {} model: forecast needs a forecast model",
@@ -135,7 +141,7 @@ fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes) -> Handled {
         )));
     }
     media::content_type(headers, &[Media::Json], Media::Json)?;
-    let doc = jsonfmt::parse_json(body)?;
+    let doc = jsonfmt::parse(body)?;
     let Json::Object(o) = &doc else { return Err(ApiError::bad_request("the body must be a JSON object")) };
     // Same vocabulary as DeepAR, flattened: history/target, start, horizon, quantiles, samples.
     let target = o.get("history").or_else(|| o.get("target")).ok_or_else(|| {
@@ -165,7 +171,32 @@ fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes) -> Handled {
         conf.insert("seed".into(), s.clone());
     }
     let c = deepar::configuration(Some(&Json::Object(conf)))?;
-    let f = super::sagemaker::native_forecast(entry, &inst, &c)?;
+    // With timestamps, the history's spacing is checked (and gaps filled or refused) by the host
+    // layer's one rule, exactly as `host score --timestamp-column` and SQL do.
+    let (history, filled) = match o.get("timestamps") {
+        Some(ts) => {
+            let ts = jsonfmt::timestamps(ts, "timestamps")?;
+            let gaps = match o.get("gaps") {
+                None => default_gaps,
+                Some(Json::String(g)) => scorekit_host::Gaps::parse(g).map_err(ApiError::bad_request)?,
+                Some(other) => {
+                    return Err(ApiError::bad_request(format!(
+                        "'gaps' must be \"fill\" or \"refuse\", got {other}"
+                    )));
+                }
+            };
+            let h = scorekit_host::History::timed(
+                &ts,
+                &inst.target,
+                entry.scorer.info().description.period_seconds,
+                gaps,
+            )?;
+            let filled = h.filled;
+            (h, filled)
+        }
+        None => (inst.history()?, 0),
+    };
+    let f = entry.scorer.forecast(&history, &c.query())?;
     let quantiles: serde_json::Map<String, Json> =
         c.levels.iter().zip(&f.quantiles).map(|((k, _), (_, v))| (k.clone(), json!(v))).collect();
     let doc = json!({
@@ -175,6 +206,7 @@ fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes) -> Handled {
         "mean": f.mean,
         "quantiles": quantiles,
         "samples": f.samples,
+        "filled_steps": filled,
     });
     Ok((axum::Json(doc).into_response(), 1))
 }
@@ -182,9 +214,10 @@ fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes) -> Handled {
 /// `GET /v1/models/{name}/streams`.
 pub async fn streams(State(app): State<App>, Path(name): Path<String>) -> Response {
     match app.registry.resolve(&name) {
-        Ok(e) => {
-            axum::Json(json!({ "model": e.alias, "streams": app.streams.list(&e.alias) })).into_response()
-        }
+        Ok(e) => match app.streams.list(&e.alias) {
+            Ok(list) => axum::Json(json!({ "model": e.alias, "streams": list })).into_response(),
+            Err(err) => app.unrouted(err.into()),
+        },
         Err(e) => app.unrouted(e),
     }
 }
@@ -203,17 +236,23 @@ pub async fn stream_step(
         Ok(e) => e,
         Err(e) => return app.unrouted(e),
     };
-    let learn = !matches!(q.get("learn").map(String::as_str), Some("false" | "0" | "no"));
+    let flag = |name: &str, default: bool| match q.get(name).map(String::as_str) {
+        Some("false" | "0" | "no") => false,
+        Some("true" | "1" | "yes") => true,
+        _ => default,
+    };
+    let (learn, explain) = (flag("learn", true), flag("explain", false));
     let result = match read_body(&headers, body, app.config.max_body_bytes).await {
         Ok(bytes) => {
-            let (e, store) = (entry.clone(), app.streams.clone());
-            let write_through = app.config.persist_interval.is_zero();
+            let (e, book) = (entry.clone(), app.streams.clone());
+            let policy = app.config.input_policy;
+            let op = match (learn, explain) {
+                (false, _) => StepOp::ScoreOnly,
+                (true, false) => StepOp::Learn,
+                (true, true) => StepOp::LearnExplained,
+            };
             app.run_model(bytes.len(), move || {
-                let r = stream_step_blocking(&e, &store, &key, &headers, &bytes, learn);
-                if write_through {
-                    store.flush();
-                }
-                r
+                stream_step_blocking(&e, &book, &key, &headers, &bytes, op, policy)
             })
             .await
         }
@@ -224,13 +263,14 @@ pub async fn stream_step(
 
 fn stream_step_blocking(
     entry: &Entry,
-    store: &crate::streams::StreamStore,
+    book: &scorekit_host::streams::StreamBook,
     key: &str,
     headers: &HeaderMap,
     body: &Bytes,
-    learn: bool,
+    op: StepOp,
+    policy: scorekit_host::InputPolicy,
 ) -> Handled {
-    let info = entry.module.info();
+    let info = entry.scorer.info();
     if info.family() != Family::Rcf {
         return Err(ApiError::bad_request(format!(
             "model '{}' is a {} model: streams need an rcf model",
@@ -239,25 +279,34 @@ fn stream_step_blocking(
         )));
     }
     let ct = media::content_type(headers, &[Media::Json, Media::Csv, Media::JsonLines], Media::Json)?;
-    let rows = rows_from_body(ct, body, &info.schema)?;
-    let step = store.step(entry, key, rows.n_cols, &rows.cells(), learn)?;
-    let results: Vec<Json> = if learn {
-        step.values
-            .chunks(4)
-            .map(|r| json!({"score": r[0], "grade": r[1], "is_anomaly": r[2] != 0.0, "threshold": r[3]}))
-            .collect()
+    let rows = rows_from_body(ct, body, info.schema(), policy)?;
+    let step = book.step(&entry.scorer, &entry.alias, key, &rows, op)?;
+    let terms = names::explanation_terms(info.schema());
+    let results: Vec<Json> = if op == StepOp::ScoreOnly {
+        step.scores.iter().map(|s| json!({ "score": s })).collect()
     } else {
-        step.values.iter().map(|s| json!({ "score": s })).collect()
+        step.steps
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut o = json!({"score": r.score, "grade": r.grade, "is_anomaly": r.is_anomaly, "threshold": r.threshold});
+                if op == StepOp::LearnExplained {
+                    o["contributions"] = json!(step.explanations[i * terms.len()..(i + 1) * terms.len()]);
+                }
+                o
+            })
+            .collect()
     };
     let doc = json!({
         "model": entry.alias,
-        "sha256": step.sha256,
+        "sha256": step.module_sha256,
         "stream": key,
         "readings": step.readings,
+        "features": (op == StepOp::LearnExplained).then_some(terms),
         "results": results,
         "notice": step.notice,
     });
-    Ok((axum::Json(doc).into_response(), rows.len()))
+    Ok((axum::Json(doc).into_response(), rows.n_rows()))
 }
 
 /// `GET /v1/models/{name}/streams/{key}`.
@@ -266,7 +315,11 @@ pub async fn stream_get(State(app): State<App>, Path((name, key)): Path<(String,
         Ok(e) => e,
         Err(e) => return app.unrouted(e),
     };
-    match app.streams.list(&entry.alias).into_iter().find(|s| s.stream == key) {
+    let list = match app.streams.list(&entry.alias) {
+        Ok(l) => l,
+        Err(e) => return app.unrouted(e.into()),
+    };
+    match list.into_iter().find(|s| s.stream == key) {
         Some(info) => axum::Json(info).into_response(),
         None => app.unrouted(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -289,7 +342,7 @@ pub async fn stream_delete(State(app): State<App>, Path((name, key)): Path<(Stri
             "unknown_stream",
             format!("model '{}' has no stream '{key}'", entry.alias),
         )),
-        Err(e) => app.unrouted(e),
+        Err(e) => app.unrouted(e.into()),
     }
 }
 

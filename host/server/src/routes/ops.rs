@@ -20,7 +20,7 @@ pub async fn metrics(State(app): State<App>) -> Response {
     let in_flight = app.config.max_concurrency.saturating_sub(app.slots.available_permits());
     let gauges = [
         ("scorekit_models", "Models served.", app.registry.len() as f64),
-        ("scorekit_streams_loaded", "RCF streams in memory.", app.streams.loaded() as f64),
+        ("scorekit_streams_loaded", "RCF streams in memory.", app.streams.live() as f64),
         ("scorekit_requests_in_flight", "Scoring requests running now.", in_flight as f64),
         (
             "scorekit_max_concurrency",

@@ -19,12 +19,13 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use scorekit_core::Family;
+use scorekit_host::formats::{csv, deepar, json, write_records};
+use scorekit_host::{Family, names};
 
 use super::{App, Handled, read_body};
 use crate::error::ApiError;
 use crate::formats::media::{self, Media};
-use crate::formats::{csv, deepar, json, rows_from_body};
+use crate::formats::rows_from_body;
 use crate::metrics::Endpoint;
 use crate::registry::Entry;
 
@@ -81,15 +82,21 @@ async fn invoke(app: App, name: String, headers: HeaderMap, body: Body) -> Respo
     let result = match read_body(&headers, body, app.config.max_body_bytes).await {
         Ok(bytes) => {
             let e = entry.clone();
-            app.run_model(bytes.len(), move || handle(&e, &headers, &bytes)).await
+            let policy = app.config.input_policy;
+            app.run_model(bytes.len(), move || handle(&e, &headers, &bytes, policy)).await
         }
         Err(e) => Err(e),
     };
     app.finish(&entry, Endpoint::Invocations, started, result)
 }
 
-fn handle(entry: &Arc<Entry>, headers: &HeaderMap, body: &Bytes) -> Handled {
-    let info = entry.module.info();
+fn handle(
+    entry: &Arc<Entry>,
+    headers: &HeaderMap,
+    body: &Bytes,
+    policy: scorekit_host::InputPolicy,
+) -> Handled {
+    let info = entry.scorer.info();
     match info.family() {
         Family::Forecast => forecast(entry, headers, body),
         family => {
@@ -97,23 +104,22 @@ fn handle(entry: &Arc<Entry>, headers: &HeaderMap, body: &Bytes) -> Handled {
             let ct = media::content_type(headers, &[Media::Csv, Media::Json, Media::JsonLines], default_in)?;
             let default_out = if family == Family::Rcf { Media::Json } else { ct };
             let out = media::accept(headers, &[Media::Csv, Media::Json, Media::JsonLines], default_out)?;
-            let rows = rows_from_body(ct, body, &info.schema)?;
-            let values = entry.module.score(rows.n_cols, &rows.cells())?;
-            let width = info.schema.outputs.len().max(1);
-            let keys: Vec<&str> = if width == 1 {
-                vec!["score"]
-            } else {
-                info.schema.outputs.iter().map(String::as_str).collect()
-            };
+            let rows = rows_from_body(ct, body, info.schema(), policy)?;
+            let values = entry.scorer.score(&rows)?;
+            let outputs = names::score_outputs(info.schema());
+            let width = outputs.len();
+            // SageMaker's built-in algorithms answer one value per row under the key `score`.
+            let keys: Vec<&str> =
+                if width == 1 { vec!["score"] } else { outputs.iter().map(String::as_str).collect() };
             let text = match out {
-                Media::Csv => csv::write(&values, width),
+                Media::Csv => csv::write_lines(&values, width),
                 Media::Json => {
                     let list = if family == Family::Rcf { "scores" } else { "predictions" };
-                    json::write_records(&values, &keys, Some(list))
+                    write_records(&values, &keys, Some(list))
                 }
-                Media::JsonLines => json::write_records(&values, &keys, None),
+                Media::JsonLines => write_records(&values, &keys, None),
             };
-            Ok((respond(out, text), rows.len()))
+            Ok((respond(out, text), rows.n_rows()))
         }
     }
 }
@@ -129,7 +135,7 @@ fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes) -> Handled {
             }
             (v, deepar::Configuration::default())
         }
-        _ => deepar::request(&json::parse_json(body)?)?,
+        _ => deepar::request(&json::parse(body)?)?,
     };
     let mut text = String::new();
     if out == Media::Json {
@@ -138,7 +144,7 @@ fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes) -> Handled {
     for (i, inst) in instances.iter().enumerate() {
         let f = native_forecast(entry, inst, &config).map_err(|mut e| {
             if instances.len() > 1 {
-                e.message = format!("instance {i}: {}", e.message);
+                e.message = format!("instance {}: {}", i + 1, e.message);
             }
             e
         })?;
@@ -156,23 +162,16 @@ fn forecast(entry: &Entry, headers: &HeaderMap, body: &Bytes) -> Handled {
     Ok((respond(out, text), instances.len()))
 }
 
-/// Runs one DeepAR instance through the module.
+/// Runs one DeepAR instance through the model.
+///
+/// # Errors
+/// The model's errors, as HTTP.
 pub fn native_forecast(
     entry: &Entry,
     inst: &deepar::Instance,
     c: &deepar::Configuration,
-) -> Result<scorekit_abi::ForecastOutput, ApiError> {
-    let info = entry.module.info();
-    // 0 asks the module for the model's own horizon.
-    let horizon = c.prediction_length.or(info.max_horizon).unwrap_or(0);
-    let query = scorekit_abi::ForecastQuery {
-        horizon,
-        quantiles: if c.quantiles { c.levels.iter().map(|l| l.1).collect() } else { Vec::new() },
-        num_samples: c.num_samples,
-        seed: c.seed,
-        start: inst.start,
-    };
-    Ok(entry.module.forecast(&query, &inst.target)?)
+) -> Result<scorekit_host::ForecastOutput, ApiError> {
+    Ok(entry.scorer.forecast(&inst.history()?, &c.query())?)
 }
 
 /// A 200 response with `text` as `media`, plus the header SageMaker clients read.
