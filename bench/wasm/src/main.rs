@@ -93,7 +93,7 @@ fn main() {
 
     let wasm = scorekit_compile::compile(&artifact).unwrap();
     println!("module_bytes {}", wasm.len());
-    println!("guest_bytes {}", scorekit_compile::GUEST_WASM.len());
+    println!("guest_bytes {}", scorekit_compile::GUEST_GBT.len());
     println!("artifact_bytes {}", artifact.to_bytes().len());
     let out_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/out");
     std::fs::create_dir_all(out_dir).unwrap();
