@@ -32,7 +32,22 @@ pub use scorekit_rcf::RcfModel;
 
 /// The artifact format this build writes and reads. Bump it whenever a serialised type changes
 /// shape; add a migration in [`Artifact::from_json`] if old files must stay readable.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// 3: GBT models store the feature importance instead of per-node gains (JSON), and postcard
+/// holds them in a compact form (threshold table, integer covers); older GBT JSON files still
+/// load. (2 is the forecaster and RCF changes of the `quality` branch.)
+pub const FORMAT_VERSION: u32 = 3;
+
+/// Whether JSON of `format` for a `family` model still loads. GBT files of every earlier format
+/// do (their JSON only gained the importance; per-node gains still load). The RCF and forecaster
+/// JSON has not changed shape in this line of formats. (Merging format 2's forecaster/RCF changes
+/// must raise those families' oldest readable format or add a migration.)
+fn json_format_readable(format: u32, family: Family) -> bool {
+    let oldest = match family {
+        Family::Gbt | Family::Rcf | Family::Forecast => 1,
+    };
+    (oldest..=FORMAT_VERSION).contains(&format)
+}
 
 /// Leading bytes of the binary encoding.
 pub const BINARY_MAGIC: &[u8; 8] = b"SKMODEL\0";
@@ -219,12 +234,19 @@ impl Artifact {
         #[derive(Deserialize)]
         struct Envelope {
             format: u32,
+            schema: Head,
+        }
+        #[derive(Deserialize)]
+        struct Head {
+            family: Family,
         }
         let env: Envelope = serde_json::from_str(text)?;
-        if env.format != FORMAT_VERSION {
+        if !json_format_readable(env.format, env.schema.family) {
             return Err(ArtifactError::UnsupportedFormat { found: env.format, supported: FORMAT_VERSION });
         }
-        let artifact: Artifact = serde_json::from_str(text)?;
+        let mut artifact: Artifact = serde_json::from_str(text)?;
+        // An older file that still loads is now in this format (it is written back as such).
+        artifact.format = FORMAT_VERSION;
         artifact.check()
     }
 }

@@ -17,6 +17,7 @@ mod error;
 mod explain;
 mod layout;
 mod model;
+mod repr;
 mod score;
 
 #[cfg(feature = "train")]
