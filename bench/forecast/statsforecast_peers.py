@@ -3,9 +3,11 @@ bench (read from the files `scorekit-forecast-bench prep DIR` writes). Writes
 DIR/py_<series>_<model>.csv: model,origin,h,mean,q10,q50,q90,seconds (fit+predict seconds of that
 origin, JIT warm-up excluded). An existing file is kept (delete it to re-run that model).
 
-AutoARIMA is slow (~1 min for one 1,344-point seasonal fit), so it sees only the last
-ARIMA_TRAIN_LEN points of each training window and only the last ARIMA_ORIGINS origins; every
-other model sees the full window at every origin."""
+Only the series whose role is in ROLES (default eval,heldout) are run: dev series choose
+scorekit's settings and need no peers. AutoARIMA is slow (~1 min for one 1,344-point seasonal fit),
+so it is run only when named (`… DIR AutoARIMA`), on the last ARIMA_TRAIN_LEN points of each
+training window and the last ARIMA_ORIGINS origins."""
+import os
 import json
 import sys
 import time
@@ -18,7 +20,8 @@ ARIMA_TRAIN_LEN = 336
 ARIMA_ORIGINS = 2
 
 out = Path(sys.argv[1])
-only = sys.argv[2:]  # optional subset of model names
+only = sys.argv[2:] or ["AutoETS", "MSTL+AutoETS"]  # model names to run
+roles = os.environ.get("ROLES", "eval,heldout").split(",")
 
 
 def models(daily, weekly):
@@ -33,13 +36,16 @@ def models(daily, weekly):
     }
 
 
-for name in ["vic_elec", "taylor", "bank_calls"]:
-    meta = json.loads((out / f"{name}.json").read_text())
+for meta_path in sorted(out.glob("*.json")):
+    name = meta_path.stem
+    meta = json.loads(meta_path.read_text())
+    if meta.get("role") not in roles:
+        continue
     y = np.loadtxt(out / f"{name}.csv", skiprows=1)
     h, train_len = meta["horizon"], meta["train_len"]
     daily, weekly = meta["periods"]
     for mname, (make, limit, n_origins) in models(daily, weekly).items():
-        if only and mname not in only:
+        if mname not in only:
             continue
         path = out / f"py_{name}_{mname}.csv"
         if path.exists():

@@ -1,32 +1,23 @@
-//! Forecast benchmark: scorekit-forecast vs seasonal naive, augurs (MSTL + AutoETS) and the
-//! statsforecast forecasts written by `statsforecast_peers.py`, on hourly vic_elec, taylor and
-//! bank_calls, over rolling origins. `prep DIR` writes the hourly series; `eval DIR` runs the Rust
-//! models, reads the Python forecasts and prints a Markdown table.
+//! Forecast benchmark: scorekit-forecast (local and global mode) vs seasonal naive, augurs
+//! (MSTL + AutoETS) and the statsforecast forecasts written by `statsforecast_peers.py`, over
+//! rolling origins of the series in `data.rs` (roles dev / eval / heldout). `prep DIR` writes the
+//! series and origins; `eval DIR ROLES` runs the Rust models, reads the Python forecasts and prints
+//! a Markdown table.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use augurs::ets::AutoETS;
 use augurs::mstl::MSTLModel;
 use augurs::prelude::*;
 use scorekit_forecast::metrics::{interval_coverage, mase, weighted_quantile_loss};
-use scorekit_forecast::{ForecastParams, ForecastRequest, train};
+use scorekit_forecast::{ForecastParams, ForecastRequest, train, train_global};
 
-const H: usize = 48;
-/// Rolling origins for the main run (statsforecast is run on these).
-const WINDOWS: usize = 10;
-const TRAIN_LEN: usize = 1344;
-const DATA: &str = "/work/shared/data/forecast";
+mod data;
 
-struct Series {
-    name: &'static str,
-    y: Vec<f64>,
-    ts: Option<Vec<i64>>,
-    /// Daily and weekly period in steps.
-    periods: [usize; 2],
-}
+use data::{H, Series, TRAIN_LEN, slug};
 
 /// One model's forecast for one origin.
 struct Fc {
@@ -37,78 +28,36 @@ struct Fc {
     seconds: f64,
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` → unix seconds.
-fn parse_time(s: &str) -> i64 {
-    let n = |a: usize, b: usize| s[a..b].parse::<i64>().expect("timestamp digits");
-    days_from_civil(n(0, 4), n(5, 7), n(8, 10)) * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)
-}
-
-fn rows(file: &str) -> Vec<Vec<String>> {
-    let text = fs::read_to_string(Path::new(DATA).join(file)).expect("data file");
-    text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
-}
-
-fn load() -> Vec<Series> {
-    // vic_elec: half-hourly UTC → hourly sums.
-    let mut hourly: BTreeMap<i64, (f64, u32)> = BTreeMap::new();
-    for r in rows("vic_elec.csv") {
-        let e = hourly.entry(parse_time(&r[0]).div_euclid(3600)).or_default();
-        e.0 += r[1].parse::<f64>().unwrap();
-        e.1 += 1;
+/// scorekit's settings: the defaults, or `FC_*` overrides when exploring on the dev series.
+fn params() -> ForecastParams {
+    let mut p = ForecastParams::default();
+    let env = |k: &str| std::env::var(k).ok();
+    if let Some(v) = env("FC_LONG_MEANS") {
+        p.long_means = v.parse().unwrap();
     }
-    assert!(hourly.values().all(|v| v.1 == 2), "vic_elec: every hour has two half-hours");
-    let vic = Series {
-        name: "vic_elec",
-        y: hourly.values().map(|v| v.0).collect(),
-        ts: Some(hourly.keys().map(|h| h * 3600).collect()),
-        periods: [24, 168],
-    };
-    // taylor: half-hourly from Monday 2000-06-05 00:00 (local time, labelled as UTC) → hourly sums.
-    let t: Vec<f64> = rows("taylor.csv").iter().map(|r| r[1].parse::<f64>().unwrap()).collect();
-    let ty: Vec<f64> = t.chunks_exact(2).map(|c| c[0] + c[1]).collect();
-    let start = days_from_civil(2000, 6, 5) * 86_400;
-    let taylor = Series {
-        name: "taylor",
-        ts: Some((0..ty.len()).map(|i| start + 3600 * i as i64).collect()),
-        y: ty,
-        periods: [24, 168],
-    };
-    // bank_calls: 5-minute counts 07:00-21:00 on weekdays → hourly sums over 07-20h (14 per day;
-    // the lone 21:00 reading is dropped). Nights and weekends are absent, so the series is
-    // business-hours only: daily period 14, weekly 70, and no regular timestamps.
-    let mut bank: BTreeMap<(String, u32), (f64, u32)> = BTreeMap::new();
-    for r in rows("bank_calls.csv") {
-        let hour: u32 = r[0][11..13].parse().unwrap();
-        if hour <= 20 {
-            let e = bank.entry((r[0][..10].to_string(), hour)).or_default();
-            e.0 += r[1].parse::<f64>().unwrap();
-            e.1 += 1;
-        }
+    if let Some(v) = env("FC_SHORT_MEANS") {
+        p.short_means = v.parse().unwrap();
     }
-    assert!(bank.values().all(|v| v.1 == 12), "bank_calls: twelve 5-minute bins per hour");
-    let bank =
-        Series { name: "bank_calls", y: bank.values().map(|v| v.0).collect(), ts: None, periods: [14, 70] };
-    vec![vic, taylor, bank]
-}
-
-fn origins(n: usize, windows: usize) -> Vec<usize> {
-    (1..=windows).rev().map(|k| n - k * H).collect()
+    if let Some(v) = env("FC_BASELINE_MEAN") {
+        p.baseline_mean = v == "1";
+    }
+    if let Some(v) = env("FC_CONTEXT") {
+        p.context_length = v.parse().unwrap();
+    }
+    if let Some(v) = env("FC_PROFILE") {
+        p.profile_seasons = v.parse().unwrap();
+    }
+    if let Some(v) = env("FC_RIDGE") {
+        p.ridge = v.parse().unwrap();
+    }
+    p
 }
 
 fn ours(s: &Series, origin: usize) -> Fc {
     let lo = origin - TRAIN_LEN;
     let now = Instant::now();
     let ts = s.ts.as_ref().map(|t| &t[lo..origin]);
-    let t = train(&s.y[lo..origin], ts, &ForecastParams::default(), &mut |_, _| {}).expect("train");
+    let t = train(&s.y[lo..origin], ts, &params(), &mut |_, _| {}).expect("train");
     let req = ForecastRequest {
         horizon: H,
         quantiles: vec![0.1, 0.5, 0.9],
@@ -118,6 +67,12 @@ fn ours(s: &Series, origin: usize) -> Fc {
     };
     let f = t.model.forecast(&s.y[lo..origin], &req).expect("forecast");
     let seconds = now.elapsed().as_secs_f64();
+    if std::env::var("FC_DEBUG").is_ok() {
+        eprintln!(
+            "{} @{origin}: periods {:?} ridge {} profile weight {}",
+            s.name, t.report.seasonal_periods, t.report.ridge, t.report.profile_weight
+        );
+    }
     let q = |i: usize| f.quantiles[i].1.clone();
     Fc { mean: f.mean.clone(), q10: q(0), q50: q(1), q90: q(2), seconds }
 }
@@ -153,19 +108,9 @@ fn augurs_mstl(s: &Series, origin: usize) -> Fc {
     Fc { q50: f.point.clone(), mean: f.point, q10: iv.lower, q90: iv.upper, seconds }
 }
 
-fn clone_fc(f: &Fc) -> Fc {
-    Fc {
-        mean: f.mean.clone(),
-        q10: f.q10.clone(),
-        q50: f.q50.clone(),
-        q90: f.q90.clone(),
-        seconds: f.seconds,
-    }
-}
-
 fn read_python(dir: &Path, name: &str) -> BTreeMap<String, BTreeMap<usize, Fc>> {
     let mut out: BTreeMap<String, BTreeMap<usize, Fc>> = BTreeMap::new();
-    let prefix = format!("py_{name}_");
+    let prefix = format!("py_{}_", slug(name));
     let mut text = String::new();
     for e in fs::read_dir(dir).unwrap().flatten() {
         let f = e.file_name().to_string_lossy().to_string();
@@ -228,88 +173,113 @@ fn score(s: &Series, model: &str, fcs: &BTreeMap<usize, Fc>) -> Row {
     }
 }
 
+/// Global mode: one model fitted at each origin on the same-time training windows of every
+/// series of the group (each window scaled by its own level), scoring this series.
+fn ours_global(s: &Series, group: &[&Series], origin: usize) -> Option<Fc> {
+    let ts = s.ts.as_ref()?;
+    let (t0, t1) = (ts[origin - TRAIN_LEN], ts[origin]);
+    let mut members: Vec<(&[f64], Option<&[i64]>)> = Vec::new();
+    for g in group {
+        let gts = g.ts.as_ref()?;
+        let Some(lo) = gts.iter().position(|&t| t == t0) else { continue };
+        if lo + TRAIN_LEN > gts.len() || gts[lo + TRAIN_LEN] != t1 {
+            continue;
+        }
+        let w = &g.y[lo..lo + TRAIN_LEN];
+        if w.iter().all(|v| v.is_finite()) {
+            members.push((w, Some(&gts[lo..lo + TRAIN_LEN])));
+        }
+    }
+    if members.len() < 2 {
+        return None;
+    }
+    let now = Instant::now();
+    let t = train_global(&members, &params(), &mut |_, _| {}).expect("train global");
+    let lo = origin - TRAIN_LEN;
+    let req = ForecastRequest {
+        horizon: H,
+        quantiles: vec![0.1, 0.5, 0.9],
+        num_samples: 0,
+        seed: 0,
+        start: Some(ts[lo]),
+    };
+    let f = t.model.forecast(&s.y[lo..origin], &req).expect("forecast");
+    let seconds = now.elapsed().as_secs_f64();
+    let q = |i: usize| f.quantiles[i].1.clone();
+    Some(Fc { mean: f.mean.clone(), q10: q(0), q50: q(1), q90: q(2), seconds })
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (mode, dir) =
         (args.get(1).map(String::as_str), Path::new(args.get(2).map_or("../out/forecast", |s| s)));
     fs::create_dir_all(dir).unwrap();
-    let series = load();
+    let tsdata = std::env::var("TSDATA").ok().map(PathBuf::from);
+    let series = data::load(tsdata.as_deref());
+    let roles: Vec<&str> = args.get(3).map_or(vec!["eval", "heldout"], |r| r.split(',').collect());
     match mode {
         Some("prep") => {
             for s in &series {
                 let body: String = s.y.iter().map(|v| format!("{v}\n")).collect();
-                fs::write(dir.join(format!("{}.csv", s.name)), format!("y\n{body}")).unwrap();
-                let o: Vec<String> = origins(s.y.len(), WINDOWS).iter().map(|o| o.to_string()).collect();
+                let name = slug(&s.name);
+                fs::write(dir.join(format!("{name}.csv")), format!("y\n{body}")).unwrap();
+                let o: Vec<String> = s.origins.iter().map(|o| o.to_string()).collect();
                 let meta = format!(
-                    "{{\"n\":{},\"origins\":[{}],\"periods\":[{},{}],\"horizon\":{H},\"train_len\":{TRAIN_LEN}}}",
+                    "{{\"name\":\"{}\",\"role\":\"{}\",\"n\":{},\"origins\":[{}],\"periods\":[{},{}],\"horizon\":{H},\"train_len\":{TRAIN_LEN}}}",
+                    s.name,
+                    s.role,
                     s.y.len(),
                     o.join(","),
                     s.periods[0],
                     s.periods[1]
                 );
-                fs::write(dir.join(format!("{}.json", s.name)), meta).unwrap();
+                fs::write(dir.join(format!("{name}.json")), meta).unwrap();
             }
         }
-        Some("eval") => eval(&series, dir, WINDOWS, true),
-        // Rust models only, over more origins: `eval-rust DIR 30`.
-        Some("eval-rust") => {
-            eval(&series, dir, args.get(3).and_then(|w| w.parse().ok()).unwrap_or(30), false)
-        }
-        Some("prof") => {
-            let s = &series[1];
-            let o = s.y.len() - H;
-            for auto in [true, false] {
-                let p = ForecastParams { auto_ridge: auto, ..ForecastParams::default() };
-                let ts = s.ts.as_ref().map(|t| &t[o - TRAIN_LEN..o]);
-                let now = Instant::now();
-                for _ in 0..20 {
-                    train(&s.y[o - TRAIN_LEN..o], ts, &p, &mut |_, _| {}).unwrap();
-                }
-                let a = now.elapsed().as_secs_f64() / 20.0;
-                let now = Instant::now();
-                for _ in 0..20 {
-                    snaive(s, o, 24);
-                }
-                let b = now.elapsed().as_secs_f64() / 20.0;
-                eprintln!("auto_ridge {auto}: train {:.1} ms, snaive {:.2} ms", a * 1e3, b * 1e3);
-            }
-        }
-        _ => eprintln!(
-            "usage: scorekit-forecast-bench prep DIR | eval DIR | eval-rust DIR [WINDOWS] | prof DIR"
-        ),
+        Some("eval") => eval(&series, dir, &roles, true),
+        Some("eval-rust") => eval(&series, dir, &roles, false),
+        _ => eprintln!("usage: scorekit-forecast-bench prep DIR | eval DIR [ROLES] | eval-rust DIR [ROLES]"),
     }
 }
 
-fn eval(series: &[Series], dir: &Path, windows: usize, python: bool) {
+fn eval(series: &[Series], dir: &Path, roles: &[&str], python: bool) {
     println!(
-        "| series | model | windows | MASE | wQL (0.1/0.5/0.9) | 80% coverage | fit+predict ms | time vs scorekit |"
+        "| role | series | model | windows | MASE | wQL (0.1/0.5/0.9) | 80% coverage | fit+predict ms | time vs scorekit |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    for s in series {
-        let os = origins(s.y.len(), windows.min((s.y.len() - TRAIN_LEN) / H));
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut wins = (0, 0);
+    for s in series.iter().filter(|s| roles.contains(&s.role)) {
+        let os = &s.origins;
         let mut results: Vec<(String, BTreeMap<usize, Fc>)> = vec![];
         let run = |f: &dyn Fn(usize) -> Fc| os.iter().map(|&o| (o, f(o))).collect::<BTreeMap<_, _>>();
         results.push(("scorekit-forecast".into(), run(&|o| ours(s, o))));
+        if let Some(g) = s.group {
+            let group: Vec<&Series> = series.iter().filter(|x| x.group == Some(g)).collect();
+            let global: BTreeMap<usize, Fc> =
+                os.iter().filter_map(|&o| ours_global(s, &group, o).map(|f| (o, f))).collect();
+            if global.len() == os.len() {
+                results.push((format!("scorekit-forecast global ({} series)", group.len()), global));
+            }
+        }
+        let n_ours = results.len();
         for p in s.periods {
             results.push((format!("seasonal naive {p}"), run(&|o| snaive(s, o, p))));
         }
         results.push(("augurs MSTL+AutoETS".into(), run(&|o| augurs_mstl(s, o))));
-        let py = if python { read_python(dir, s.name) } else { BTreeMap::new() };
-        results.extend(py.into_iter().map(|(k, v)| (format!("statsforecast {k}"), v)));
-        // Peers run on fewer origins (AutoARIMA) are compared with scorekit on the same origins.
-        let mut extra = vec![];
-        for (m, f) in &results[1..] {
-            if f.len() < os.len() {
-                let same: BTreeMap<usize, Fc> = f.keys().map(|o| (*o, clone_fc(&results[0].1[o]))).collect();
-                extra.push((format!("scorekit-forecast (same {} windows as {m})", f.len()), same));
-            }
-        }
-        results.extend(extra);
+        let py = if python { read_python(dir, &s.name) } else { BTreeMap::new() };
+        results.extend(
+            py.into_iter()
+                .filter(|(_, v)| v.len() == os.len())
+                .map(|(k, v)| (format!("statsforecast {k}"), v)),
+        );
         let rows: Vec<Row> = results.iter().map(|(m, f)| score(s, m, f)).collect();
         let ours_ms = rows[0].ms;
+        let best_peer = |f: fn(&Row) -> f64| rows[n_ours..].iter().map(f).fold(f64::INFINITY, f64::min);
+        let (bm, bw) = (best_peer(|r| r.mase), best_peer(|r| r.wql));
         for r in &rows {
             println!(
-                "| {} | {} | {} | {:.3} | {:.4} | {:.1}% | {:.1} | {:.1}× |",
+                "| {} | {} | {} | {} | {:.3} | {:.4} | {:.1}% | {:.1} | {:.1}× |",
+                s.role,
                 s.name,
                 r.model,
                 r.windows,
@@ -320,13 +290,17 @@ fn eval(series: &[Series], dir: &Path, windows: usize, python: bool) {
                 r.ms / ours_ms
             );
         }
-        let t = train(
-            &s.y[s.y.len() - H - TRAIN_LEN..s.y.len() - H],
-            s.ts.as_ref().map(|t| &t[t.len() - H - TRAIN_LEN..t.len() - H]),
-            &ForecastParams::default(),
-            &mut |_, _| {},
-        )
-        .unwrap();
-        eprintln!("{}: detected periods {:?}, ridge {}", s.name, t.report.seasonal_periods, t.report.ridge);
+        let lead = rows[0].mase < bm && rows[0].wql < bw;
+        wins.0 += lead as usize;
+        wins.1 += 1;
+        eprintln!(
+            "{}: scorekit MASE {:.3} wQL {:.4} cov {:.1}% | best peer MASE {bm:.3} wQL {bw:.4} | {}",
+            s.name,
+            rows[0].mase,
+            rows[0].wql,
+            100.0 * rows[0].coverage,
+            if lead { "LEADS" } else { "behind" }
+        );
     }
+    eprintln!("scorekit leads (MASE and wQL) on {} of {} series", wins.0, wins.1);
 }

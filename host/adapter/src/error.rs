@@ -66,6 +66,8 @@ pub enum Code {
     Unavailable,
     /// Saving or reading state failed (disk, table).
     Storage,
+    /// A quota (streams per model or per key prefix) is used up.
+    QuotaExceeded,
 }
 
 impl Code {
@@ -78,7 +80,7 @@ impl Code {
             | Code::UnknownModel
             | Code::UnknownStream => Kind::Client,
             Code::InvalidModule | Code::ModuleFailed | Code::StreamLost => Kind::Model,
-            Code::Deadline | Code::MemoryLimit | Code::TooLarge => Kind::Limit,
+            Code::Deadline | Code::MemoryLimit | Code::TooLarge | Code::QuotaExceeded => Kind::Limit,
             Code::Interrupted => Kind::Interrupted,
             Code::Unavailable | Code::Storage => Kind::Unavailable,
         }
@@ -102,6 +104,7 @@ impl Code {
             Code::Interrupted => "interrupted",
             Code::Unavailable => "unavailable",
             Code::Storage => "storage_failed",
+            Code::QuotaExceeded => "quota_exceeded",
         }
     }
 }
@@ -165,6 +168,7 @@ mod tests {
             Code::Interrupted,
             Code::Unavailable,
             Code::Storage,
+            Code::QuotaExceeded,
         ];
         let mut names: Vec<&str> = all.iter().map(|c| c.as_str()).collect();
         names.sort_unstable();

@@ -19,6 +19,7 @@ pub fn host_error(e: RuntimeError) -> HostError {
         RuntimeError::Unsupported(_) => Code::Unsupported,
         RuntimeError::DeadlineExceeded { .. } => Code::Deadline,
         RuntimeError::MemoryLimit { .. } => Code::MemoryLimit,
+        RuntimeError::MemoryBudget { .. } => Code::Unavailable,
         RuntimeError::Interrupted => Code::Interrupted,
         RuntimeError::StreamLost => Code::StreamLost,
         RuntimeError::Guest(_) | RuntimeError::Trap(_) | RuntimeError::BadOutput(_) => Code::ModuleFailed,
@@ -102,6 +103,10 @@ impl StreamScorer for LocalStream {
 
     fn import_state(&mut self, state: &[u8]) -> HostResult<()> {
         self.0.import_state(state).map_err(host_error)
+    }
+
+    fn footprint(&self) -> usize {
+        self.0.memory_size()
     }
 }
 

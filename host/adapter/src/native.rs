@@ -85,7 +85,10 @@ impl Scorer for NativeScorer {
 
     fn open_stream(&self) -> HostResult<Box<dyn StreamScorer>> {
         match &self.artifact.model {
-            Model::Rcf(_) => Ok(Box::new(NativeStream { artifact: self.artifact.clone() })),
+            Model::Rcf(_) => {
+                let footprint = self.artifact.export_state().map_or(0, |s| s.len());
+                Ok(Box::new(NativeStream { artifact: self.artifact.clone(), footprint }))
+            }
             other => Err(HostError::new(
                 Code::Unsupported,
                 format!("operation 'stream' is not supported by a {} model", other.family().as_str()),
@@ -97,6 +100,9 @@ impl Scorer for NativeScorer {
 /// A stream over its own copy of the artifact (the RCF model is the state).
 struct NativeStream {
     artifact: Artifact,
+    /// The forest's encoded size when the stream opened: close to what it holds in memory
+    /// (a forest's size is fixed by its configuration).
+    footprint: usize,
 }
 
 impl NativeStream {
@@ -142,5 +148,9 @@ impl StreamScorer for NativeStream {
 
     fn import_state(&mut self, state: &[u8]) -> HostResult<()> {
         self.with(|a| a.import_state(state).map_err(host_error))
+    }
+
+    fn footprint(&self) -> usize {
+        self.footprint
     }
 }

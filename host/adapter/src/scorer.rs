@@ -126,6 +126,11 @@ pub trait StreamScorer: MaybeSend {
     /// A [`crate::HostError`] (the stream's state was lost).
     fn export_state(&mut self) -> HostResult<Vec<u8>>;
 
+    /// Bytes of memory the live stream holds (what the stream book's memory bound counts).
+    fn footprint(&self) -> usize {
+        0
+    }
+
     /// Replaces the state with bytes from [`StreamScorer::export_state`] (of this model or one of
     /// the same shape). On failure the current state is kept.
     ///

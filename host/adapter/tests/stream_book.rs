@@ -152,3 +152,101 @@ fn a_shared_store_is_the_truth_a_live_stream_is_checked_against() {
     scores(&reference, &m, "k", &xs[..20]);
     assert_eq!((got, readings), (scores(&reference, &m, "k", &xs[20..]).0, 30));
 }
+
+#[test]
+fn logged_steps_survive_a_crash_between_saves() {
+    use scorekit_host::streams::Wal;
+    let dir = tempfile::tempdir().unwrap();
+    let (states, log) = (dir.path().join("states"), dir.path().join("wal"));
+    let m = rcf(1, "a");
+    let xs = series(90, 0.7);
+    let reference = StreamBook::new(Arc::new(MemoryStore::new()), BookConfig::default());
+    for part in xs.chunks(10) {
+        scores(&reference, &m, "k", part);
+    }
+    let (want, _, _) = scores(&reference, &m, "k", &[55.0, 56.0]);
+
+    {
+        let (wal, old) = Wal::open(&log).unwrap();
+        assert!(old.is_empty());
+        let book =
+            StreamBook::new(Arc::new(FileStore::new(&states)), BookConfig::default()).with_wal(Arc::new(wal));
+        for (i, part) in xs.chunks(10).enumerate() {
+            let out = book.step(&m, "anomaly", "k", &rows(part), StepOp::Learn).unwrap();
+            assert!(out.durable);
+            if i == 3 {
+                // One save in the middle: later steps exist only in the log.
+                assert_eq!(book.flush(), (1, 0));
+            }
+        }
+        // The process dies here: no flush, no drop handlers that save.
+        std::mem::forget(book);
+    }
+    let (wal, records) = Wal::open(&log).unwrap();
+    assert_eq!(records.len(), 9, "every step is in the log");
+    let book =
+        StreamBook::new(Arc::new(FileStore::new(&states)), BookConfig::default()).with_wal(Arc::new(wal));
+    let report = book.recover(records, |_| Some(m.clone()));
+    assert_eq!(
+        (report.streams, report.steps, report.failed.len()),
+        (1, 5, 0),
+        "the 5 steps after the save are replayed"
+    );
+    let (got, readings, _) = scores(&book, &m, "k", &[55.0, 56.0]);
+    assert_eq!((got, readings), (want, 92), "no acknowledged reading was lost");
+}
+
+#[test]
+fn quotas_and_live_bytes_bound_what_callers_can_make_us_hold() {
+    use scorekit_host::streams::Quotas;
+    let m = rcf(1, "a");
+    let book = StreamBook::new(
+        Arc::new(MemoryStore::new()),
+        BookConfig {
+            quotas: Quotas { max_streams: 6, max_streams_per_prefix: 2 },
+            max_live_bytes: 1,
+            ..BookConfig::default()
+        },
+    );
+    for key in ["a/1", "a/2", "b/1", "b/2", "c"] {
+        scores(&book, &m, key, &[50.0]);
+        assert!(book.live() <= 1, "one live stream fits the byte budget at most");
+    }
+    let e = book.step(&m, "anomaly", "a/3", &rows(&[50.0]), StepOp::Learn).unwrap_err();
+    assert_eq!(e.code, Code::QuotaExceeded);
+    assert!(e.message.contains("prefix 'a'"), "{}", e.message);
+    scores(&book, &m, "d/1", &[50.0]);
+    let e = book.step(&m, "anomaly", "e/1", &rows(&[50.0]), StepOp::Learn).unwrap_err();
+    assert!(e.message.contains("has 6 streams"), "{}", e.message);
+    // Known streams keep working; a deleted one frees its place.
+    scores(&book, &m, "a/1", &[51.0]);
+    assert!(book.delete("anomaly", "c").unwrap());
+    scores(&book, &m, "e/1", &[50.0]);
+}
+
+#[test]
+fn a_recovery_of_many_streams_stays_within_the_live_bound() {
+    use scorekit_host::streams::Wal;
+    let dir = tempfile::tempdir().unwrap();
+    let (states, log) = (dir.path().join("states"), dir.path().join("wal"));
+    let m = rcf(1, "a");
+    {
+        let (wal, _) = Wal::open(&log).unwrap();
+        let book =
+            StreamBook::new(Arc::new(FileStore::new(&states)), BookConfig::default()).with_wal(Arc::new(wal));
+        for k in 0..12 {
+            book.step(&m, "anomaly", &format!("k{k}"), &rows(&[50.0, 51.0]), StepOp::Learn).unwrap();
+        }
+        std::mem::forget(book);
+    }
+    let (wal, records) = Wal::open(&log).unwrap();
+    let book = StreamBook::new(
+        Arc::new(FileStore::new(&states)),
+        BookConfig { max_live: 3, ..BookConfig::default() },
+    )
+    .with_wal(Arc::new(wal));
+    let report = book.recover(records, |_| Some(m.clone()));
+    assert_eq!((report.streams, report.failed.len()), (12, 0));
+    assert!(book.live() <= 3, "{} live after recovery", book.live());
+    assert_eq!(book.list("anomaly").unwrap().iter().map(|s| s.readings).sum::<u64>(), 24);
+}

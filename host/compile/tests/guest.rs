@@ -85,6 +85,24 @@ fn compile_is_byte_identical_for_the_same_artifact() {
     assert_ne!(compile(&other).unwrap(), c.wasm);
 }
 
+/// One flipped bit anywhere in the model inside a module is refused at load (the payload no
+/// longer matches the `artifact_sha256` the description records), instead of scoring silently
+/// differently; so is a description edited after compiling.
+#[test]
+fn a_corrupt_model_payload_is_refused_at_load() {
+    let c = churn();
+    let magic = scorekit_abi::payload::PAYLOAD_MAGIC;
+    let at = c.wasm.windows(8).position(|w| w == magic).expect("payload in the module");
+    let mut flipped = c.wasm.clone();
+    let i = at + flipped.len().min(at + 150_000).saturating_sub(at) / 2;
+    flipped[i] ^= 0x10;
+    let e = runtime().load(&flipped, None).unwrap_err();
+    assert!(e.to_string().contains("does not match its recorded SHA-256"), "{e}");
+    assert!(scorekit_runtime::inspect(&flipped).is_err());
+    // The original still loads.
+    runtime().load(&c.wasm, None).unwrap();
+}
+
 #[test]
 fn bare_guest_and_foreign_guests_are_refused() {
     // A guest without a model has no description.

@@ -12,6 +12,10 @@ pub struct RuntimeConfig {
     pub deadline: Duration,
     /// Largest linear memory one instance may have, model included (default 256 MiB).
     pub memory_limit_bytes: usize,
+    /// Linear memory all instances of the runtime may hold together — calls running at once,
+    /// pooled idle instances, live streams (default 2 GiB). A call that would pass it fails with
+    /// [`RuntimeError::MemoryBudget`](crate::RuntimeError::MemoryBudget), which a later retry can pass.
+    pub memory_budget_bytes: usize,
     /// Directory for compiled code, keyed by module SHA-256 and engine compatibility hash;
     /// `None` compiles in every process. Only point this at a directory writable by trusted
     /// users: compiled code from it is executed.
@@ -65,6 +69,7 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             deadline: Duration::from_secs(1),
             memory_limit_bytes: 256 << 20,
+            memory_budget_bytes: 2 << 30,
             cache_dir: None,
             max_idle_instances: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             tick: Duration::from_millis(5),

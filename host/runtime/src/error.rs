@@ -37,6 +37,15 @@ pub enum RuntimeError {
     /// a forecast of another shape): a bug in it, or a hostile module.
     #[error("model module gave a malformed answer: {0}")]
     BadOutput(String),
+    /// All instances of the runtime together hold the process-wide memory budget: this call could
+    /// not grow; a later one may (other calls finish and give their memory back).
+    #[error(
+        "the model instances of this process hold their whole memory budget of {budget_bytes} bytes; retry shortly"
+    )]
+    MemoryBudget {
+        /// The configured budget.
+        budget_bytes: usize,
+    },
     /// The module trapped (a bug in it, or a hostile module).
     #[error("model module trapped: {0}")]
     Trap(String),

@@ -68,8 +68,18 @@ fn check_magic(bytes: &[u8]) -> Result<(), RuntimeError> {
 pub(crate) fn describe(bytes: &[u8], sha256: [u8; 32]) -> Result<ModuleInfo, RuntimeError> {
     check_magic(bytes)?;
     let mut description = None;
+    let mut section_json: &[u8] = &[];
+    let mut model_payload: Option<&[u8]> = None;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(|e| RuntimeError::InvalidModule(e.to_string()))? {
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data.map_err(|e| RuntimeError::InvalidModule(e.to_string()))?;
+                    if data.data.starts_with(&scorekit_abi::payload::PAYLOAD_MAGIC) {
+                        model_payload = Some(data.data);
+                    }
+                }
+            }
             Payload::ImportSection(reader) => {
                 if let Some(import) = reader.into_imports().next() {
                     let import = import.map_err(|e| RuntimeError::InvalidModule(e.to_string()))?;
@@ -81,6 +91,7 @@ pub(crate) fn describe(bytes: &[u8], sha256: [u8; 32]) -> Result<ModuleInfo, Run
                 }
             }
             Payload::CustomSection(c) if c.name() == scorekit_abi::SCHEMA_SECTION => {
+                section_json = c.data();
                 let d: Description = serde_json::from_slice(c.data()).map_err(|e| {
                     RuntimeError::InvalidModule(format!("bad {} section: {e}", scorekit_abi::SCHEMA_SECTION))
                 })?;
@@ -101,5 +112,38 @@ pub(crate) fn describe(bytes: &[u8], sha256: [u8; 32]) -> Result<ModuleInfo, Run
             expected: scorekit_abi::ABI_VERSION,
         });
     }
+    check_payload(&description, section_json, model_payload)?;
     Ok(ModuleInfo { sha256, size: bytes.len(), description })
+}
+
+/// A module whose description names its artifact (`artifact_sha256`, 64 hex digits — every
+/// compiled module) must carry that very artifact, and the description the guest answers with
+/// must be the one the custom section shows: a flipped bit in the model, or a description edited
+/// after compiling, is refused at load instead of scoring silently differently.
+fn check_payload(d: &Description, section_json: &[u8], payload: Option<&[u8]>) -> Result<(), RuntimeError> {
+    let names_artifact =
+        d.artifact_sha256.len() == 64 && d.artifact_sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    if !names_artifact {
+        return Ok(());
+    }
+    let payload = payload.ok_or_else(|| {
+        RuntimeError::InvalidModule(
+            "the description names an artifact but the module holds no model payload".into(),
+        )
+    })?;
+    let (json, artifact) = scorekit_abi::payload::decode(payload)
+        .map_err(|e| RuntimeError::InvalidModule(format!("model payload: {e}")))?;
+    let actual = sha256_hex(&sha256(artifact));
+    if !actual.eq_ignore_ascii_case(&d.artifact_sha256) {
+        return Err(RuntimeError::InvalidModule(format!(
+            "the model payload does not match its recorded SHA-256 (recorded {}, found {actual}): the module is corrupt",
+            d.artifact_sha256
+        )));
+    }
+    if json != section_json {
+        return Err(RuntimeError::InvalidModule(
+            "the module's description section differs from the description compiled with its model".into(),
+        ));
+    }
+    Ok(())
 }

@@ -1,5 +1,7 @@
 //! One instantiated module in its own store: the ABI call sequence, limits and error mapping.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use scorekit_abi::{exports, status};
@@ -12,6 +14,10 @@ use crate::{InterruptCheck, RuntimeError};
 pub(crate) struct StoreData {
     limit_bytes: usize,
     limit_hit: bool,
+    /// Linear memory this store holds, counted in the runtime's process-wide budget.
+    committed: usize,
+    budget: Arc<MemoryBudget>,
+    budget_hit: bool,
     deadline: Duration,
     call_started: Instant,
     interrupt: Option<InterruptCheck>,
@@ -47,6 +53,12 @@ impl ResourceLimiter for StoreData {
             // `memory.grow` must not be left spinning until the deadline.
             return Err(wasmtime::Error::msg("memory limit exceeded"));
         }
+        let grow = desired.saturating_sub(self.committed);
+        if !self.budget.reserve(grow) {
+            self.budget_hit = true;
+            return Err(wasmtime::Error::msg("process memory budget exhausted"));
+        }
+        self.committed += grow;
         Ok(true)
     }
 
@@ -60,12 +72,57 @@ impl ResourceLimiter for StoreData {
     }
 }
 
+impl Drop for StoreData {
+    fn drop(&mut self) {
+        self.budget.release(self.committed);
+    }
+}
+
+/// The memory all instances of one runtime may hold together: what bounds a process where each
+/// instance alone is capped (N concurrent calls × the per-instance cap would not be).
+#[derive(Debug)]
+pub(crate) struct MemoryBudget {
+    limit: usize,
+    used: AtomicUsize,
+}
+
+impl MemoryBudget {
+    pub fn new(limit: usize) -> Self {
+        MemoryBudget { limit, used: AtomicUsize::new(0) }
+    }
+
+    /// Takes `bytes` from the budget if they fit.
+    fn reserve(&self, bytes: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                u.checked_add(bytes).filter(|n| *n <= self.limit)
+            })
+            .is_ok()
+    }
+
+    fn release(&self, bytes: usize) {
+        let _ =
+            self.used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| Some(u.saturating_sub(bytes)));
+    }
+
+    /// Bytes held now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+
+    /// The budget.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
 /// Limits applied to every call of an instance.
 #[derive(Clone, Debug)]
 pub(crate) struct Limits {
     pub deadline: Duration,
     pub memory_limit_bytes: usize,
     pub interrupt: Option<InterruptCheck>,
+    pub budget: Arc<MemoryBudget>,
 }
 
 pub(crate) struct Instance {
@@ -86,6 +143,9 @@ impl Instance {
             StoreData {
                 limit_bytes: limits.memory_limit_bytes,
                 limit_hit: false,
+                committed: 0,
+                budget: limits.budget.clone(),
+                budget_hit: false,
                 deadline: limits.deadline,
                 call_started: Instant::now(),
                 interrupt: limits.interrupt.clone(),
@@ -187,6 +247,9 @@ impl Instance {
 fn map_error(store: &Store<StoreData>, limits: &Limits, e: wasmtime::Error) -> RuntimeError {
     if store.data().limit_hit {
         return RuntimeError::MemoryLimit { limit_bytes: limits.memory_limit_bytes };
+    }
+    if store.data().budget_hit {
+        return RuntimeError::MemoryBudget { budget_bytes: limits.budget.limit() };
     }
     if store.data().interrupted {
         return RuntimeError::Interrupted;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::{Config, Engine, OptLevel};
 
 use crate::cache::{self, Source};
-use crate::instance::Limits;
+use crate::instance::{Limits, MemoryBudget};
 use crate::module::ScoringModule;
 use crate::{RuntimeConfig, RuntimeError, inspect};
 
@@ -22,6 +22,7 @@ struct Inner {
     engine: Engine,
     config: RuntimeConfig,
     stop: Arc<AtomicBool>,
+    budget: Arc<MemoryBudget>,
 }
 
 impl Drop for Inner {
@@ -68,7 +69,8 @@ impl Runtime {
                 }
             })
             .map_err(|e| RuntimeError::Engine(format!("starting the deadline ticker: {e}")))?;
-        Ok(Runtime { inner: Arc::new(Inner { engine, config, stop }) })
+        let budget = Arc::new(MemoryBudget::new(config.memory_budget_bytes.max(config.memory_limit_bytes)));
+        Ok(Runtime { inner: Arc::new(Inner { engine, config, stop, budget }) })
     }
 
     /// The configuration.
@@ -82,7 +84,13 @@ impl Runtime {
             deadline: c.deadline,
             memory_limit_bytes: c.memory_limit_bytes,
             interrupt: c.interrupt.clone(),
+            budget: self.inner.budget.clone(),
         }
+    }
+
+    /// Linear memory all instances of this runtime hold now (pooled, running, streams).
+    pub fn memory_in_use(&self) -> usize {
+        self.inner.budget.used()
     }
 
     /// Verifies and loads a module: pinned hash, valid Wasm, imports nothing, description,

@@ -34,6 +34,11 @@ impl Stream {
         &self.module
     }
 
+    /// Bytes of linear memory the stream's instance holds (0 once lost).
+    pub fn memory_size(&self) -> usize {
+        self.inst.as_ref().map_or(0, Instance::memory_size)
+    }
+
     fn call<T>(
         &mut self,
         op: i32,

@@ -254,3 +254,52 @@ fn pinned_hash_is_enforced() {
     let e = rt.load(&good, Some(other)).unwrap_err();
     assert!(matches!(&e, RuntimeError::HashMismatch { actual, .. } if *actual == info.sha256_hex()), "{e}");
 }
+
+/// A module that answers more (or fewer) values than rows were asked for is refused: its scores
+/// would be misaligned with the rows they belong to.
+#[test]
+fn an_answer_of_the_wrong_size_is_refused() {
+    let rt = tight_runtime();
+    // Always answers 3 values, whatever the batch.
+    let wasm = abi_module("(global.set $outlen (i32.const 24)) i32.const 0", "");
+    let m = rt.load(&wasm, None).unwrap();
+    let e = m.score(&Rows::dense(1, &[1.0]).unwrap()).unwrap_err();
+    assert!(
+        matches!(&e, RuntimeError::BadOutput(msg) if msg.contains("returned 3 values for 1 rows, expected 1")),
+        "{e}"
+    );
+    assert!(!e.is_client_error());
+    assert_eq!(m.score(&Rows::dense(1, &[1.0, 2.0, 3.0]).unwrap()).unwrap().len(), 3);
+    good_still_scores(&rt);
+}
+
+/// The instances of one runtime share a memory budget: calls that would together pass it fail
+/// with a retryable error, and memory given back (an instance dropped) is usable again.
+#[test]
+fn instances_together_stay_within_the_process_memory_budget() {
+    let rt = Runtime::new(RuntimeConfig {
+        memory_limit_bytes: 48 << 20,
+        memory_budget_bytes: 64 << 20,
+        max_idle_instances: 0,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    // Grows its memory to 40 MiB on op 2 and keeps it (a stream keeps its instance).
+    let wasm = abi_module(
+        "(if (i32.lt_u (memory.size) (i32.const 640)) (then (drop (memory.grow (i32.sub (i32.const 640) (memory.size)))))) (global.set $outlen (i32.const 8)) i32.const 0",
+        "",
+    );
+    let m = rt.load(&wasm, None).unwrap();
+    let one = Rows::dense(1, &[1.0]).unwrap();
+    let mut first = m.stream().unwrap();
+    first.score(&one).unwrap();
+    assert!(rt.memory_in_use() >= 40 << 20);
+    let mut second = m.stream().unwrap();
+    let e = second.score(&one).unwrap_err();
+    assert!(matches!(e, RuntimeError::MemoryBudget { budget_bytes } if budget_bytes == 64 << 20), "{e}");
+    drop(first);
+    drop(second);
+    assert!(rt.memory_in_use() < 40 << 20, "memory given back: {}", rt.memory_in_use());
+    let mut third = m.stream().unwrap();
+    third.score(&one).unwrap();
+}

@@ -30,11 +30,27 @@ pub struct ServerConfig {
     pub reload_interval: Duration,
     /// How often changed stream states are written to disk (zero: after every request).
     pub persist_interval: Duration,
-    /// Streams kept in memory at once (least recently used ones are saved and evicted).
+    /// Streams kept live in memory at once (least recently used ones are saved and evicted).
+    pub max_live_streams: usize,
+    /// Memory the live streams may hold together, in bytes (then the least recently used are
+    /// saved and evicted).
+    pub max_live_stream_bytes: usize,
+    /// Streams one model may have in all, live and saved (0: no bound).
     pub max_streams: usize,
-    /// Bodies up to this size are scored on the I/O thread (fast path); larger ones on the
-    /// blocking pool so a big batch never stalls other connections.
-    pub inline_body_bytes: usize,
+    /// Streams one model may have per key prefix (the part of the key before the first `/` or
+    /// `:`; 0: no bound), so one caller cannot fill `max_streams`.
+    pub max_streams_per_prefix: usize,
+    /// Log every stream step before acknowledging it (needs `state_dir`): no acknowledged reading
+    /// is lost whatever kills the process.
+    pub stream_log: bool,
+    /// Connections open at once (keep it below the process's file-descriptor limit).
+    pub max_connections: usize,
+    /// Time to receive a request's headers; also how long a connection may sit idle.
+    pub header_timeout: Duration,
+    /// Time to receive a request's body.
+    pub body_timeout: Duration,
+    /// Longest a response write may make no progress (a client that stops reading).
+    pub io_timeout: Duration,
     /// How long graceful shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
     /// What null and absent inputs become (the host layer's policy; same default everywhere).
@@ -58,8 +74,15 @@ impl Default for ServerConfig {
             queue_timeout: Duration::from_millis(100),
             reload_interval: Duration::from_secs(1),
             persist_interval: Duration::from_secs(5),
+            max_live_streams: 1000,
+            max_live_stream_bytes: 512 << 20,
             max_streams: 10_000,
-            inline_body_bytes: 16 << 10,
+            max_streams_per_prefix: 1000,
+            stream_log: true,
+            max_connections: 1000,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            io_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             input_policy: InputPolicy::default(),
             redeploy: Redeploy::default(),

@@ -9,6 +9,7 @@
 //! | model: the module failed (trap, internal error, malformed answer, lost stream) | 424 `ModelError` |
 //! | limit: deadline, memory cap | 424 `ModelError` (SageMaker's status for a failed model; SDKs do not retry it) |
 //! | limit: too large | 413 |
+//! | limit: quota exceeded (streams per model or key prefix) | 429 |
 //! | interrupted, unavailable | 503 with `Retry-After` |
 //!
 //! The body is `{"error": {"code": ..., "message": ...}, "message": ...}`; the `x-amzn-ErrorType` header carries
@@ -91,6 +92,7 @@ impl From<HostError> for ApiError {
             (_, Code::UnknownModel | Code::UnknownStream) => StatusCode::NOT_FOUND,
             (_, Code::InvalidModule) => StatusCode::UNPROCESSABLE_ENTITY,
             (_, Code::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            (_, Code::QuotaExceeded) => StatusCode::TOO_MANY_REQUESTS,
             (_, Code::Storage) => StatusCode::INTERNAL_SERVER_ERROR,
             (Kind::Client, _) => StatusCode::BAD_REQUEST,
             (Kind::Model | Kind::Limit, _) => StatusCode::FAILED_DEPENDENCY,

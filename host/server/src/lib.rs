@@ -11,13 +11,15 @@
 //! * **Lock-free reads, atomic swaps.** The served set is an `ArcSwap` snapshot; a request holds
 //!   the version it resolved until it ends, so replacing a file or calling the admin API never
 //!   fails a request in flight ([`registry`]).
-//! * **Small requests never leave the I/O thread.** Scoring one row costs microseconds in the
-//!   module, less than a thread hop; bodies above `inline_body_bytes` go to the blocking pool.
-//!   Concurrency is capped with a time-bounded wait and then 503 + `Retry-After`, so overload
-//!   never builds an unbounded queue.
+//! * **Bounded under abuse.** Every resource a client can make the server hold is capped
+//!   ([`conn`]: connections, header/idle and write timeouts; [`routes`]: body size and time,
+//!   scoring slots taken only once a body is in, model work always on the blocking pool so the
+//!   I/O threads stay free; streams: live count and bytes, see `scorekit_host::streams`).
+//!   Overload is answered 503 + `Retry-After` after a time-bounded wait, never an unbounded queue.
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod conn;
 pub mod error;
 pub mod formats;
 pub mod metrics;
@@ -35,7 +37,9 @@ use tokio::sync::Semaphore;
 pub use config::ServerConfig;
 pub use routes::{AppState, ROUTES, router};
 use scorekit_host::ModuleLoader;
-use scorekit_host::streams::{BookConfig, FileStore, MemoryStore, Persist, StateStore, StreamBook};
+use scorekit_host::streams::{
+    BookConfig, FileStore, MemoryStore, Persist, Quotas, StateStore, StreamBook, Wal,
+};
 
 /// The OpenAPI description served at `/openapi.yaml` (the checked-in `docs/openapi.yaml`).
 pub const OPENAPI_YAML: &str = routes::OPENAPI_DOC;
@@ -69,12 +73,41 @@ pub fn build_state(config: ServerConfig, loader: Arc<dyn ModuleLoader>) -> anyho
         None => Arc::new(MemoryStore::new()),
     };
     let persist = if config.persist_interval.is_zero() { Persist::EveryStep } else { Persist::Deferred };
-    let streams = Arc::new(StreamBook::new(
-        Arc::new(state::CountedStore::new(store, metrics.clone())),
-        BookConfig { max_live: config.max_streams, persist, redeploy: config.redeploy, shared_store: false },
-    ));
+    let book_config = BookConfig {
+        max_live: config.max_live_streams,
+        max_live_bytes: config.max_live_stream_bytes,
+        quotas: Quotas {
+            max_streams: config.max_streams,
+            max_streams_per_prefix: config.max_streams_per_prefix,
+        },
+        persist,
+        redeploy: config.redeploy,
+        shared_store: false,
+    };
+    let mut book = StreamBook::new(Arc::new(state::CountedStore::new(store, metrics.clone())), book_config);
+    let mut logged = Vec::new();
+    if let (Some(dir), true) = (&config.state_dir, config.stream_log) {
+        let (wal, records) = Wal::open(dir.join(".wal")).map_err(anyhow::Error::new)?;
+        book = book.with_wal(Arc::new(wal));
+        logged = records;
+    }
+    let streams = Arc::new(book);
+    if !logged.is_empty() {
+        let n = logged.len();
+        let report = streams.recover(logged, |alias| registry.resolve(alias).ok().map(|e| e.scorer.clone()));
+        tracing::info!(
+            records = n,
+            streams = report.streams,
+            replayed = report.steps,
+            "stream log recovered"
+        );
+        for (model, key, why) in &report.failed {
+            tracing::error!(model, stream = key, error = %why, "stream log not recovered; its records are kept");
+        }
+    }
     let slots = Arc::new(Semaphore::new(config.max_concurrency.max(1)));
-    Ok(Arc::new(AppState { registry, streams, metrics, config, slots }))
+    let connections = Arc::new(conn::Connections::default());
+    Ok(Arc::new(AppState { registry, streams, metrics, config, slots, connections }))
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains requests in flight (up to
@@ -119,14 +152,15 @@ pub async fn serve(
         shutdown.await;
         let _ = tx.send(());
     };
-    // Answers are one small write each: send them at once instead of waiting for Nagle.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(listener, router(app.clone())).with_graceful_shutdown(signalled);
-    let mut server = std::pin::pin!(server.into_future());
+    let limits = conn::ConnLimits {
+        max_connections: app.config.max_connections.max(1),
+        header_timeout: app.config.header_timeout,
+        io_timeout: app.config.io_timeout,
+    };
+    let server = conn::serve(listener, router(app.clone()), limits, app.connections.clone(), signalled);
+    let mut server = std::pin::pin!(server);
     tokio::select! {
-        r = &mut server => r.context("server failed")?,
+        () = &mut server => {},
         _ = async { let _ = rx.await; tokio::time::sleep(grace).await } => {
             tracing::warn!("requests still running after the shutdown grace period; stopping anyway");
         }

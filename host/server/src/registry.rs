@@ -50,6 +50,8 @@ pub struct Entry {
     /// When this version was loaded.
     pub loaded_at: SystemTime,
     sig: Option<FileSig>,
+    /// Measured cost of this version's calls, per kind of call (see `routes::CallCost`).
+    pub costs: crate::routes::Costs,
 }
 
 impl Entry {
@@ -212,7 +214,13 @@ impl Registry {
             sig = FileSig::of(&path);
         }
         let existed = self.snap.load().by_alias.contains_key(alias);
-        let entry = Arc::new(Entry { alias: alias.to_string(), scorer, loaded_at: SystemTime::now(), sig });
+        let entry = Arc::new(Entry {
+            alias: alias.to_string(),
+            scorer,
+            loaded_at: SystemTime::now(),
+            sig,
+            costs: Default::default(),
+        });
         self.publish(alias, Some(entry.clone()));
         self.metrics.reloads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(model = alias, sha256 = entry.sha256(), "model installed by the admin API");
@@ -302,6 +310,7 @@ impl Registry {
                     scorer: c.scorer.clone(),
                     loaded_at: c.loaded_at,
                     sig: Some(sig),
+                    costs: Default::default(),
                 };
                 self.publish(&alias, Some(Arc::new(e)));
                 continue;
@@ -313,8 +322,13 @@ impl Registry {
             match self.loader.load(&bytes, None) {
                 Ok(scorer) => {
                     self.failed.lock().unwrap_or_else(|e| e.into_inner()).remove(&alias);
-                    let e =
-                        Entry { alias: alias.clone(), scorer, loaded_at: SystemTime::now(), sig: Some(sig) };
+                    let e = Entry {
+                        alias: alias.clone(),
+                        scorer,
+                        loaded_at: SystemTime::now(),
+                        sig: Some(sig),
+                        costs: Default::default(),
+                    };
                     tracing::info!(model = %alias, sha256 = e.sha256(), "model loaded");
                     self.publish(&alias, Some(Arc::new(e)));
                     self.metrics.reloads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -336,7 +350,11 @@ impl Registry {
             .values()
             // Checked again under the writer lock: an admin PUT may have installed the file
             // after this scan listed the directory.
-            .filter(|e| e.sig.is_some() && !present.contains(&e.alias) && !dir.join(format!("{}.wasm", e.alias)).is_file())
+            .filter(|e| {
+                e.sig.is_some()
+                    && !present.contains(&e.alias)
+                    && !dir.join(format!("{}.wasm", e.alias)).is_file()
+            })
             .map(|e| e.alias.clone())
             .collect();
         for alias in gone {

@@ -319,6 +319,16 @@ impl Rows {
         Ok(r)
     }
 
+    /// A request from its wire bytes (e.g. read back from a log), checked like a module would.
+    ///
+    /// # Errors
+    /// [`WireError`] naming what is malformed.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, WireError> {
+        let req = RowsRequest::decode(&bytes)?;
+        let (n_rows, n_cols, row_base) = (req.n_rows, req.n_cols, req.row_base as usize);
+        Ok(Rows { bytes, n_rows, n_cols, row_base, pending: 0 })
+    }
+
     /// An empty tagged request of `n_cols`-wide rows, to fill with [`Rows::push_cell`] and
     /// [`Rows::end_row`].
     pub fn tagged(n_cols: usize) -> Self {

@@ -33,18 +33,19 @@ pub use scorekit_rcf::RcfModel;
 /// The artifact format this build writes and reads. Bump it whenever a serialised type changes
 /// shape; add a migration in [`Artifact::from_json`] if old files must stay readable.
 ///
+/// 2: forecaster (profile blend, global mode) and RCF (threshold settings in the model) changes.
 /// 3: GBT models store the feature importance instead of per-node gains (JSON), and postcard
 /// holds them in a compact form (threshold table, integer covers); older GBT JSON files still
-/// load. (2 is the forecaster and RCF changes of the `quality` branch.)
+/// load.
 pub const FORMAT_VERSION: u32 = 3;
 
-/// Whether JSON of `format` for a `family` model still loads. GBT files of every earlier format
-/// do (their JSON only gained the importance; per-node gains still load). The RCF and forecaster
-/// JSON has not changed shape in this line of formats. (Merging format 2's forecaster/RCF changes
-/// must raise those families' oldest readable format or add a migration.)
+/// Whether JSON of `format` for a `family` model still loads: GBT files of every earlier format
+/// (their JSON only gained the importance; per-node gains still load); RCF and forecaster files
+/// from format 2 on (format 3 did not change their shape).
 fn json_format_readable(format: u32, family: Family) -> bool {
     let oldest = match family {
-        Family::Gbt | Family::Rcf | Family::Forecast => 1,
+        Family::Gbt => 1,
+        Family::Rcf | Family::Forecast => 2,
     };
     (oldest..=FORMAT_VERSION).contains(&format)
 }
@@ -166,6 +167,10 @@ impl Artifact {
     fn check(self) -> Result<Self, ArtifactError> {
         if self.format != FORMAT_VERSION {
             return Err(ArtifactError::UnsupportedFormat { found: self.format, supported: FORMAT_VERSION });
+        }
+        #[cfg(feature = "forecast")]
+        if let Model::Forecast(m) = &self.model {
+            m.check().map_err(|e| ArtifactError::Corrupt(alloc::format!("{e}")))?;
         }
         if self.schema.family != self.model.family() {
             return Err(ArtifactError::FamilyMismatch {

@@ -17,8 +17,10 @@ pub mod math;
 pub mod metric;
 pub mod rng;
 pub mod schema;
+pub mod table;
 
 pub use encode::{Cell, encode_row};
 pub use error::InputError;
 pub use metric::Metric;
 pub use schema::{Family, Field, FieldKind, Schema};
+pub use table::{TableView, looks_like_time};

@@ -76,6 +76,34 @@ pub enum ForecastError {
     /// The timestamps do not match the series or are not evenly spaced.
     #[error("timestamps: {0}")]
     BadTimestamps(String),
+    /// Missing steps in a timestamped series (under the refusing gap rule).
+    #[error(
+        "gap in the series: {missing} step(s) of {step} s missing between {after} and {before} (unix seconds); fill it or train with gaps filled"
+    )]
+    Gap {
+        /// Timestamp before the gap.
+        after: i64,
+        /// Timestamp after the gap.
+        before: i64,
+        /// Whole steps missing.
+        missing: usize,
+        /// The series' step in seconds.
+        step: i64,
+    },
+    /// A training table has no column of this name.
+    #[error("no column named '{name}' (columns: {available})")]
+    UnknownColumn {
+        /// The name asked for.
+        name: String,
+        /// The table's columns, comma separated.
+        available: String,
+    },
+    /// Not exactly one numeric column could be the series' values.
+    #[error("name the value column (numeric candidates: {0})")]
+    AmbiguousValue(String),
+    /// A stored model whose parts do not fit together (damaged or hand-edited).
+    #[error("corrupt forecaster: {0}")]
+    Corrupt(String),
     /// The linear system could not be solved (should not happen with a positive ridge).
     #[error("numerical failure while fitting: {0}")]
     Numerical(String),

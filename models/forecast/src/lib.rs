@@ -32,6 +32,7 @@ mod error;
 mod features;
 pub mod metrics;
 mod model;
+mod profile;
 mod score;
 
 #[cfg(feature = "train")]
@@ -44,4 +45,4 @@ pub use model::{Forecast, ForecastModel, ForecastRequest, MAX_SAMPLES};
 #[cfg(feature = "train")]
 pub use params::ForecastParams;
 #[cfg(feature = "train")]
-pub use train::{TrainReport, Trained, train};
+pub use train::{Member, TrainReport, Trained, train, train_global};

@@ -3,7 +3,9 @@
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+use crate::error::ForecastError;
 use crate::features::Layout;
+use crate::profile::Profile;
 
 /// Most sample paths one request may ask for: each path is `horizon` values, so this bounds the
 /// response at 1000 × horizon numbers.
@@ -21,6 +23,8 @@ pub struct ForecastModel {
     pub(crate) periods: Vec<u32>,
     /// Back offsets read from the origin, ascending.
     pub(crate) lags: Vec<u32>,
+    /// Seasonal means `[first, step, count]` (see the crate docs), after the lags in the design.
+    pub(crate) means: Vec<[u32; 3]>,
     /// Sampling period in seconds, when timestamps were given at training.
     pub(crate) period_seconds: Option<i64>,
     /// Whether hour-of-day / day-of-week one-hots are part of the design.
@@ -41,6 +45,10 @@ pub struct ForecastModel {
     pub(crate) baseline: Vec<u32>,
     /// Correlation of consecutive steps' residuals, for sample paths; in [0, 0.99].
     pub(crate) step_correlation: f64,
+    /// The seasonal-profile component blended into the mean (weight 0 = ridge only).
+    pub(crate) profile: Profile,
+    /// Per-step blend weights of the profile (empty: `profile.weight` for every step).
+    pub(crate) profile_steps: Vec<f64>,
 }
 
 /// What to forecast from a history.
@@ -112,10 +120,77 @@ impl ForecastModel {
         self.layout().reach()
     }
 
+    /// History length beyond which more values change nothing (seasonal means and the profile
+    /// component average every season they are given, up to their limits).
+    pub fn useful_history(&self) -> usize {
+        let profile = if self.profile_on() { self.profile.reach() } else { 0 };
+        self.layout().full_reach().max(profile)
+    }
+
+    /// Checks that the stored parts fit together (lengths, ranges, finiteness), so that a damaged
+    /// or hand-edited artifact is refused when it is loaded instead of failing while scoring.
+    ///
+    /// # Errors
+    /// [`ForecastError::Corrupt`] naming the first inconsistency.
+    pub fn check(&self) -> Result<(), ForecastError> {
+        let bad = |m: &str| Err(ForecastError::Corrupt(m.into()));
+        let hz = self.horizon as usize;
+        if hz == 0 || self.context_length == 0 {
+            return bad("horizon and context length must be at least 1");
+        }
+        if self.lags.windows(2).any(|w| w[0] >= w[1]) {
+            return bad("lags must be strictly ascending");
+        }
+        if self.means.iter().any(|m| m[1] == 0 || m[2] == 0) {
+            return bad("a seasonal mean has a zero step or count");
+        }
+        if self.period_seconds.is_some_and(|p| p <= 0) {
+            return bad("the sampling period must be positive");
+        }
+        let width = self.layout().width();
+        if self.weights.len() != hz * width {
+            return bad("weights do not match horizon × design width");
+        }
+        let k = self.residual_levels.len();
+        if k == 0 || self.residual_levels.windows(2).any(|w| w[0] >= w[1]) {
+            return bad("residual levels must be ascending");
+        }
+        if self.residual_levels.iter().any(|l| !(*l > 0.0 && *l < 1.0)) {
+            return bad("residual levels must lie in (0, 1)");
+        }
+        if self.residual_quantiles.len() != hz * k || self.residual_mean.len() != hz {
+            return bad("residual tables do not match the horizon");
+        }
+        if !(self.baseline.is_empty() || self.baseline.len() == hz)
+            || self.baseline.iter().any(|&c| c as usize >= width)
+        {
+            return bad("baseline columns do not match the design");
+        }
+        if !(self.profile_steps.is_empty() || self.profile_steps.len() == hz)
+            || self.profile_steps.iter().chain([&self.profile.weight]).any(|w| !(0.0..=1.0).contains(w))
+        {
+            return bad("profile weights must be in [0, 1], one per step");
+        }
+        let numbers = self.weights.iter().chain(&self.residual_quantiles).chain(&self.residual_mean);
+        if numbers.chain([&self.scale_floor, &self.step_correlation]).any(|v| !v.is_finite())
+            || !(0.0..1.0).contains(&self.step_correlation)
+            || self.scale_floor < 0.0
+        {
+            return bad("non-finite or out-of-range numbers");
+        }
+        Ok(())
+    }
+
+    /// Whether the profile component takes part in any step's forecast.
+    pub(crate) fn profile_on(&self) -> bool {
+        self.profile.is_on() || (self.profile.period > 0 && self.profile_steps.iter().any(|w| *w > 0.0))
+    }
+
     pub(crate) fn layout(&self) -> Layout<'_> {
         Layout {
             context_length: self.context_length as usize,
             lags: &self.lags,
+            means: &self.means,
             calendar: if self.calendar { self.period_seconds } else { None },
             scale_floor: self.scale_floor,
         }

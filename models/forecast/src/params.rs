@@ -21,6 +21,16 @@ pub struct ForecastParams {
     pub ridge: f64,
     /// Choose the ridge among `ridge × 10^-2 … 10^1` by backtest error. Default true.
     pub auto_ridge: bool,
+    /// Seasons averaged into the smoothed profile of the longest period (the mean of the same
+    /// slot over that many past seasons, one feature per horizon step); 0 or 1 = none.
+    pub long_means: usize,
+    /// Seasons averaged for each shorter period (e.g. the same hour over the last days).
+    pub short_means: usize,
+    /// Predict the change from the smoothed long-period profile instead of from one season ago.
+    pub baseline_mean: bool,
+    /// Seasons the seasonal-profile component averages (0 = no component). The blend weight is
+    /// chosen on the backtest (0 … 1 in tenths), so a profile that does not help gets weight 0.
+    pub profile_seasons: usize,
     /// Share of the forecast origins (the most recent) held out as the rolling-origin backtest that
     /// calibrates the quantiles. Default 0.5.
     pub backtest_fraction: f64,
@@ -36,6 +46,10 @@ impl Default for ForecastParams {
             ridge: 0.01,
             auto_ridge: true,
             backtest_fraction: 0.5,
+            long_means: 0,
+            profile_seasons: 8,
+            short_means: 0,
+            baseline_mean: false,
         }
     }
 }

@@ -40,7 +40,8 @@ impl ForecastModel {
         if history.len() < reach {
             return Err(ForecastError::HistoryTooShort { needed: reach, got: history.len() });
         }
-        let offset = history.len() - reach;
+        // Up to the full reach: seasonal means average every season the history holds.
+        let offset = history.len() - history.len().min(self.useful_history());
         let window = impute(&history[offset..], offset)?;
         let time_t = if self.calendar {
             let start = req.start.ok_or(ForecastError::MissingStart)?;
@@ -50,16 +51,23 @@ impl ForecastModel {
             None
         };
 
-        let t = reach - 1;
+        let t = window.len() - 1;
         let (loc, scale) = layout.loc_scale(&window, t);
         let width = layout.width();
         let mut row = vec![0.0; width];
         layout.row(&window, t, loc, scale, time_t, &mut row);
+        let pw = if self.profile_on() { self.profile.weight } else { 0.0 };
         let base: Vec<f64> = (0..req.horizon)
             .map(|h| {
                 let fit: f64 =
                     self.weights[h * width..(h + 1) * width].iter().zip(&row).map(|(w, x)| w * x).sum();
-                fit + self.baseline.get(h).map_or(0.0, |&c| row[c as usize])
+                let ridge = fit + self.baseline.get(h).map_or(0.0, |&c| row[c as usize]);
+                let pw =
+                    if self.profile_on() { self.profile_steps.get(h).copied().unwrap_or(pw) } else { 0.0 };
+                match self.profile.forecast(&window, t, h + 1) {
+                    Some(p) if pw > 0.0 => (1.0 - pw) * ridge + pw * (p - loc) / scale,
+                    _ => ridge,
+                }
             })
             .collect();
 

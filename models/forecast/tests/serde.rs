@@ -62,3 +62,27 @@ fn golden_model_scores_the_same_numbers() {
     // Training is deterministic too: retraining gives the stored model.
     assert_eq!(fit(&y, &small_params()).model, m);
 }
+
+#[test]
+fn damaged_models_are_refused_by_check() {
+    let (m, _) = trained();
+    assert_eq!(m.check(), Ok(()));
+    let mut v: serde_json::Value = serde_json::to_value(m).unwrap();
+    let cases: Vec<(&str, serde_json::Value)> = vec![
+        ("weights", serde_json::json!([1.0, 2.0])),
+        ("residual_levels", serde_json::json!([0.5, 0.1])),
+        ("baseline", serde_json::json!([100000])),
+        ("horizon", serde_json::json!(0)),
+        ("step_correlation", serde_json::json!(1.5)),
+    ];
+    for (field, bad) in cases {
+        let good = v[field].clone();
+        v[field] = bad;
+        let damaged: ForecastModel = serde_json::from_value(v.clone()).unwrap();
+        assert!(
+            matches!(damaged.check(), Err(scorekit_forecast::ForecastError::Corrupt(_))),
+            "{field} damage passed the check"
+        );
+        v[field] = good;
+    }
+}

@@ -32,4 +32,7 @@ pub use model::{GbtModel, MAX_DEPTH, Objective};
 #[cfg(feature = "train")]
 pub use params::GbtParams;
 #[cfg(feature = "train")]
-pub use train::{FeatureType, MAX_LEVELS, TrainData, Trained, train};
+pub use train::{
+    FeatureType, Holdout, MAX_LEVELS, Problem, ProblemSpec, TrainData, Trained, encode_table, guess_positive,
+    split_rows, train,
+};

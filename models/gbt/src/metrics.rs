@@ -1,6 +1,7 @@
 //! Evaluation metrics for binary scores. A label counts as positive when it is `> 0.5`; the
 //! thresholded metrics call a score positive when it is `>= 0.5`.
 
+use std::vec;
 use std::vec::Vec;
 
 fn positive(label: f64) -> bool {
@@ -65,6 +66,42 @@ pub fn roc_curve(scores: &[f64], labels: &[f64]) -> Vec<(f64, f64)> {
         }
     }
     curve
+}
+
+/// Precision–recall curve as `(recall, precision)` points, one per distinct score from the top
+/// (the precision of the rows at or above it); empty when no row is positive.
+pub fn pr_curve(scores: &[f64], labels: &[f64]) -> Vec<(f64, f64)> {
+    let idx = by_score_desc(scores);
+    let n_pos = labels.iter().filter(|&&l| positive(l)).count() as f64;
+    if n_pos == 0.0 {
+        return Vec::new();
+    }
+    let mut curve = Vec::with_capacity(idx.len());
+    let (mut tp, mut seen) = (0.0, 0.0);
+    for (k, &i) in idx.iter().enumerate() {
+        seen += 1.0;
+        if positive(labels[i]) {
+            tp += 1.0
+        }
+        if k + 1 == idx.len() || scores[idx[k + 1]] != scores[i] {
+            curve.push((tp / n_pos, tp / seen));
+        }
+    }
+    curve
+}
+
+/// Reliability of probabilities: rows split into `bins` equal-width probability bins; for each
+/// non-empty bin, `(mean predicted probability, observed positive rate, rows)`.
+pub fn calibration_bins(p: &[f64], labels: &[f64], bins: usize) -> Vec<(f64, f64, usize)> {
+    let bins = bins.max(1);
+    let mut acc = vec![(0.0, 0.0, 0usize); bins];
+    for (&q, &l) in p.iter().zip(labels) {
+        let b = ((q.clamp(0.0, 1.0) * bins as f64) as usize).min(bins - 1);
+        acc[b].0 += q;
+        acc[b].1 += if positive(l) { 1.0 } else { 0.0 };
+        acc[b].2 += 1;
+    }
+    acc.into_iter().filter(|b| b.2 > 0).map(|(s, pos, n)| (s / n as f64, pos / n as f64, n)).collect()
 }
 
 /// Counts at threshold 0.5: (true positives, false positives, true negatives, false negatives).
@@ -144,5 +181,19 @@ mod tests {
         assert_eq!(recall(&s, &y), 2.0 / 3.0);
         assert!((f1(&s, &y) - 2.0 / 3.0).abs() < 1e-15);
         assert!((log_loss(&[0.5, 0.5], &[1.0, 0.0]) - core::f64::consts::LN_2).abs() < 1e-15);
+    }
+
+    #[test]
+    fn pr_curve_and_calibration_by_hand() {
+        let s = [0.9, 0.4, 0.4, 0.1];
+        let y = [1.0, 1.0, 0.0, 0.0];
+        // Top row: 1 of 2 positives, precision 1; the tied pair adds one of each: 2/2, 2/3; all: 2/4.
+        assert_eq!(pr_curve(&s, &y), vec![(0.5, 1.0), (1.0, 2.0 / 3.0), (1.0, 0.5)]);
+        assert!(pr_curve(&s, &[0.0; 4]).is_empty());
+        let bins = calibration_bins(&[0.05, 0.15, 0.12, 0.95], &[0.0, 1.0, 0.0, 1.0], 10);
+        assert_eq!(bins.len(), 3);
+        assert_eq!((bins[0].1, bins[0].2), (0.0, 1));
+        assert!((bins[1].0 - 0.135).abs() < 1e-12 && bins[1].1 == 0.5 && bins[1].2 == 2);
+        assert_eq!((bins[2].1, bins[2].2), (1.0, 1));
     }
 }

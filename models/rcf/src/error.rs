@@ -39,6 +39,17 @@ pub enum RcfError {
         /// Values per reading.
         dimensions: usize,
     },
+    /// A training table has no column of this name.
+    #[error("no column named '{name}' (columns: {available})")]
+    UnknownColumn {
+        /// The name asked for.
+        name: String,
+        /// The table's columns, comma separated.
+        available: String,
+    },
+    /// No numeric column is left to read as the reading's values.
+    #[error("no numeric value columns to read (name the value columns explicitly)")]
+    NoValueColumns,
     /// A deserialised model whose internal structure is inconsistent (damaged or hand-edited).
     #[error("corrupt random cut forest state: {0}")]
     Corrupt(String),

@@ -52,18 +52,24 @@ pub struct ThresholdConfig {
     /// After a flagged point, further flags are suppressed for this many points (the alarm has
     /// been raised; repeating it adds nothing). 0 disables suppression.
     pub suppress_after_flag: usize,
+    /// Hysteresis: once a point is flagged, the following points stay flagged while their
+    /// evidence exceeds mean + `hold_z_factor` · stddev (anomalies come in runs). 0 = off; only
+    /// meaningful below `z_factor` and without suppression.
+    pub hold_z_factor: f64,
 }
 
 impl Default for ThresholdConfig {
     fn default() -> Self {
         ThresholdConfig {
-            // Chosen by the sweep in bench/nab (docs/eval-rcf.md): suppression matters most.
+            // Chosen on a synthetic NAB-format corpus, never on NAB (bench/nab
+            // `choose_nab_preset`, docs/eval-rcf.md): alarm-style, one flag per episode.
             score_decay: 1.0 / 5000.0,
             z_factor: 4.0,
-            short_window: 3,
+            short_window: 6,
             warmup: 100,
             min_relative_std: 0.05,
-            suppress_after_flag: 50,
+            suppress_after_flag: 200,
+            hold_z_factor: 0.0,
         }
     }
 }
@@ -127,6 +133,12 @@ impl RcfConfig {
         }
         if t.short_window == 0 || t.short_window > 10_000 {
             return bad("threshold.short_window", format!("must be in 1..=10000, got {}", t.short_window));
+        }
+        if !(t.hold_z_factor.is_finite() && t.hold_z_factor >= 0.0) {
+            return bad(
+                "threshold.hold_z_factor",
+                format!("must be finite and ≥ 0, got {}", t.hold_z_factor),
+            );
         }
         if !(t.min_relative_std.is_finite() && t.min_relative_std >= 0.0) {
             return bad(

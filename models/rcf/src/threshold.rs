@@ -39,6 +39,8 @@ pub struct StreamingThreshold {
     pos: u32,
     /// Points since the last flag (saturating), for suppression.
     since_flag: u64,
+    /// Whether the previous point was flagged (for the hold hysteresis).
+    flagged_last: bool,
 }
 
 impl StreamingThreshold {
@@ -51,6 +53,7 @@ impl StreamingThreshold {
             recent: vec![0.0; cfg.short_window],
             pos: 0,
             since_flag: u64::MAX,
+            flagged_last: false,
         }
     }
 
@@ -84,15 +87,17 @@ impl StreamingThreshold {
             let z = (evidence - self.mean) / std;
             out.threshold = threshold;
             out.zscore = z;
-            if evidence > threshold && self.since_flag > cfg.suppress_after_flag as u64 {
+            let held = cfg.hold_z_factor > 0.0 && self.flagged_last && z > cfg.hold_z_factor;
+            if held || (evidence > threshold && self.since_flag > cfg.suppress_after_flag as u64) {
                 out.is_anomaly = true;
                 // Strictly increasing in the excess and never exactly 1, so grades still rank
                 // anomalies against each other (0.5 three stddevs above the threshold).
-                let excess = evidence - threshold;
+                let excess = (evidence - threshold).max(0.0);
                 out.grade = excess / (excess + 3.0 * std);
                 self.since_flag = 0;
             }
         }
+        self.flagged_last = out.is_anomaly;
         // Flagged evidence is learnt clipped at the threshold: one long anomaly does not teach
         // the statistics that it is normal, yet a lasting level shift is absorbed gradually.
         let learnt = if out.threshold > 0.0 { evidence.min(out.threshold) } else { evidence };
@@ -129,7 +134,12 @@ mod tests {
 
     #[test]
     fn flags_a_jump_after_warmup_and_suppresses_repeats() {
-        let cfg = ThresholdConfig { warmup: 20, suppress_after_flag: 5, ..ThresholdConfig::default() };
+        let cfg = ThresholdConfig {
+            warmup: 20,
+            suppress_after_flag: 5,
+            short_window: 3,
+            ..ThresholdConfig::default()
+        };
         let mut t = StreamingThreshold::new(&cfg);
         for i in 0..200 {
             let o = t.process(&cfg, 1.0 + 0.01 * ((i % 5) as f64));
@@ -138,5 +148,29 @@ mod tests {
         let o = t.process(&cfg, 3.0);
         assert!(o.is_anomaly && o.grade > 0.5 && o.grade <= 1.0 && o.score == 3.0);
         assert!(!t.process(&cfg, 3.0).is_anomaly, "suppressed right after a flag");
+    }
+
+    #[test]
+    fn hold_keeps_a_run_flagged_while_the_evidence_stays_high() {
+        let cfg = ThresholdConfig {
+            warmup: 20,
+            suppress_after_flag: 0,
+            short_window: 1,
+            z_factor: 6.0,
+            hold_z_factor: 2.0,
+            ..ThresholdConfig::default()
+        };
+        let mut t = StreamingThreshold::new(&cfg);
+        for i in 0..300 {
+            t.process(&cfg, 1.0 + 0.01 * ((i % 5) as f64));
+        }
+        // A clear jump is flagged; a milder continuation (above 2σ, below 6σ) stays flagged
+        // only because the run is held; back to normal ends it.
+        assert!(t.process(&cfg, 2.0).is_anomaly);
+        let mild = 1.0 + 0.02 + 4.0 * t.var.sqrt().max(cfg.min_relative_std * t.mean);
+        let o = t.process(&cfg, mild);
+        assert!(o.is_anomaly && o.grade == 0.0, "held: {o:?}");
+        assert!(!t.process(&cfg, 1.0).is_anomaly);
+        assert!(!t.process(&cfg, mild).is_anomaly, "a mild value alone is not flagged");
     }
 }

@@ -80,65 +80,153 @@ fn clean_header(h: &str, i: usize) -> &str {
     h.trim()
 }
 
-fn csv_error(e: &csv::Error) -> HostError {
-    let line = e.position().map(|p| p.line());
-    match (e.kind(), line) {
-        (csv::ErrorKind::Utf8 { .. }, Some(l)) => {
-            HostError::bad_input(format!("malformed CSV at line {l}: not UTF-8 text"))
-        }
-        (_, Some(l)) => HostError::bad_input(format!("malformed CSV at line {l}: {e}")),
-        _ => HostError::bad_input(format!("malformed CSV: {e}")),
-    }
-}
-
 /// A CSV reader over `body` with the settings every host uses.
 pub fn reader<R: std::io::Read>(body: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body)
 }
 
-fn looks_like_header(first: &csv::StringRecord, schema: &Schema) -> bool {
+fn looks_like_header(first: &[&str], schema: &Schema) -> bool {
     let Some(first_input) = schema.inputs.first() else { return false };
     let names: Vec<&str> = first.iter().enumerate().map(|(i, f)| clean_header(f, i)).collect();
     names.contains(&first_input.name.as_str()) && !names.iter().any(|f| f.parse::<f64>().is_ok())
 }
 
+thread_local! {
+    /// Building a CSV reader compiles its state machine (hundreds of thousands of instructions):
+    /// one per thread, reset for each body, keeps a one-row request cheap.
+    static CORE: std::cell::RefCell<Option<csv_core::Reader>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The records of a CSV body, read with the thread's reusable `csv_core` reader.
+struct BodyRecords<'a> {
+    input: &'a [u8],
+    line: usize,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    done: bool,
+}
+
+impl<'a> BodyRecords<'a> {
+    fn new(input: &'a [u8]) -> Self {
+        BodyRecords {
+            input,
+            line: 1,
+            out: vec![0; input.len().clamp(64, 8 << 10)],
+            ends: vec![0; 64],
+            done: false,
+        }
+    }
+
+    /// Reads the next record into `fields`; false at the end.
+    fn next(
+        &mut self,
+        rdr: &mut csv_core::Reader,
+        fields: &mut Vec<std::ops::Range<usize>>,
+    ) -> HostResult<bool> {
+        use csv_core::ReadRecordResult::*;
+        fields.clear();
+        if self.done {
+            return Ok(false);
+        }
+        let (mut nout, mut nend) = (0, 0);
+        loop {
+            let (res, nin, o, e) = rdr.read_record(self.input, &mut self.out[nout..], &mut self.ends[nend..]);
+            self.line += self.input[..nin].iter().filter(|&&b| b == b'\n').count();
+            self.input = &self.input[nin..];
+            nout += o;
+            nend += e;
+            match res {
+                InputEmpty => continue,
+                OutputFull => {
+                    let n = self.out.len().max(64);
+                    self.out.resize(n * 2, 0);
+                }
+                OutputEndsFull => {
+                    let n = self.ends.len().max(16);
+                    self.ends.resize(n * 2, 0);
+                }
+                Record => break,
+                End => {
+                    self.done = true;
+                    return Ok(false);
+                }
+            }
+        }
+        let mut from = 0;
+        for &end in &self.ends[..nend] {
+            fields.push(from..end);
+            from = end;
+        }
+        if std::str::from_utf8(&self.out[..nout]).is_err() {
+            return Err(HostError::bad_input(format!(
+                "malformed CSV at line {}: not UTF-8 text",
+                self.line.saturating_sub(1).max(1)
+            )));
+        }
+        Ok(true)
+    }
+
+    fn field(&self, r: &std::ops::Range<usize>) -> &str {
+        // Checked for UTF-8 as a whole record in `next`; field bounds are character bounds.
+        std::str::from_utf8(&self.out[r.clone()]).unwrap_or("")
+    }
+}
+
 /// Appends every data row of a CSV body.
 ///
 /// # Errors
-/// [`crate::Code::BadInput`] naming the line or row: malformed quoting, non-UTF-8 text, a wrong
-/// number of fields, a header without a model input, no rows at all.
+/// [`crate::Code::BadInput`] naming the line or row: non-UTF-8 text, a wrong number of fields, a
+/// header without a model input, no rows at all.
 pub fn push_body(b: &mut BatchBuilder<'_>, body: &[u8], header: Header) -> HostResult<()> {
     let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
-    let mut rdr = reader(body);
-    let mut record = csv::StringRecord::new();
+    let mut core =
+        CORE.with(|c| c.borrow_mut().take()).unwrap_or_else(|| csv_core::ReaderBuilder::new().build());
+    core.reset();
+    let result = push_records(b, body, header, &mut core);
+    CORE.with(|c| *c.borrow_mut() = Some(core));
+    result
+}
+
+fn push_records(
+    b: &mut BatchBuilder<'_>,
+    body: &[u8],
+    header: Header,
+    core: &mut csv_core::Reader,
+) -> HostResult<()> {
+    let mut records = BodyRecords::new(body);
+    let mut fields = Vec::new();
     let mut map: Option<ColumnMap> = None;
     let mut first = true;
     let schema = b.schema();
-    while rdr.read_record(&mut record).map_err(|e| csv_error(&e))? {
-        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) && schema.inputs.len() != 1
-        {
+    while records.next(core, &mut fields)? {
+        if fields.len() == 1 && records.field(&fields[0]).trim().is_empty() && schema.inputs.len() != 1 {
             continue;
         }
         if first {
             first = false;
+            let names: Vec<&str> = fields.iter().map(|f| records.field(f)).collect();
             let is_header = match header {
                 Header::Present => true,
                 Header::Absent => false,
-                Header::Auto => looks_like_header(&record, schema),
+                Header::Auto => looks_like_header(&names, schema),
             };
             if is_header {
-                let names: Vec<&str> = record.iter().collect();
                 map = Some(ColumnMap::new(&names, schema, b.policy().absent)?);
                 continue;
             }
         }
-        match &map {
-            Some(m) => m.push(b, &record)?,
-            None => {
-                let values: Vec<Value<'_>> = record.iter().map(Value::Text).collect();
-                b.push_positional(&values)?;
-            }
-        }
+        let values: Vec<Value<'_>> = match &map {
+            Some(m) => m
+                .positions
+                .iter()
+                .map(|p| match p {
+                    Some(c) => Value::Text(fields.get(*c).map_or("", |f| records.field(f))),
+                    None => Value::Null,
+                })
+                .collect(),
+            None => fields.iter().map(|f| Value::Text(records.field(f))).collect(),
+        };
+        b.push_positional(&values)?;
     }
     if b.is_empty() {
         return Err(HostError::bad_input("the CSV body holds no rows"));

@@ -8,11 +8,14 @@
 //!   the stream restarts from the new model's trained state — a retrained forest is the point of
 //!   a redeploy — and the old state is archived in the store, never thrown away. Every outcome
 //!   other than "nothing changed" comes back as a notice the host shows its caller.
-//! * At most `max_live` streams are live in memory; the least recently used idle one is saved
-//!   and dropped to make room.
+//! * At most `max_live` streams, holding at most `max_live_bytes` of memory, are live; the least
+//!   recently used idle one is saved and dropped to make room. [`Quotas`] bound how many streams a
+//!   model may have in all (live and saved) and per key prefix, so one caller cannot fill it.
 //! * [`Persist::EveryStep`] saves after every step (PostgreSQL: inside the caller's
 //!   transaction); [`Persist::Deferred`] marks streams dirty and [`StreamBook::flush`] saves them
-//!   (the server, on a timer and at shutdown).
+//!   (the server, on a timer and at shutdown). With a write-ahead log ([`wal`],
+//!   [`StreamBook::with_wal`]) every learning step is logged and synced before it is
+//!   acknowledged, so no acknowledged reading is lost between saves, whatever kills the process.
 //! * When a call fails in a way that may have corrupted the stream (a trap, a deadline), the
 //!   live stream is dropped and the next step continues from the last saved state; the error
 //!   says so.
@@ -22,11 +25,13 @@
 
 mod file;
 mod store;
+pub mod wal;
 
 pub use file::{FileStore, escape_key, unescape_key, write_atomic};
 pub use store::{MemoryStore, StateMeta, StateStore, StoredState, StreamSummary};
+pub use wal::{Wal, WalRecord};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -79,11 +84,30 @@ pub enum Persist {
     Deferred,
 }
 
+/// How many streams one model may have (live and saved). 0 = no bound (the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quotas {
+    /// Streams of one model in all.
+    pub max_streams: usize,
+    /// Streams of one model whose keys share a prefix: the part before the first `/` or `:`
+    /// (keys with neither share the empty prefix), e.g. a tenant.
+    pub max_streams_per_prefix: usize,
+}
+
+/// The quota prefix of a key (see [`Quotas::max_streams_per_prefix`]).
+pub fn key_prefix(key: &str) -> &str {
+    key.find(['/', ':']).map_or("", |i| &key[..i])
+}
+
 /// How a book behaves.
 #[derive(Clone, Copy, Debug)]
 pub struct BookConfig {
     /// Streams live in memory at once.
     pub max_live: usize,
+    /// Memory the live streams may hold together (their instances), 0 = no bound.
+    pub max_live_bytes: usize,
+    /// Bounds on the number of streams.
+    pub quotas: Quotas,
     /// When states are saved.
     pub persist: Persist,
     /// Redeploy policy.
@@ -96,6 +120,8 @@ impl Default for BookConfig {
     fn default() -> Self {
         BookConfig {
             max_live: 1000,
+            max_live_bytes: 0,
+            quotas: Quotas::default(),
             persist: Persist::Deferred,
             redeploy: Redeploy::default(),
             shared_store: false,
@@ -130,6 +156,9 @@ pub struct StepOutcome {
     /// What happened to the state on the way, when anything did (restored, carried over,
     /// restarted after a redeploy, …).
     pub notice: Option<String>,
+    /// Whether the step's readings were on disk before this answer (a log or a save per step):
+    /// if false, readings since the last save are lost if the process dies.
+    pub durable: bool,
 }
 
 /// Checks a stream key: 1 to [`MAX_KEY_BYTES`] bytes of text without control characters.
@@ -151,6 +180,9 @@ struct Slot {
     meta: StateMeta,
     dirty: bool,
     last_used: u64,
+    footprint: usize,
+    /// Logged steps the last restore replayed.
+    replayed: usize,
 }
 
 impl Slot {
@@ -160,6 +192,8 @@ impl Slot {
             meta: StateMeta { module_sha256: String::new(), model_sha256: String::new(), readings: 0 },
             dirty: false,
             last_used: 0,
+            footprint: 0,
+            replayed: 0,
         }
     }
 }
@@ -173,6 +207,22 @@ pub struct StreamBook {
     config: BookConfig,
     slots: Mutex<Slots>,
     clock: AtomicU64,
+    wal: Option<Arc<Wal>>,
+    /// Logged steps since each stream's last save: replayed when a stream is restored.
+    pending: Mutex<HashMap<Key, Vec<WalRecord>>>,
+    /// Keys of each model known to exist (live or saved), for the quotas; loaded lazily.
+    known: Mutex<HashMap<String, HashSet<String>>>,
+}
+
+/// What a recovery did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Streams restored from their saved state plus the log, and saved again.
+    pub streams: usize,
+    /// Logged steps replayed (records older than a stream's saved state are skipped).
+    pub steps: usize,
+    /// (model, key, why) of streams that could not be recovered now (their records are kept).
+    pub failed: Vec<(String, String, String)>,
 }
 
 impl std::fmt::Debug for StreamBook {
@@ -198,7 +248,123 @@ impl StreamBook {
             config: BookConfig { max_live: config.max_live.max(1), ..config },
             slots: Mutex::default(),
             clock: AtomicU64::new(1),
+            wal: None,
+            pending: Mutex::default(),
+            known: Mutex::default(),
         }
+    }
+
+    /// This book with every learning step logged to `wal` before it is acknowledged.
+    #[must_use]
+    pub fn with_wal(mut self, wal: Arc<Wal>) -> Self {
+        self.wal = Some(wal);
+        self
+    }
+
+    /// Whether steps are durable before they are acknowledged.
+    pub fn durable(&self) -> bool {
+        self.wal.is_some() || self.config.persist == Persist::EveryStep
+    }
+
+    /// Memory the live streams hold.
+    pub fn live_bytes(&self) -> usize {
+        lock(&self.slots).values().filter_map(|s| s.try_lock().ok().map(|g| g.footprint)).sum()
+    }
+
+    /// Restores every stream that has logged steps (records read back by [`Wal::open`]): its saved
+    /// state, then the steps after it, through the model `resolve` names for it; saves it; and,
+    /// when all succeeded, deletes the old log segments.
+    pub fn recover(
+        &self,
+        records: Vec<WalRecord>,
+        resolve: impl Fn(&str) -> Option<SharedScorer>,
+    ) -> Recovery {
+        let mut order: Vec<Key> = Vec::new();
+        {
+            let mut pending = lock(&self.pending);
+            for r in records {
+                let k = (r.model.clone(), r.key.clone());
+                if !pending.contains_key(&k) {
+                    order.push(k.clone());
+                }
+                pending.entry(k).or_default().push(r);
+            }
+        }
+        let mut report = Recovery::default();
+        for (model, key) in order {
+            let Some(scorer) = resolve(&model) else {
+                report.failed.push((model, key, "the model is not served".into()));
+                continue;
+            };
+            let done = self.slot(&model, &key).and_then(|slot| {
+                let mut s = lock(&slot);
+                self.ensure(&model, &key, &mut s, &scorer)?;
+                s.dirty = true;
+                self.save(&model, &key, &mut s)?;
+                Ok(s.replayed)
+            });
+            if self.config.max_live_bytes > 0 || lock(&self.slots).len() > self.config.max_live {
+                let mut map = lock(&self.slots);
+                while (self.over_bytes(&map) || map.len() > self.config.max_live) && map.len() > 1 {
+                    if self.evict_one(&mut map, None).is_err() {
+                        break;
+                    }
+                }
+            }
+            match done {
+                Ok(n) => {
+                    report.streams += 1;
+                    report.steps += n;
+                }
+                Err(e) => report.failed.push((model, key, e.message)),
+            }
+        }
+        if report.failed.is_empty()
+            && let Some(w) = &self.wal
+        {
+            w.retire_recovered();
+        }
+        report
+    }
+
+    /// Counts a new stream against the quotas (a no-op for a known key).
+    fn admit(&self, model: &str, key: &str) -> HostResult<()> {
+        let q = self.config.quotas;
+        if q.max_streams == 0 && q.max_streams_per_prefix == 0 {
+            return Ok(());
+        }
+        let mut known = lock(&self.known);
+        if !known.contains_key(model) {
+            let saved = self.store.list(model)?;
+            known.insert(model.to_string(), saved.into_iter().map(|s| s.stream).collect());
+        }
+        let keys = known.get_mut(model).expect("just inserted");
+        if keys.contains(key) {
+            return Ok(());
+        }
+        if q.max_streams > 0 && keys.len() >= q.max_streams {
+            return Err(HostError::new(
+                Code::QuotaExceeded,
+                format!(
+                    "model '{model}' has {} streams, its quota; delete streams or raise the quota",
+                    keys.len()
+                ),
+            ));
+        }
+        let prefix = key_prefix(key);
+        if q.max_streams_per_prefix > 0 {
+            let same = keys.iter().filter(|k| key_prefix(k) == prefix).count();
+            if same >= q.max_streams_per_prefix {
+                return Err(HostError::new(
+                    Code::QuotaExceeded,
+                    format!(
+                        "model '{model}': keys with the prefix '{prefix}' (the part before the first '/' or ':') hold {same} streams, the per-prefix quota; delete streams or raise the quota"
+                    ),
+                ));
+            }
+        }
+        keys.insert(key.to_string());
+        Ok(())
     }
 
     /// The store.
@@ -216,18 +382,27 @@ impl StreamBook {
         if let Some(s) = map.get(&(model.to_string(), key.to_string())) {
             return Ok(s.clone());
         }
-        while map.len() >= self.config.max_live {
-            self.evict_one(&mut map)?;
+        while map.len() >= self.config.max_live || self.over_bytes(&map) {
+            self.evict_one(&mut map, None)?;
         }
         let slot = Arc::new(Mutex::new(Slot::empty()));
         map.insert((model.to_string(), key.to_string()), slot.clone());
         Ok(slot)
     }
 
-    /// Saves (if needed) and drops the least recently used idle stream.
-    fn evict_one(&self, map: &mut Slots) -> HostResult<()> {
-        let mut idle: Vec<((String, String), u64)> =
-            map.iter().filter_map(|(k, s)| s.try_lock().ok().map(|g| (k.clone(), g.last_used))).collect();
+    fn over_bytes(&self, map: &Slots) -> bool {
+        self.config.max_live_bytes > 0
+            && map.values().filter_map(|s| s.try_lock().ok().map(|g| g.footprint)).sum::<usize>()
+                > self.config.max_live_bytes
+    }
+
+    /// Saves (if needed) and drops the least recently used idle stream (never `keep`).
+    fn evict_one(&self, map: &mut Slots, keep: Option<&Key>) -> HostResult<()> {
+        let mut idle: Vec<((String, String), u64)> = map
+            .iter()
+            .filter(|(k, _)| Some(*k) != keep)
+            .filter_map(|(k, s)| s.try_lock().ok().map(|g| (k.clone(), g.last_used)))
+            .collect();
         idle.sort_by_key(|v| v.1);
         for ((model, key), _) in idle {
             let Some(s) = map.get(&(model.clone(), key.clone())).cloned() else { continue };
@@ -240,10 +415,7 @@ impl StreamBook {
         }
         Err(HostError::new(
             Code::Unavailable,
-            format!(
-                "{} streams are live and none can be saved and evicted now; retry shortly",
-                self.config.max_live
-            ),
+            format!("{} streams are live and none can be saved and evicted now; retry shortly", map.len()),
         ))
     }
 
@@ -255,6 +427,13 @@ impl StreamBook {
         let state = stream.export_state()?;
         self.store.save(model, key, &StoredState { meta: s.meta.clone(), state })?;
         s.dirty = false;
+        // The saved state covers every logged step so far.
+        if let Some(w) = &self.wal {
+            w.checkpointed(model, key, s.meta.readings);
+            if let Some(p) = lock(&self.pending).get_mut(&(model.to_string(), key.to_string())) {
+                p.retain(|r| r.readings_before >= s.meta.readings);
+            }
+        }
         Ok(())
     }
 
@@ -282,6 +461,7 @@ impl StreamBook {
                 ),
             ));
         }
+        self.admit(model, key)?;
         let slot = self.slot(model, key)?;
         let mut s = lock(&slot);
         s.last_used = self.clock.fetch_add(1, Ordering::Relaxed);
@@ -289,16 +469,59 @@ impl StreamBook {
         let result = run_step(s.stream.as_deref_mut().expect("ensure opened the stream"), rows, op);
         match result {
             Ok(mut out) => {
+                let mut logged = None;
                 if op != StepOp::ScoreOnly {
+                    let before = s.meta.readings;
                     s.meta.readings += rows.n_rows() as u64;
                     s.dirty = true;
-                    if self.config.persist == Persist::EveryStep {
+                    if let Some(w) = &self.wal {
+                        let record = WalRecord {
+                            model: model.to_string(),
+                            key: key.to_string(),
+                            readings_before: before,
+                            rows: rows.as_bytes().to_vec(),
+                        };
+                        match w.append(&record, s.meta.readings) {
+                            Ok(position) => {
+                                lock(&self.pending)
+                                    .entry((model.to_string(), key.to_string()))
+                                    .or_default()
+                                    .push(record);
+                                logged = Some(position);
+                            }
+                            Err(e) => {
+                                // Not logged, so not acknowledged: forget the step with the stream.
+                                s.stream = None;
+                                s.dirty = false;
+                                return Err(e);
+                            }
+                        }
+                    } else if self.config.persist == Persist::EveryStep {
                         self.save(model, key, &mut s)?;
                     }
                 }
+                s.footprint = s.stream.as_deref().map_or(0, |st| st.footprint());
                 out.readings = s.meta.readings;
                 out.module_sha256 = s.meta.module_sha256.clone();
                 out.notice = notice;
+                out.durable = self.durable() && op != StepOp::ScoreOnly;
+                drop(s);
+                if let (Some(w), Some(position)) = (&self.wal, logged) {
+                    // Group commit: the stream's lock is free while the log syncs.
+                    if let Err(e) = w.sync(position) {
+                        lock(&slot).stream = None;
+                        return Err(e);
+                    }
+                }
+                if self.config.max_live_bytes > 0 {
+                    let mut map = lock(&self.slots);
+                    let me = (model.to_string(), key.to_string());
+                    while self.over_bytes(&map) && map.len() > 1 {
+                        if self.evict_one(&mut map, Some(&me)).is_err() {
+                            break;
+                        }
+                    }
+                }
                 Ok(out)
             }
             Err(e) if e.kind() == Kind::Client => Err(e),
@@ -349,10 +572,12 @@ impl StreamBook {
         let fresh_meta =
             StateMeta { module_sha256: sha.clone(), model_sha256: artifact.clone(), readings: 0 };
         // The state this stream continues from: the live one (a redeploy while live), or the saved one.
+        let from_store = s.stream.is_none();
         let previous = match s.stream.as_mut() {
             Some(live) => Some(StoredState { meta: s.meta.clone(), state: live.export_state()? }),
             None => self.store.load(model, key)?,
         };
+        let previous_readings = previous.as_ref().map_or(0, |p| p.meta.readings);
         let notice = match previous {
             None => {
                 s.meta = fresh_meta;
@@ -409,11 +634,60 @@ impl StreamBook {
                 }
             }
         };
+        // A restored state continues with the steps logged after it was saved.
+        let mut notice = notice;
+        if from_store && s.meta.readings == previous_readings {
+            let (replayed, gap) = self.replay(model, key, &mut *fresh, &mut s.meta.readings)?;
+            s.replayed = replayed;
+            if replayed > 0 {
+                s.dirty = true;
+            }
+            if let Some(g) = gap {
+                notice = Some(notice.map_or(g.clone(), |n| format!("{n}; {g}")));
+            }
+        }
+        s.footprint = fresh.footprint();
         s.stream = Some(fresh);
         if s.dirty && self.config.persist == Persist::EveryStep {
             self.save(model, key, s)?;
         }
         Ok(notice)
+    }
+
+    /// Replays the logged steps of `key` that follow `readings` into `stream`. Returns how many
+    /// steps it replayed, and a notice if the log does not continue the state.
+    fn replay(
+        &self,
+        model: &str,
+        key: &str,
+        stream: &mut dyn StreamScorer,
+        readings: &mut u64,
+    ) -> HostResult<(usize, Option<String>)> {
+        let records: Vec<WalRecord> = match lock(&self.pending).get(&(model.to_string(), key.to_string())) {
+            Some(r) => r.iter().filter(|r| r.readings_before >= *readings).cloned().collect(),
+            None => return Ok((0, None)),
+        };
+        let mut replayed = 0;
+        let total = records.len();
+        for r in records {
+            if r.readings_before != *readings {
+                return Ok((
+                    replayed,
+                    Some(format!(
+                        "the stream log skips from {} to {} readings: {} logged steps after the gap were not replayed",
+                        *readings,
+                        r.readings_before,
+                        total - replayed
+                    )),
+                ));
+            }
+            let rows = Rows::from_bytes(r.rows)
+                .map_err(|e| HostError::new(Code::Storage, format!("stream log: {e}")))?;
+            stream.score_update(&rows)?;
+            *readings += rows.n_rows() as u64;
+            replayed += 1;
+        }
+        Ok((replayed, None))
     }
 
     /// Saves every changed stream. Returns (saved, failed).
@@ -473,6 +747,10 @@ impl StreamBook {
         check_key(key)?;
         let live = lock(&self.slots).remove(&(model.to_string(), key.to_string()));
         let was_live = live.is_some_and(|s| lock(&s).stream.is_some());
+        lock(&self.pending).remove(&(model.to_string(), key.to_string()));
+        if let Some(keys) = lock(&self.known).get_mut(model) {
+            keys.remove(key);
+        }
         Ok(self.store.delete(model, key)? || was_live)
     }
 }

@@ -55,8 +55,8 @@ pub struct ScoreArgs {
     /// Rows per module call (bounds memory; the deadline applies per call).
     #[arg(long, default_value_t = 4096)]
     pub chunk_rows: usize,
-    /// Per-call deadline of a module, in milliseconds (`.wasm` models).
-    #[arg(long, default_value_t = 10_000)]
+    /// Per-call deadline of a module, in milliseconds (`.wasm` models): it bounds one chunk.
+    #[arg(long, default_value_t = 1000)]
     pub deadline_ms: u64,
     /// Forecast: steps ahead (default: the model's horizon).
     #[arg(long)]

@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// Memory cap of one module instance, in MiB.
     #[arg(long, default_value_t = 256)]
     pub memory_mib: usize,
+    /// Memory all module instances together may hold (running calls, pooled instances, live
+    /// streams), in MiB; a call that would pass it gets 503 + Retry-After.
+    #[arg(long, default_value_t = 2048)]
+    pub memory_budget_mib: usize,
     /// Largest scoring request body, in bytes (SageMaker's limit is 6 MiB).
     #[arg(long, default_value_t = 6 << 20)]
     pub max_body_bytes: usize,
@@ -64,6 +68,21 @@ pub struct ServeArgs {
     /// How long a request may wait for a free slot before 503 + Retry-After, in milliseconds.
     #[arg(long, default_value_t = 100)]
     pub queue_ms: u64,
+    /// Connections open at once (keep it below `ulimit -n`); at the cap the longest-idle one is
+    /// closed to make room.
+    #[arg(long, default_value_t = 1000)]
+    pub max_connections: usize,
+    /// Time to receive a request's headers, in milliseconds; also how long a connection may sit
+    /// idle between requests.
+    #[arg(long, default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Time to receive a request's body, in milliseconds (then 408).
+    #[arg(long, default_value_t = 30_000)]
+    pub body_timeout_ms: u64,
+    /// Longest a response write may make no progress, in milliseconds (then the connection is
+    /// closed).
+    #[arg(long, default_value_t = 30_000)]
+    pub io_timeout_ms: u64,
     /// How often the models directory is checked for changes, in milliseconds (0: never).
     #[arg(long, default_value_t = 1000)]
     pub reload_ms: u64,
@@ -71,9 +90,25 @@ pub struct ServeArgs {
     /// stream request).
     #[arg(long, default_value_t = 5000)]
     pub persist_ms: u64,
-    /// RCF streams kept in memory (least recently used ones are saved to disk and evicted).
+    /// RCF streams kept live in memory (least recently used ones are saved to disk and evicted).
+    #[arg(long, default_value_t = 1000)]
+    pub max_live_streams: usize,
+    /// Memory the live RCF streams may hold together, in MiB (then the least recently used are
+    /// saved and evicted).
+    #[arg(long, default_value_t = 512)]
+    pub max_live_stream_mib: usize,
+    /// RCF streams one model may have in all, live and saved (0: no bound).
     #[arg(long, default_value_t = 10_000)]
     pub max_streams: usize,
+    /// RCF streams one model may have per key prefix — the part of the key before the first `/`
+    /// or `:` (keys with neither share one quota) — so one caller cannot fill --max-streams
+    /// (0: no bound).
+    #[arg(long, default_value_t = 1000)]
+    pub max_streams_per_prefix: usize,
+    /// Do not log stream steps: readings acknowledged since the last state save (--persist-ms)
+    /// are then lost if the process dies, and answers say `"durable": false`.
+    #[arg(long)]
+    pub no_stream_log: bool,
     /// Directory of the compiled-code cache (default: the runtime's per-user cache).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
@@ -121,6 +156,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let runtime = Runtime::new(RuntimeConfig {
         deadline: Duration::from_millis(args.deadline_ms.max(1)),
         memory_limit_bytes: args.memory_mib.max(1) << 20,
+        memory_budget_bytes: args.memory_budget_mib.max(1) << 20,
         cache_dir: args.cache_dir.clone().or_else(RuntimeConfig::default_cache_dir),
         ..RuntimeConfig::default()
     })
@@ -135,10 +171,18 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .filter(|t| !t.is_empty()),
         max_body_bytes: args.max_body_bytes,
         max_concurrency: args.max_concurrency.max(1),
+        max_connections: args.max_connections.max(1),
+        header_timeout: Duration::from_millis(args.header_timeout_ms.max(1)),
+        body_timeout: Duration::from_millis(args.body_timeout_ms.max(1)),
+        io_timeout: Duration::from_millis(args.io_timeout_ms.max(1)),
         queue_timeout: Duration::from_millis(args.queue_ms),
         reload_interval: Duration::from_millis(args.reload_ms),
         persist_interval: Duration::from_millis(args.persist_ms),
+        max_live_streams: args.max_live_streams.max(1),
+        max_live_stream_bytes: args.max_live_stream_mib << 20,
         max_streams: args.max_streams,
+        max_streams_per_prefix: args.max_streams_per_prefix,
+        stream_log: !args.no_stream_log,
         input_policy: InputPolicy { nulls: args.null_inputs, absent: args.absent_inputs },
         redeploy: args.on_redeploy,
         forecast_gaps: args.forecast_gaps,

@@ -33,15 +33,19 @@ impl RawCell {
             RawCell::Text(t) => scorekit_host::Value::Text(t),
         }
     }
+}
 
-    /// The cell as text (numbers formatted), for category discovery and labels.
-    pub fn text(&self) -> Option<String> {
-        match self {
-            RawCell::Null => None,
-            RawCell::Number(x) => Some(format!("{x}")),
-            RawCell::Text(t) if t.trim().is_empty() => None,
-            RawCell::Text(t) => Some(t.trim().to_string()),
-        }
+impl scorekit_core::TableView for Table {
+    fn names(&self) -> &[String] {
+        &self.header
+    }
+
+    fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn cell(&self, row: usize, col: usize) -> Cell<'_> {
+        self.rows[row][col].as_cell()
     }
 }
 
@@ -153,14 +157,6 @@ impl Table {
         })
     }
 
-    /// The numeric values of column `col`.
-    ///
-    /// # Errors
-    /// A missing or non-numeric value, naming its row.
-    pub fn numeric_column(&self, col: usize) -> Result<Vec<f64>> {
-        self.rows.iter().enumerate().map(|(i, _)| self.number_at(i, col)).collect()
-    }
-
     /// The number in row `row` (0-based data row), column `col`.
     ///
     /// # Errors
@@ -229,7 +225,8 @@ mod tests {
         let t = Table::read(&p).unwrap();
         assert_eq!(t.rows.len(), 3);
         assert!(!t.is_numeric(0));
-        let err = t.numeric_column(0).unwrap_err().to_string();
+        let err =
+            (0..t.rows.len()).map(|r| t.number_at(r, 0)).collect::<Result<Vec<_>>>().unwrap_err().to_string();
         assert!(err.contains("row 3, column 'x': expected a number, got 'zz'"), "{err}");
         let err = t.column("nope").unwrap_err().to_string();
         assert!(err.contains("no column named 'nope' (columns: x, y)"), "{err}");

@@ -5,7 +5,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use scorekit_artifact::{Artifact, Metric, Model};
 use scorekit_core::{Family, Field, Schema};
-use scorekit_forecast::{ForecastParams, ForecastRequest, metrics};
+use scorekit_forecast::train::holdout;
+use scorekit_forecast::train::{GapRule, SeriesColumns, group_rows, regularise, resolve_series_columns};
+use scorekit_forecast::{ForecastParams, Member, train_global};
 
 use super::{CommonArgs, Outcome};
 use crate::data::Table;
@@ -19,9 +21,19 @@ pub struct ForecastArgs {
     /// Column holding the series (default: the only numeric column besides the timestamp).
     #[arg(long)]
     pub value_column: Option<String>,
-    /// Timestamp column (enables calendar features and resampling).
+    /// Timestamp column (enables calendar features and resampling). Without it, a column named
+    /// like a time (`timestamp`, `date`, …) is read to check the spacing and record the sampling
+    /// period; calendar features stay off then.
     #[arg(long)]
     pub timestamp_column: Option<String>,
+    /// Column naming the series of each row: one model is trained across all series (global
+    /// mode), each series scaled by its own level.
+    #[arg(long)]
+    pub series_column: Option<String>,
+    /// Missing steps in a timestamped series are inserted as missing values (carried forward,
+    /// at most one value in ten) instead of refused.
+    #[arg(long)]
+    pub fill_gaps: bool,
     /// Aggregate to buckets of this many seconds first (e.g. 3600 for hourly), summing values.
     #[arg(long, requires = "timestamp_column")]
     pub resample_seconds: Option<i64>,
@@ -42,62 +54,82 @@ pub struct ForecastArgs {
     pub test_windows: usize,
 }
 
-/// Reads the series (and timestamps), resampled if asked.
-fn read_series(table: &Table, args: &ForecastArgs) -> Result<(Vec<f64>, Option<Vec<i64>>)> {
-    let ts_col = args.timestamp_column.as_deref().map(|c| table.column(c)).transpose()?;
-    let value_col = match &args.value_column {
-        Some(c) => table.column(c)?,
-        None => {
-            let numeric: Vec<usize> =
-                (0..table.header.len()).filter(|c| Some(*c) != ts_col && table.is_numeric(*c)).collect();
-            match numeric.as_slice() {
-                [one] => *one,
-                _ => bail!(
-                    "{}: name the series with --value-column (numeric columns: {})",
-                    table.path.display(),
-                    numeric.iter().map(|c| table.header[*c].as_str()).collect::<Vec<_>>().join(", ")
-                ),
-            }
-        }
-    };
-    let values = table.numeric_column(value_col)?;
-    let Some(tc) = ts_col else { return Ok((values, None)) };
-    let times = table.timestamps(tc)?;
-    if let Some(i) = times.windows(2).position(|w| w[1] <= w[0]) {
-        bail!("{}: row {}: timestamps must increase", table.path.display(), i + 2);
-    }
-    let Some(step) = args.resample_seconds else { return Ok((values, Some(times))) };
-    if step <= 0 {
-        bail!("--resample-seconds must be positive");
-    }
-    let mut out_v: Vec<f64> = Vec::new();
-    let mut out_t: Vec<i64> = Vec::new();
-    for (t, v) in times.iter().zip(&values) {
+/// One series of the table: its id (empty without `--series-column`), values, timestamps.
+struct Series {
+    id: String,
+    values: Vec<f64>,
+    times: Option<Vec<i64>>,
+}
+
+/// Sums values into buckets of `step` seconds (the bucket of `t` starts at `t − t mod step`).
+fn resample(values: &[f64], times: &[i64], step: i64) -> (Vec<f64>, Vec<i64>) {
+    let (mut out_v, mut out_t): (Vec<f64>, Vec<i64>) = (Vec::new(), Vec::new());
+    for (t, v) in times.iter().zip(values) {
         let bucket = t.div_euclid(step) * step;
         if out_t.last() == Some(&bucket) {
             *out_v.last_mut().expect("same length") += v;
         } else {
-            if let Some(&last) = out_t.last()
-                && bucket != last + step
-            {
-                bail!(
-                    "{}: gap in the series before {} (resampled step {step} s)",
-                    table.path.display(),
-                    bucket
-                );
-            }
             out_t.push(bucket);
             out_v.push(*v);
         }
     }
-    Ok((out_v, Some(out_t)))
+    (out_v, out_t)
+}
+
+/// Reads the series (one per `--series-column` value), resampled if asked, on a regular grid.
+/// The column roles and the gap rule are the forecaster's (`scorekit_forecast::train`).
+fn read_series(table: &Table, args: &ForecastArgs) -> Result<(Vec<Series>, SeriesColumns)> {
+    let cols = resolve_series_columns(
+        table,
+        args.value_column.as_deref(),
+        args.timestamp_column.as_deref(),
+        args.series_column.as_deref(),
+    )
+    .with_context(|| format!("{}", table.path.display()))?;
+    if args.resample_seconds.is_some() && cols.timestamp.is_none() {
+        bail!("--resample-seconds needs a timestamp column (--timestamp-column)");
+    }
+    if let Some(step) = args.resample_seconds
+        && step <= 0
+    {
+        bail!("--resample-seconds must be positive");
+    }
+    let rule = if args.fill_gaps { GapRule::Fill } else { GapRule::Refuse };
+    let groups = match cols.series {
+        Some(c) => group_rows(table, c),
+        None => vec![(String::new(), (0..table.rows.len()).collect())],
+    };
+    let all_times = cols.timestamp.map(|c| table.timestamps(c)).transpose()?;
+    let mut out = Vec::with_capacity(groups.len());
+    for (id, rows) in groups {
+        let values: Vec<f64> = rows.iter().map(|&r| table.number_at(r, cols.value)).collect::<Result<_>>()?;
+        let Some(all) = &all_times else {
+            out.push(Series { id, values, times: None });
+            continue;
+        };
+        let times: Vec<i64> = rows.iter().map(|&r| all[r]).collect();
+        let (values, times) = match args.resample_seconds {
+            Some(step) => resample(&values, &times, step),
+            None => (values, times),
+        };
+        let what = if id.is_empty() { String::new() } else { format!(" (series '{id}')") };
+        let found = if cols.timestamp_found {
+            format!(" (column '{}' read as the timestamp)", table.header[cols.timestamp.unwrap_or(0)])
+        } else {
+            String::new()
+        };
+        let (values, times) = regularise(&values, &times, args.resample_seconds, rule)
+            .with_context(|| format!("{}{what}{found}", table.path.display()))?;
+        out.push(Series { id, values, times: Some(times) });
+    }
+    Ok((out, cols))
 }
 
 /// Fits, backtests and writes artifact and report.
 pub fn train(args: &ForecastArgs) -> Result<Outcome> {
     let common = &args.common;
     let table = Table::read(&common.data)?;
-    let (series, times) = read_series(&table, args)?;
+    let (series, cols) = read_series(&table, args)?;
     let mut params = ForecastParams::default();
     if let Some(v) = args.context_length {
         params.context_length = v;
@@ -108,61 +140,36 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
     if !args.seasonal_periods.is_empty() {
         params.seasonal_periods = Some(args.seasonal_periods.clone());
     }
-    if args.no_calendar || times.is_none() {
+    if args.no_calendar || args.timestamp_column.is_none() {
         params.calendar = false;
     }
     params.validate().context("invalid forecaster parameters")?;
     let h = params.horizon;
     let windows = args.test_windows.max(1);
-    let n = series.len();
-    if n <= windows * h {
-        bail!("{}: {n} points are too few to hold out {windows} windows of {h} steps", table.path.display());
+    if let Some(s) = series.iter().find(|s| s.values.len() <= windows * h) {
+        bail!(
+            "{}: {} points{} are too few to hold out {windows} windows of {h} steps",
+            table.path.display(),
+            s.values.len(),
+            if s.id.is_empty() { String::new() } else { format!(" in series '{}'", s.id) }
+        );
     }
-    let cut = n - windows * h;
+    let members: Vec<Member<'_>> = series.iter().map(|s| (&s.values[..], s.times.as_deref())).collect();
 
     let bar = super::progress_bar(2, "fitting", common.quiet);
     let started = std::time::Instant::now();
-    let holdout =
-        scorekit_forecast::train(&series[..cut], times.as_ref().map(|t| &t[..cut]), &params, &mut |_, _| {})
-            .context("training on the held-in part failed")?;
+    let held = holdout(&members, &params, windows).context("training on the held-in part failed")?;
     bar.inc(1);
-    let full = scorekit_forecast::train(&series, times.as_deref(), &params, &mut |_, _| {})
-        .context("training failed")?;
+    let full = train_global(&members, &params, &mut |_, _| {}).context("training failed")?;
     bar.finish_and_clear();
     let fit_time = started.elapsed();
-
-    let levels = vec![0.1, 0.5, 0.9];
-    let season =
-        params.seasonal_periods.as_ref().and_then(|p| p.first().copied()).unwrap_or(24).min(cut / 2).max(1);
-    let (mut sum_mase, mut sum_wql, mut covered, mut total) = (0.0, 0.0, 0.0, 0usize);
-    let mut last = None;
-    for w in 0..windows {
-        let origin = cut + w * h;
-        let req = ForecastRequest {
-            horizon: h,
-            quantiles: levels.clone(),
-            num_samples: 0,
-            seed: 0,
-            start: times.as_ref().map(|t| t[0]),
-        };
-        let fc = holdout
-            .model
-            .forecast(&series[..origin], &req)
-            .with_context(|| format!("backtest origin {origin}"))?;
-        let actual = &series[origin..origin + h];
-        let levels: Vec<(f64, &[f64])> = fc.quantiles.iter().map(|(q, v)| (*q, v.as_slice())).collect();
-        sum_mase += metrics::mase(actual, &fc.mean, &series[..origin], season).unwrap_or(f64::NAN);
-        sum_wql += metrics::weighted_quantile_loss(actual, &levels).unwrap_or(f64::NAN);
-        let coverage =
-            metrics::interval_coverage(actual, &fc.quantiles[0].1, &fc.quantiles[2].1).unwrap_or(f64::NAN);
-        covered += coverage * h as f64;
-        total += h;
-        last = Some((origin, fc));
-    }
+    let season = held.season;
+    let last = held.last.as_ref().map(|(m, origin, fc)| (&series[*m], *origin, fc));
+    let n: usize = series.iter().map(|s| s.values.len()).sum();
     let figures: Vec<(String, f64)> = vec![
-        ("mase".into(), sum_mase / windows as f64),
-        ("wql".into(), sum_wql / windows as f64),
-        ("coverage_80".into(), covered / total as f64),
+        ("mase".into(), held.mase),
+        ("wql".into(), held.wql),
+        ("coverage_80".into(), held.coverage_80),
         ("fit_ms".into(), fit_time.as_secs_f64() * 1e3 / 2.0),
     ];
 
@@ -171,11 +178,13 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
         &name,
         "forecast",
         format!(
-            "{windows} rolling windows of {h} steps at the end of {} ({n} points; MASE scale: seasonal naive, period {season})",
-            common.data.display()
+            "{windows} rolling windows of {h} steps at the end of {} ({} series, {n} points; MASE scale: seasonal naive, period {season})",
+            common.data.display(),
+            series.len()
         ),
     );
-    if let Some((origin, fc)) = last {
+    if let Some((s, origin, fc)) = last {
+        let series = &s.values;
         let from = origin.saturating_sub(3 * h);
         let idx = |i: usize| i as f64;
         report.charts.push(
@@ -213,13 +222,24 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
     report.details = vec![
         ("parameters".into(), format!("{params:?}")),
         ("seasonal periods".into(), format!("{:?}", full.report.seasonal_periods)),
+        ("profile weight".into(), format!("{}", full.report.profile_weight)),
+        (
+            "timestamps".into(),
+            match (cols.timestamp, cols.timestamp_found) {
+                (Some(c), true) => {
+                    format!("column '{}' found by name: spacing checked, calendar off", table.header[c])
+                }
+                (Some(c), false) => format!("column '{}'", table.header[c]),
+                (None, _) => "none".into(),
+            },
+        ),
         ("artifact".into(), "refit on the full series after the backtest".into()),
     ];
 
     let schema = Schema {
         name: name.clone(),
         family: Family::Forecast,
-        inputs: vec![Field::numeric(args.value_column.clone().unwrap_or_else(|| "value".into()))],
+        inputs: vec![Field::numeric(table.header[cols.value].clone())],
         target: None,
         positive_label: None,
         outputs: vec!["mean".into(), "p10".into(), "p50".into(), "p90".into()],

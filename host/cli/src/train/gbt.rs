@@ -1,12 +1,13 @@
 //! `host train gbt`: tabular classification/regression with gradient-boosted trees.
 
-use std::collections::BTreeSet;
-
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use scorekit_artifact::{Artifact, Metric, Model};
-use scorekit_core::{Family, Field, FieldKind, Schema, encode_row};
-use scorekit_gbt::{FeatureType, GbtParams, Objective, TrainData, metrics};
+use scorekit_core::{Family, FieldKind, Schema};
+use scorekit_gbt::{
+    FeatureType, GbtParams, Holdout, Objective, Problem, ProblemSpec, TrainData, encode_table, metrics,
+    split_rows,
+};
 
 use super::{CommonArgs, Outcome};
 use crate::data::Table;
@@ -104,131 +105,22 @@ impl GbtArgs {
     }
 }
 
-/// The encoded training problem: schema inputs, features, targets.
-struct Problem {
-    fields: Vec<Field>,
-    features: Vec<f64>,
-    target: Vec<f64>,
-    positive: Option<String>,
-    objective: Objective,
-}
-
-fn infer_fields(table: &Table, args: &GbtArgs, target_col: usize) -> Result<Vec<(usize, Field)>> {
-    for name in args.categorical.iter().chain(&args.ignore) {
-        table.column(name)?;
-    }
-    let mut fields = Vec::new();
-    for (col, name) in table.header.iter().enumerate() {
-        if col == target_col || args.ignore.contains(name) {
-            continue;
-        }
-        if table.is_numeric(col) && !args.categorical.contains(name) {
-            fields.push((col, Field::numeric(name.clone())));
-        } else {
-            let levels: BTreeSet<String> = table.rows.iter().filter_map(|r| r[col].text()).collect();
-            if levels.is_empty() {
-                bail!("{}: column '{name}' has no values", table.path.display());
-            }
-            fields.push((col, Field::categorical(name.clone(), levels.into_iter().collect())));
-        }
-    }
-    if fields.is_empty() {
-        bail!("{}: no feature columns besides the target '{}'", table.path.display(), args.target);
-    }
-    Ok(fields)
-}
-
 fn encode_problem(table: &Table, args: &GbtArgs) -> Result<Problem> {
-    let target_col = table.column(&args.target)?;
-    let columns = infer_fields(table, args, target_col)?;
-    let fields: Vec<Field> = columns.iter().map(|(_, f)| f.clone()).collect();
-
-    let labels: Vec<Option<String>> = table.rows.iter().map(|r| r[target_col].text()).collect();
-    if let Some(i) = labels.iter().position(Option::is_none) {
-        bail!("{}: row {}, column '{}': the target is missing", table.path.display(), i + 1, args.target);
-    }
-    let labels: Vec<String> = labels.into_iter().map(Option::unwrap).collect();
-    let distinct: BTreeSet<&str> = labels.iter().map(String::as_str).collect();
-    let (objective, positive, target) = if distinct.len() == 2 || args.positive.is_some() {
-        let positive = match &args.positive {
-            Some(p) if distinct.contains(p.as_str()) => p.clone(),
-            Some(p) => bail!(
-                "{}: --positive '{p}' is not a value of column '{}' (values: {})",
-                table.path.display(),
-                args.target,
-                distinct.iter().copied().collect::<Vec<_>>().join(", ")
-            ),
-            None => default_positive(&labels, &distinct),
-        };
-        if distinct.len() != 2 {
-            bail!(
-                "{}: target '{}' has {} distinct values; binary classification needs 2",
-                table.path.display(),
-                args.target,
-                distinct.len()
-            );
-        }
-        let y = labels.iter().map(|l| if *l == positive { 1.0 } else { 0.0 }).collect();
-        (Objective::Binary, Some(positive), y)
-    } else {
-        let y = table.numeric_column(target_col).with_context(|| {
-            format!(
-                "target '{}' has {} distinct labels: not binary, so it must be numeric (regression)",
-                args.target,
-                distinct.len()
-            )
-        })?;
-        (Objective::Regression, None, y)
+    let spec = ProblemSpec {
+        target: &args.target,
+        positive: args.positive.as_deref(),
+        categorical: &args.categorical,
+        ignore: &args.ignore,
     };
-
-    let mut features = vec![0.0; table.rows.len() * fields.len()];
-    let mut cells = Vec::with_capacity(fields.len());
-    for (i, row) in table.rows.iter().enumerate() {
-        cells.clear();
-        cells.extend(columns.iter().map(|(col, _)| row[*col].as_cell()));
-        encode_row(&fields, &cells, i + 1, &mut features[i * fields.len()..(i + 1) * fields.len()])
-            .with_context(|| format!("{}", table.path.display()))?;
-    }
-    Ok(Problem { fields, features, target, positive, objective })
-}
-
-fn default_positive(labels: &[String], distinct: &BTreeSet<&str>) -> String {
-    for p in ["yes", "Yes", "YES", "true", "True", "TRUE", "1", "1.0"] {
-        if distinct.contains(p) {
-            return p.to_string();
-        }
-    }
-    let first = *distinct.iter().next().expect("two labels");
-    let n_first = labels.iter().filter(|l| *l == first).count();
-    if n_first * 2 <= labels.len() {
-        first.to_string()
-    } else {
-        distinct.iter().nth(1).expect("two labels").to_string()
-    }
+    encode_table(table, &spec).with_context(|| format!("{}", table.path.display()))
 }
 
 fn split(n: usize, args: &GbtArgs, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
-    if let Some(from) = args.test_from_row {
-        if from < 2 || from > n {
-            bail!("--test-from-row {from} must be between 2 and the number of data rows ({n})");
-        }
-        return Ok(((0..from - 1).collect(), (from - 1..n).collect()));
-    }
-    if !(args.test_fraction > 0.0 && args.test_fraction < 1.0) {
-        bail!("--test-fraction must be in (0, 1), got {}", args.test_fraction);
-    }
-    let mut idx: Vec<usize> = (0..n).collect();
-    let mut rng = scorekit_core::rng::Rng::seed_from_u64(seed ^ 0x5EED);
-    for i in (1..n).rev() {
-        idx.swap(i, rng.below(i as u64 + 1) as usize);
-    }
-    let n_test = ((n as f64) * args.test_fraction).round().max(1.0) as usize;
-    let test = idx[..n_test].to_vec();
-    let mut train = idx[n_test..].to_vec();
-    train.sort_unstable();
-    let mut test = test;
-    test.sort_unstable();
-    Ok((train, test))
+    let holdout = match args.test_from_row {
+        Some(from) => Holdout::FromRow(from),
+        None => Holdout::Fraction(args.test_fraction),
+    };
+    split_rows(n, holdout, seed).map_err(|e| anyhow::anyhow!("{e} (--test-from-row / --test-fraction)"))
 }
 
 fn gather(features: &[f64], width: usize, rows: &[usize]) -> Vec<f64> {
@@ -266,6 +158,8 @@ pub fn train(args: &GbtArgs) -> Result<Outcome> {
     .context("training failed")?;
     bar.finish_and_clear();
     let train_time = started.elapsed();
+    let valid_loss = trained.valid_loss;
+    let trained_best = trained.best_iteration;
     let model = trained.model;
 
     let x_test = gather(&problem.features, width, &test_rows);
@@ -314,14 +208,86 @@ pub fn train(args: &GbtArgs) -> Result<Outcome> {
                 }
                 .render(),
             );
+            report.charts.push(
+                svg::Chart {
+                    title: "Precision–recall curve (held-out rows)".into(),
+                    x_label: "recall".into(),
+                    y_label: "precision".into(),
+                    lines: vec![svg::Line {
+                        label: "model".into(),
+                        color: "#1f5fa8",
+                        points: metrics::pr_curve(&pred, &y_test),
+                        dashed: false,
+                    }],
+                    hlines: vec![(
+                        y_test.iter().filter(|v| **v > 0.5).count() as f64 / y_test.len().max(1) as f64,
+                        "base rate".into(),
+                    )],
+                    x_range: Some((0.0, 1.0)),
+                    y_range: Some((0.0, 1.0)),
+                    ..Default::default()
+                }
+                .render(),
+            );
+            let bins = metrics::calibration_bins(&pred, &y_test, 10);
+            report.charts.push(
+                svg::Chart {
+                    title: "Calibration: observed positive rate per 0.1-wide bin of predicted probability"
+                        .into(),
+                    x_label: "mean predicted probability".into(),
+                    y_label: "observed positive rate".into(),
+                    lines: vec![
+                        svg::Line {
+                            label: "model".into(),
+                            color: "#1f5fa8",
+                            points: bins.iter().map(|b| (b.0, b.1)).collect(),
+                            dashed: false,
+                        },
+                        svg::Line {
+                            label: "perfect".into(),
+                            color: "#999",
+                            points: vec![(0.0, 0.0), (1.0, 1.0)],
+                            dashed: true,
+                        },
+                    ],
+                    x_range: Some((0.0, 1.0)),
+                    y_range: Some((0.0, 1.0)),
+                    ..Default::default()
+                }
+                .render(),
+            );
         }
         Objective::Regression => {
             let n = y_test.len() as f64;
+
             let rmse = (pred.iter().zip(&y_test).map(|(p, y)| (p - y).powi(2)).sum::<f64>() / n).sqrt();
             let mae = pred.iter().zip(&y_test).map(|(p, y)| (p - y).abs()).sum::<f64>() / n;
             figures.push(("rmse", rmse));
             figures.push(("mae", mae));
         }
+    }
+    if !valid_loss.is_empty() {
+        report.charts.push(
+            svg::Chart {
+                title: format!(
+                    "Learning curve: validation loss per round (early-stopping hold-out; best round {})",
+                    trained_best
+                ),
+                x_label: "boosting round".into(),
+                y_label: match problem.objective {
+                    Objective::Binary => "log-loss".into(),
+                    Objective::Regression => "mean squared error".into(),
+                },
+                lines: vec![svg::Line {
+                    label: "validation".into(),
+                    color: "#1f5fa8",
+                    points: valid_loss.iter().enumerate().map(|(i, v)| ((i + 1) as f64, *v)).collect(),
+                    dashed: false,
+                }],
+                ..Default::default()
+            }
+            .render(),
+        );
     }
     let importance = model.feature_importance();
     report.charts.push(svg::bar_chart(
@@ -332,7 +298,7 @@ pub fn train(args: &GbtArgs) -> Result<Outcome> {
     report.metrics = figures.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     report.details = vec![
         ("trees".into(), model.n_trees().to_string()),
-        ("best iteration".into(), trained.best_iteration.to_string()),
+        ("best iteration".into(), trained_best.to_string()),
         ("training time".into(), format!("{:.1} ms", train_time.as_secs_f64() * 1e3)),
         ("parameters".into(), format!("{params:?}")),
     ];

@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use scorekit_artifact::{Artifact, Metric, Model};
 use scorekit_core::{Family, Field, Schema};
+use scorekit_rcf::train::{point_metrics, resolve_columns, window_metrics};
 use scorekit_rcf::{RcfConfig, RcfModel};
 
 use super::{CommonArgs, Outcome};
@@ -19,7 +20,7 @@ pub struct RcfArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// Columns holding the reading's values (comma separated; default: every numeric column but
-    /// the timestamp and label columns).
+    /// the timestamp and label columns and any column named like a time, e.g. `timestamp`).
     #[arg(long, value_delimiter = ',')]
     pub value_columns: Vec<String>,
     /// Timestamp column, used for charts and anomaly windows.
@@ -31,7 +32,8 @@ pub struct RcfArgs {
     /// JSON file with labelled anomaly windows: `[["start", "end"], …]` timestamps (NAB style).
     #[arg(long, requires = "timestamp_column")]
     pub windows: Option<PathBuf>,
-    /// Consecutive readings concatenated into one point.
+    /// Consecutive readings concatenated into one point (default 8 for one value per reading,
+    /// 1 for several).
     #[arg(long)]
     pub shingle_size: Option<usize>,
     /// Number of trees.
@@ -46,6 +48,27 @@ pub struct RcfArgs {
     /// Random seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Threshold: flag when the short-term mean score exceeds the running mean by this many
+    /// running standard deviations (stored in the model; default 4).
+    #[arg(long)]
+    pub z_factor: Option<f64>,
+    /// Threshold: scores averaged into the short-term score (1 = each point's own; default 6).
+    #[arg(long)]
+    pub short_window: Option<usize>,
+    /// Threshold: after a flag, suppress further flags for this many readings (0 = flag every
+    /// anomalous reading, for point-labelled data; default 200, alarm-style).
+    #[arg(long)]
+    pub suppress_after_flag: Option<usize>,
+    /// Threshold: once flagged, keep flagging the following readings while their evidence stays
+    /// above this many standard deviations (0 = off, the default; for point-labelled data).
+    #[arg(long)]
+    pub hold_z_factor: Option<f64>,
+    /// Threshold: per-reading decay of the running score statistics (default 1/5000).
+    #[arg(long)]
+    pub score_decay: Option<f64>,
+    /// Threshold: readings scored before any flag (default 100).
+    #[arg(long)]
+    pub warmup: Option<usize>,
 }
 
 fn windows_from(path: &PathBuf) -> Result<Vec<(i64, i64)>> {
@@ -64,18 +87,14 @@ fn windows_from(path: &PathBuf) -> Result<Vec<(i64, i64)>> {
 pub fn train(args: &RcfArgs) -> Result<Outcome> {
     let common = &args.common;
     let table = Table::read(&common.data)?;
-    let ts_col = args.timestamp_column.as_deref().map(|c| table.column(c)).transpose()?;
-    let label_col = args.label_column.as_deref().map(|c| table.column(c)).transpose()?;
-    let value_cols: Vec<usize> = if args.value_columns.is_empty() {
-        (0..table.header.len())
-            .filter(|c| Some(*c) != ts_col && Some(*c) != label_col && table.is_numeric(*c))
-            .collect()
-    } else {
-        args.value_columns.iter().map(|c| table.column(c)).collect::<Result<_>>()?
-    };
-    if value_cols.is_empty() {
-        bail!("{}: no numeric value columns (use --value-columns)", table.path.display());
-    }
+    let columns = resolve_columns(
+        &table,
+        &args.value_columns,
+        args.timestamp_column.as_deref(),
+        args.label_column.as_deref(),
+    )
+    .with_context(|| format!("{}", table.path.display()))?;
+    let (value_cols, ts_col, label_col) = (columns.values, columns.timestamp, columns.label);
     let dims = value_cols.len();
     let mut readings = Vec::with_capacity(table.rows.len() * dims);
     for row in 0..table.rows.len() {
@@ -85,7 +104,7 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
     }
     let times: Option<Vec<i64>> = ts_col.map(|c| table.timestamps(c)).transpose()?;
 
-    let mut config = RcfConfig { dimensions: dims, ..RcfConfig::default() };
+    let mut config = RcfConfig::new(dims);
     if let Some(v) = args.shingle_size {
         config.shingle_size = v;
     }
@@ -100,6 +119,25 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
     }
     if let Some(v) = args.seed {
         config.seed = v;
+    }
+    let t = &mut config.threshold;
+    if let Some(v) = args.z_factor {
+        t.z_factor = v;
+    }
+    if let Some(v) = args.short_window {
+        t.short_window = v;
+    }
+    if let Some(v) = args.suppress_after_flag {
+        t.suppress_after_flag = v;
+    }
+    if let Some(v) = args.score_decay {
+        t.score_decay = v;
+    }
+    if let Some(v) = args.hold_z_factor {
+        t.hold_z_factor = v;
+    }
+    if let Some(v) = args.warmup {
+        t.warmup = v;
     }
     let mut model = RcfModel::new(config.clone()).context("invalid forest parameters")?;
 
@@ -140,13 +178,8 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
     if let Some(lc) = label_col {
         let labels: Vec<bool> =
             (0..n).map(|r| table.number_at(r, lc).map(|v| v != 0.0)).collect::<Result<_>>()?;
-        let tp = flags.iter().zip(&labels).filter(|(f, l)| **f && **l).count() as f64;
-        let fp = flags.iter().zip(&labels).filter(|(f, l)| **f && !**l).count() as f64;
-        let fneg = flags.iter().zip(&labels).filter(|(f, l)| !**f && **l).count() as f64;
-        let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 0.0 };
-        let recall = if tp + fneg > 0.0 { tp / (tp + fneg) } else { 0.0 };
-        let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-        figures.extend([("precision".into(), precision), ("recall".into(), recall), ("f1".into(), f1)]);
+        let m = point_metrics(&flags, &labels);
+        figures.extend([("precision".into(), m.precision), ("recall".into(), m.recall), ("f1".into(), m.f1)]);
         for (i, l) in labels.iter().enumerate() {
             if *l {
                 spans.push((xs[i], xs[(i + 1).min(n - 1)]));
@@ -155,18 +188,10 @@ pub fn train(args: &RcfArgs) -> Result<Outcome> {
     }
     if let (Some(path), Some(t)) = (&args.windows, &times) {
         let windows = windows_from(path)?;
-        let detected = windows
-            .iter()
-            .filter(|(a, b)| t.iter().zip(&flags).any(|(ts, f)| *f && ts >= a && ts <= b))
-            .count();
-        let outside = t
-            .iter()
-            .zip(&flags)
-            .filter(|(ts, f)| **f && !windows.iter().any(|(a, b)| *ts >= a && *ts <= b))
-            .count();
-        figures.push(("windows".into(), windows.len() as f64));
-        figures.push(("windows_detected".into(), detected as f64));
-        figures.push(("flags_outside_windows".into(), outside as f64));
+        let m = window_metrics(t, &flags, &windows);
+        figures.push(("windows".into(), m.windows as f64));
+        figures.push(("windows_detected".into(), m.detected as f64));
+        figures.push(("flags_outside_windows".into(), m.flags_outside as f64));
         spans.extend(windows.iter().map(|(a, b)| (*a as f64 / 86_400.0, *b as f64 / 86_400.0)));
     }
     let values: Vec<(f64, f64)> = xs.iter().zip(readings.chunks(dims)).map(|(x, r)| (*x, r[0])).collect();

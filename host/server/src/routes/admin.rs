@@ -9,6 +9,10 @@ use axum::response::{IntoResponse, Response};
 use super::{App, read_body};
 use crate::error::ApiError;
 
+/// A refused upload of at most this many bytes (a typical module) is read and discarded before
+/// the refusal, never kept.
+const REFUSED_DRAIN_BYTES: usize = 2 << 20;
+
 /// Compares without an early exit, so response timing does not reveal a prefix of the token.
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -46,12 +50,22 @@ pub async fn put(
     body: Body,
 ) -> Response {
     if let Err(e) = authorize(&app, &headers) {
-        // Read (bounded) what the client is sending before refusing it: answering mid-upload
-        // closes the socket under the client, which then sees a broken pipe instead of the 401.
-        let _ = read_body(&headers, body, app.config.max_module_bytes).await;
-        return e.into_response();
+        // Refused before reading: at most a small upload is drained (so its client sees the
+        // 401 rather than a broken pipe); a large one is never buffered, and the connection is
+        // closed.
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .unwrap_or(u64::MAX);
+        let mut resp = e.into_response();
+        if declared <= REFUSED_DRAIN_BYTES as u64 {
+            super::drain_body(body, REFUSED_DRAIN_BYTES, app.config.body_timeout).await;
+        } else {
+            resp.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        }
+        return resp;
     }
-    let bytes = match read_body(&headers, body, app.config.max_module_bytes).await {
+    let bytes = match read_body(&headers, body, app.config.max_module_bytes, app.config.body_timeout).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };

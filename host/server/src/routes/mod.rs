@@ -9,13 +9,13 @@ mod sagemaker;
 pub use ops::OPENAPI as OPENAPI_DOC;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use tokio::sync::Semaphore;
@@ -38,6 +38,8 @@ pub struct AppState {
     pub config: ServerConfig,
     /// Scoring slots (backpressure).
     pub slots: Arc<Semaphore>,
+    /// Open connections.
+    pub connections: Arc<crate::conn::Connections>,
 }
 
 /// Shared state handle.
@@ -64,7 +66,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The router.
 pub fn router(app: App) -> Router {
-    let scoring = Router::new()
+    Router::new()
         .route("/invocations", post(sagemaker::root_invocations))
         .route("/endpoints/{name}/invocations", post(sagemaker::endpoint_invocations))
         .route("/v1/models/{name}", post(native::action).get(native::model))
@@ -72,9 +74,6 @@ pub fn router(app: App) -> Router {
             "/v1/models/{name}/streams/{key}",
             post(native::stream_step).get(native::stream_get).delete(native::stream_delete),
         )
-        .route_layer(middleware::from_fn_with_state(app.clone(), backpressure));
-    Router::new()
-        .merge(scoring)
         .route("/ping", get(ops::ping))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.yaml", get(ops::openapi))
@@ -87,80 +86,173 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// At most `max_concurrency` scoring requests run at once; the next ones wait up to
-/// `queue_timeout` for a slot, then get 503 with `Retry-After`: the queue is bounded in time, so
-/// under overload latency stays flat and clients back off instead of piling up.
-async fn backpressure(State(app): State<App>, req: Request, next: Next) -> Response {
-    let permit = match app.slots.clone().try_acquire_owned() {
-        Ok(p) => p,
-        Err(_) => {
-            match tokio::time::timeout(app.config.queue_timeout, app.slots.clone().acquire_owned()).await {
-                Ok(Ok(p)) => p,
-                _ => {
-                    app.metrics.shed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let mut e = ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "overloaded",
-                        format!(
-                            "the server is at its limit of {} concurrent scoring requests; retry shortly",
-                            app.config.max_concurrency
-                        ),
-                    );
-                    e.retry_after = Some(1);
-                    return e.into_response();
-                }
-            }
-        }
-    };
-    let resp = next.run(req).await;
-    drop(permit);
-    resp
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the request body exceeds the limit of {limit} bytes (--max-body-bytes)"),
+    )
 }
 
-/// Reads the whole body, refusing more than `limit` bytes with a 413 that names the limit.
+/// Reads the whole body, refusing more than `limit` bytes with a 413 that names the limit (before
+/// buffering anything when `Content-Length` says so, and as soon as the limit is passed
+/// otherwise), and a body that does not arrive within `timeout` with a 408.
 ///
 /// # Errors
-/// 413 over the limit; 400 if the body cannot be read.
-pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the request body exceeds the limit of {limit} bytes (--max-body-bytes)"),
-        )
-    };
+/// 413 over the limit; 408 too slow; 400 if the body cannot be read.
+pub async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
     if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         && len > limit as u64
     {
-        return Err(too_large());
+        return Err(too_large(limit));
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        // The limit error is http_body_util's LengthLimitError, recognised through the chain.
-        let mut cur: Option<&dyn std::error::Error> = Some(&e);
-        while let Some(err) = cur {
-            if err.to_string().contains("length limit exceeded") {
-                return too_large();
+    let limited = http_body_util::Limited::new(body, limit);
+    match tokio::time::timeout(timeout, http_body_util::BodyExt::collect(limited)).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("the request body did not arrive within {} ms (--body-timeout-ms)", timeout.as_millis()),
+        )),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
+        Ok(Err(e)) => Err(ApiError::bad_request(format!("cannot read the request body: {e}"))),
+    }
+}
+
+/// Reads and discards up to `max` bytes of a body that will be refused, so the client gets the
+/// refusal instead of a broken pipe — but never more than `max` bytes or `timeout`: a refused
+/// upload is not buffered.
+pub async fn drain_body(body: Body, max: usize, timeout: Duration) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut seen = 0usize;
+    let _ = tokio::time::timeout(timeout, async {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                seen += data.len();
+                if seen > max {
+                    break;
+                }
             }
-            cur = err.source();
         }
-        ApiError::bad_request(format!("cannot read the request body: {e}"))
     })
+    .await;
 }
 
 /// What a model handler produced: the response and the rows it answered (for metrics).
 pub type Handled = Result<(Response, usize), ApiError>;
 
+/// Calls measured below this average run on the I/O thread: they cost less than the hop to the
+/// blocking pool (a one-row churn score takes microseconds, the hop about as much and a context
+/// switch more).
+const INLINE_NS: u64 = 100_000;
+
+/// Bodies above this size always go to the blocking pool.
+const INLINE_BODY_BYTES: usize = 16 << 10;
+
+/// The kinds of call whose cost is measured separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallCost {
+    /// Scores (SageMaker invocations, `:score`).
+    Score = 0,
+    /// Explanations.
+    Explain = 1,
+}
+
+/// Measured average cost (ns) of a model version's calls, per [`CallCost`]; `u64::MAX` until
+/// measured, so a model's first calls always run on the blocking pool.
+#[derive(Debug)]
+pub struct Costs([AtomicU64; 2]);
+
+impl Default for Costs {
+    fn default() -> Self {
+        Costs([AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)])
+    }
+}
+
+impl Costs {
+    fn cell(&self, kind: CallCost) -> &AtomicU64 {
+        &self.0[kind as usize]
+    }
+
+    /// Whether a call of `kind` with a body of `body_len` bytes may run on the I/O thread.
+    fn inline(&self, kind: CallCost, body_len: usize) -> bool {
+        body_len <= INLINE_BODY_BYTES && self.cell(kind).load(Ordering::Relaxed) < INLINE_NS
+    }
+
+    /// Folds one measured call into the moving average; a call ten times over the inline bound
+    /// (really expensive work, not a preempted cheap call) sends the kind to the pool at once.
+    fn record(&self, kind: CallCost, elapsed: Duration) {
+        let ns = elapsed.as_nanos().min(u64::MAX as u128 - 1) as u64;
+        let c = self.cell(kind);
+        let old = c.load(Ordering::Relaxed);
+        let new = if old == u64::MAX || ns > 10 * INLINE_NS { ns } else { old - old / 8 + ns / 8 };
+        c.store(new, Ordering::Relaxed);
+    }
+}
+
 impl AppState {
-    /// Runs model work: inline for small bodies (no thread hop on the hot path), on the blocking
-    /// pool for large ones so a big batch never stalls the I/O threads.
-    pub async fn run_model<F>(&self, body_len: usize, f: F) -> Handled
+    /// Runs model work, once the request's body is in: takes one of `max_concurrency` scoring
+    /// slots (waiting at most `queue_timeout`, then 503 + `Retry-After`: the queue is bounded in
+    /// time, so under overload latency stays flat and clients back off), then runs `f` on the
+    /// blocking pool — so `/ping` and cheap requests stay fast while expensive ones run, and a
+    /// client that sends its body slowly holds no slot. The one exception: a call of a kind this
+    /// model version has been measured to answer in microseconds (`costs`, small body) runs on
+    /// the I/O thread, where it costs less than the hop; one slow call sends that kind back to the
+    /// pool. Streams, forecasts and anything unmeasured always go to the pool.
+    pub async fn run_model<F>(&self, cost: Option<(&Arc<Entry>, CallCost, usize)>, f: F) -> Handled
     where
         F: FnOnce() -> Handled + Send + 'static,
     {
-        if body_len <= self.config.inline_body_bytes {
-            return f();
+        let permit = match self.slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                match tokio::time::timeout(self.config.queue_timeout, self.slots.clone().acquire_owned())
+                    .await
+                {
+                    Ok(Ok(p)) => p,
+                    _ => {
+                        self.metrics.shed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let mut e = ApiError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "overloaded",
+                            format!(
+                                "the server is at its limit of {} concurrent scoring requests; retry shortly",
+                                self.config.max_concurrency
+                            ),
+                        );
+                        e.retry_after = Some(1);
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        if let Some((entry, kind, body_len)) = cost
+            && entry.costs.inline(kind, body_len)
+        {
+            let started = Instant::now();
+            let r = f();
+            drop(permit);
+            entry.costs.record(kind, started.elapsed());
+            return r;
         }
-        match tokio::task::spawn_blocking(f).await {
+        let measured = cost.map(|(e, k, _)| (e.clone(), k));
+        let r = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let r = f();
+            drop(permit);
+            if let Some((e, k)) = measured {
+                e.costs.record(k, started.elapsed());
+            }
+            r
+        })
+        .await;
+        match r {
             Ok(r) => r,
             Err(e) => Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -92,11 +92,16 @@ pub async fn action(
         "explain" => Endpoint::Explain,
         _ => Endpoint::Forecast,
     };
-    let result = match read_body(&headers, body, app.config.max_body_bytes).await {
+    let result = match read_body(&headers, body, app.config.max_body_bytes, app.config.body_timeout).await {
         Ok(bytes) => {
             let e = entry.clone();
             let (policy, gaps) = (app.config.input_policy, app.config.forecast_gaps);
-            app.run_model(bytes.len(), move || match endpoint {
+            let cost = match endpoint {
+                Endpoint::Score => Some((&entry, super::CallCost::Score, bytes.len())),
+                Endpoint::Explain => Some((&entry, super::CallCost::Explain, bytes.len())),
+                _ => None,
+            };
+            app.run_model(cost, move || match endpoint {
                 Endpoint::Forecast => forecast(&e, &headers, &bytes, gaps),
                 _ => score_or_explain(&e, &headers, &bytes, endpoint == Endpoint::Explain, policy),
             })
@@ -242,7 +247,7 @@ pub async fn stream_step(
         _ => default,
     };
     let (learn, explain) = (flag("learn", true), flag("explain", false));
-    let result = match read_body(&headers, body, app.config.max_body_bytes).await {
+    let result = match read_body(&headers, body, app.config.max_body_bytes, app.config.body_timeout).await {
         Ok(bytes) => {
             let (e, book) = (entry.clone(), app.streams.clone());
             let policy = app.config.input_policy;
@@ -251,10 +256,8 @@ pub async fn stream_step(
                 (true, false) => StepOp::Learn,
                 (true, true) => StepOp::LearnExplained,
             };
-            app.run_model(bytes.len(), move || {
-                stream_step_blocking(&e, &book, &key, &headers, &bytes, op, policy)
-            })
-            .await
+            app.run_model(None, move || stream_step_blocking(&e, &book, &key, &headers, &bytes, op, policy))
+                .await
         }
         Err(e) => Err(e),
     };
@@ -304,6 +307,7 @@ fn stream_step_blocking(
         "readings": step.readings,
         "features": (op == StepOp::LearnExplained).then_some(terms),
         "results": results,
+        "durable": step.durable,
         "notice": step.notice,
     });
     Ok((axum::Json(doc).into_response(), rows.n_rows()))

@@ -21,7 +21,19 @@ pub async fn metrics(State(app): State<App>) -> Response {
     let gauges = [
         ("scorekit_models", "Models served.", app.registry.len() as f64),
         ("scorekit_streams_loaded", "RCF streams in memory.", app.streams.live() as f64),
+        ("scorekit_streams_live_bytes", "Memory the live RCF streams hold.", app.streams.live_bytes() as f64),
         ("scorekit_requests_in_flight", "Scoring requests running now.", in_flight as f64),
+        ("scorekit_connections", "Connections open now.", app.connections.len() as f64),
+        (
+            "scorekit_connections_evicted_total",
+            "Idle connections closed to make room at the connection cap.",
+            app.connections.evicted.load(std::sync::atomic::Ordering::Relaxed) as f64,
+        ),
+        (
+            "scorekit_connections_refused_total",
+            "Connections closed at once because every open one was busy.",
+            app.connections.refused.load(std::sync::atomic::Ordering::Relaxed) as f64,
+        ),
         (
             "scorekit_max_concurrency",
             "Configured limit of concurrent scoring requests.",

@@ -79,11 +79,17 @@ async fn invoke(app: App, name: String, headers: HeaderMap, body: Body) -> Respo
         Ok(e) => e,
         Err(e) => return app.unrouted(e),
     };
-    let result = match read_body(&headers, body, app.config.max_body_bytes).await {
+    let result = match read_body(&headers, body, app.config.max_body_bytes, app.config.body_timeout).await {
         Ok(bytes) => {
             let e = entry.clone();
             let policy = app.config.input_policy;
-            app.run_model(bytes.len(), move || handle(&e, &headers, &bytes, policy)).await
+            // Forecasts are never cheap enough to run on the I/O thread; scores may be.
+            let cost = (e.scorer.info().family() != Family::Forecast).then_some((
+                &entry,
+                super::CallCost::Score,
+                bytes.len(),
+            ));
+            app.run_model(cost, move || handle(&e, &headers, &bytes, policy)).await
         }
         Err(e) => Err(e),
     };

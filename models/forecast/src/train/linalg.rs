@@ -9,20 +9,26 @@ use std::vec::Vec;
 pub(crate) struct Normal {
     pub p: usize,
     pub k: usize,
-    pub rows: usize,
+    /// Sum of the row weights (the ridge penalty scales with it).
+    pub weight: f64,
     pub gram: Vec<f64>,
     pub rhs: Vec<f64>,
 }
 
 impl Normal {
     pub fn new(p: usize, k: usize) -> Self {
-        Normal { p, k, rows: 0, gram: vec![0.0; p * p], rhs: vec![0.0; p * k] }
+        Normal { p, k, weight: 0.0, gram: vec![0.0; p * p], rhs: vec![0.0; p * k] }
     }
 
     pub fn add(&mut self, x: &[f64], y: &[f64]) {
+        self.add_weighted(x, y, 1.0);
+    }
+
+    /// Adds one row with weight `w` (the row counts `w` times in the least-squares sum).
+    pub fn add_weighted(&mut self, x: &[f64], y: &[f64], w: f64) {
         let p = self.p;
         for i in 0..p {
-            let xi = x[i];
+            let xi = x[i] * w;
             if xi == 0.0 {
                 continue;
             }
@@ -33,10 +39,10 @@ impl Normal {
                 *r += xi * yv;
             }
         }
-        self.rows += 1;
+        self.weight += w;
     }
 
-    /// Solves `(XᵀX + λ·rows·D) W = XᵀY` with `D` = identity except 0 for column 0 (the
+    /// Solves `(XᵀWX + λ·Σw·D) W = XᵀY` with `D` = identity except 0 for column 0 (the
     /// unpenalised intercept). Returns `W` as `p × k` (row-major by feature).
     pub fn solve(&self, lambda: f64) -> Option<Vec<f64>> {
         let p = self.p;
@@ -47,7 +53,7 @@ impl Normal {
                 a[j * p + i] = self.gram[i * p + j];
             }
             if i > 0 {
-                a[i * p + i] += lambda * self.rows as f64;
+                a[i * p + i] += lambda * self.weight;
             }
         }
         let l = cholesky(&mut a, p)?;

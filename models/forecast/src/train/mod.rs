@@ -1,8 +1,10 @@
 //! Training (native only): build the window-scaled design, pick the ridge on a rolling-origin
 //! backtest, calibrate the quantiles on that backtest's residuals, refit on everything.
 
+mod holdout;
 mod linalg;
 mod periods;
+mod series;
 
 use std::format;
 use std::string::ToString;
@@ -12,9 +14,13 @@ use std::vec::Vec;
 use crate::error::ForecastError;
 use crate::model::ForecastModel;
 use crate::params::ForecastParams;
+use crate::profile::Profile;
 use linalg::{Normal, transpose};
 
+pub use holdout::{Holdout, holdout};
+pub use periods::choose_periods as choose_seasonal_periods;
 pub use periods::detect_periods as detect_seasonal_periods;
+pub use series::{GapRule, SeriesColumns, group_rows, regularise, resolve_series_columns};
 
 /// Fewest forecast origins a series must give (design rows), so the backtest has enough rows.
 const MIN_ORIGINS: usize = 60;
@@ -48,7 +54,13 @@ pub struct TrainReport {
     pub backtest_origins: usize,
     /// Mean absolute backtest error in scaled units (error / window scale), over all steps.
     pub backtest_scaled_mae: f64,
+    /// Weight of the seasonal-profile component chosen on the backtest (0 = ridge only).
+    pub profile_weight: f64,
 }
+
+/// One series of a training set: values (oldest first, evenly spaced) and, optionally, one Unix
+/// timestamp per value.
+pub type Member<'a> = (&'a [f64], Option<&'a [i64]>);
 
 /// Trains a forecaster on `series` (oldest first, evenly spaced).
 ///
@@ -67,15 +79,34 @@ pub fn train(
     params: &ForecastParams,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Trained, ForecastError> {
+    train_global(&[(series, timestamps)], params, progress)
+}
+
+/// Trains **one** forecaster across several related series (global mode, DeepAR's core idea):
+/// every series contributes its own design rows, each row scaled by its own window, so series of
+/// any level share one set of weights and one residual calibration. The backtest holds out the
+/// most recent origins of every series (aligned on their last value). Timestamps must be given
+/// for all series or for none, with one sampling period.
+///
+/// # Errors
+/// As [`train`], naming the series (0-based) in timestamp errors; each series must be long
+/// enough on its own.
+pub fn train_global(
+    members: &[Member<'_>],
+    params: &ForecastParams,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Trained, ForecastError> {
     params.validate()?;
-    let y = clean(series)?;
-    let n = y.len();
-    let period_seconds = timestamps.map(|ts| check_timestamps(ts, n)).transpose()?;
+    if members.is_empty() {
+        return Err(ForecastError::InvalidParam { name: "series", reason: "no series given".to_string() });
+    }
+    let ys: Vec<Vec<f64>> = members.iter().map(|(s, _)| clean(s)).collect::<Result<_, _>>()?;
+    let period_seconds = common_period(members, &ys)?;
     let (ctx, hz) = (params.context_length, params.horizon);
 
     let periods: Vec<usize> = match &params.seasonal_periods {
         Some(p) => p.clone(),
-        None => periods::detect_periods(&y),
+        None => periods::choose_periods(&ys, period_seconds),
     };
     let mut lags: Vec<u32> = (0..ctx as u32).collect();
     for &p in &periods {
@@ -88,14 +119,30 @@ pub fn train(
     }
     lags.sort_unstable();
     lags.dedup();
+    let longest_period = periods.iter().copied().max();
+    let mut means: Vec<[u32; 3]> = Vec::new();
+    for &p in &periods {
+        let count = if Some(p) == longest_period { params.long_means } else { params.short_means };
+        if count >= 2 {
+            for h in 1..=hz {
+                means.push([(p * h.div_ceil(p) - h) as u32, p as u32, count as u32]);
+            }
+        }
+    }
 
-    let mean = y.iter().sum::<f64>() / n as f64;
-    let spread = y.iter().map(|v| (v - mean).abs()).sum::<f64>() / n as f64;
+    let spread = ys
+        .iter()
+        .map(|y| {
+            let mean = y.iter().sum::<f64>() / y.len() as f64;
+            y.iter().map(|v| (v - mean).abs()).sum::<f64>() / y.len() as f64
+        })
+        .fold(f64::INFINITY, f64::min);
     let mut model = ForecastModel {
         context_length: ctx as u32,
         horizon: hz as u32,
         periods: periods.iter().map(|&p| p as u32).collect(),
         lags,
+        means,
         period_seconds,
         calendar: params.calendar && period_seconds.is_some_and(|p| crate::calendar::calendar_width(p) > 0),
         scale_floor: 1e-6 * spread,
@@ -105,50 +152,91 @@ pub fn train(
         residual_mean: Vec::new(),
         baseline: Vec::new(),
         step_correlation: 0.0,
+        profile: Profile::default(),
+        profile_steps: Vec::new(),
     };
-    if let Some(&p) = periods.iter().max() {
+    if let Some(p) = longest_period
+        && params.profile_seasons > 0
+    {
+        // Level from the last quarter day (of the shorter period, or of a seventh of the season):
+        // chosen on the dev series of bench/forecast among a day, a half and a quarter.
+        let day = periods.iter().copied().filter(|&q| q < p).min().unwrap_or((p / 7).max(1));
+        model.profile = Profile {
+            period: p as u32,
+            seasons: params.profile_seasons as u32,
+            offset_len: (day / 4).max(1) as u32,
+            weight: 0.0,
+        };
+    }
+    if let Some(p) = longest_period {
+        let n_lags = model.lags.len();
         model.baseline = (1..=hz)
             .map(|h| {
                 let lag = (p * h.div_ceil(p) - h) as u32;
-                // Lags are sorted and deduplicated, and every seasonal lag was pushed above.
-                1 + model.lags.binary_search(&lag).unwrap_or(0) as u32
+                let mean = model.means.iter().position(|m| m[0] == lag && m[1] == p as u32);
+                match mean {
+                    Some(i) if params.baseline_mean => (1 + n_lags + i) as u32,
+                    // Lags are sorted and deduplicated, and every seasonal lag was pushed above.
+                    _ => 1 + model.lags.binary_search(&lag).unwrap_or(0) as u32,
+                }
             })
             .collect();
     }
     let layout = model.layout();
     let reach = layout.reach();
     let needed = reach + hz + MIN_ORIGINS - 1;
-    if n < needed {
-        return Err(ForecastError::HistoryTooShort { needed, got: n });
+    if let Some(y) = ys.iter().find(|y| y.len() < needed) {
+        return Err(ForecastError::HistoryTooShort { needed, got: y.len() });
     }
-    let origins = n - reach - hz + 1;
     let width = layout.width();
-    let start = timestamps.map(|ts| ts[0]);
 
-    // Design rows and scaled targets.
-    let mut x = vec![0.0; origins * width];
-    let mut targets = vec![0.0; origins * hz];
-    for i in 0..origins {
+    // Design rows and scaled targets of every series, pooled in order of their time relative to
+    // each series' end (`when` = origin index − number of origins, −1 for the last origin).
+    let mut order: Vec<(i64, usize, usize)> = Vec::new();
+    for (m, y) in ys.iter().enumerate() {
+        let origins = y.len() - reach - hz + 1;
+        order.extend((0..origins).map(|i| (i as i64 - origins as i64, m, i)));
+    }
+    order.sort_by_key(|&(when, m, _)| (when, m));
+    let rows = order.len();
+    let mut x = vec![0.0; rows * width];
+    let mut targets = vec![0.0; rows * hz];
+    // The profile component's forecast per row and step, in the targets' units (NaN when the
+    // row's history is shorter than one season before the target).
+    let mut prof = vec![f64::NAN; rows * hz];
+    for (r, &(_, m, i)) in order.iter().enumerate() {
+        let y = &ys[m];
         let t = reach - 1 + i;
-        let (loc, scale) = layout.loc_scale(&y, t);
-        let time_t = start.zip(period_seconds).map(|(s, p)| s + p * t as i64);
-        layout.row(&y, t, loc, scale, time_t, &mut x[i * width..(i + 1) * width]);
+        let (loc, scale) = layout.loc_scale(y, t);
+        let time_t = members[m].1.zip(period_seconds).map(|(ts, p)| ts[0] + p * t as i64);
+        let row = &mut x[r * width..(r + 1) * width];
+        layout.row(y, t, loc, scale, time_t, row);
         for h in 0..hz {
-            let base = model.baseline.get(h).map_or(0.0, |&c| x[i * width + c as usize]);
-            targets[i * hz + h] = (y[t + 1 + h] - loc) / scale - base;
+            let base = model.baseline.get(h).map_or(0.0, |&c| row[c as usize]);
+            targets[r * hz + h] = (y[t + 1 + h] - loc) / scale - base;
+            if let Some(p) = model.profile.forecast(y, t, h + 1) {
+                prof[r * hz + h] = (p - loc) / scale - base;
+            }
         }
     }
+    let when: Vec<i64> = order.iter().map(|o| o.0).collect();
+    // Rows at or before time `w` (relative), as a prefix length of the pooled order.
+    let upto = |w: i64| when.partition_point(|&v| v <= w);
 
     // Rolling-origin backtest over the most recent origins, in `FOLDS` consecutive blocks: each
     // block is predicted by a fit that only saw targets before the block starts, so its residuals
     // are honest out-of-sample errors; several blocks widen the sample the quantiles come from.
-    let n_back = ((origins as f64 * params.backtest_fraction) as usize).max(MIN_ORIGINS / 3);
-    let back0 = origins - n_back;
-    if back0 < hz - 1 + MIN_ORIGINS / 3 {
-        return Err(ForecastError::HistoryTooShort { needed: n + hz - 1 + MIN_ORIGINS / 3 - back0, got: n });
-    }
+    let longest = ys.iter().map(|y| y.len() - reach - hz + 1).max().unwrap_or(0);
+    let n_back = ((longest as f64 * params.backtest_fraction) as usize).max(MIN_ORIGINS / 3);
     let folds = FOLDS.min(n_back / (MIN_ORIGINS / 6)).max(1);
-    let bounds: Vec<usize> = (0..=folds).map(|k| back0 + k * n_back / folds).collect();
+    let bounds: Vec<i64> = (0..=folds).map(|k| -(n_back as i64) + (k * n_back / folds) as i64).collect();
+    let first_fit = upto(bounds[0] - hz as i64);
+    if first_fit < MIN_ORIGINS / 3 {
+        let n = ys.iter().map(Vec::len).max().unwrap_or(0);
+        return Err(ForecastError::HistoryTooShort { needed: n + MIN_ORIGINS / 3 - first_fit, got: n });
+    }
+    let block = |k: usize| upto(bounds[k] - 1)..upto(bounds[k + 1] - 1);
+    let back_rows = upto(-1) - upto(bounds[0] - 1);
     let grid: Vec<f64> = if params.auto_ridge {
         (-2..=1).map(|e| params.ridge * 10f64.powi(e)).collect()
     } else {
@@ -166,17 +254,17 @@ pub fn train(
     // Normal equations of the data before each block, accumulated once.
     let mut snapshots = Vec::with_capacity(folds);
     for &b in &bounds[..folds] {
-        add_until(&mut acc, b + 1 - hz);
+        add_until(&mut acc, upto(b - hz as i64));
         snapshots.push(acc.clone());
     }
     let mae = |r: &[f64]| r.iter().map(|v| v.abs()).sum::<f64>() / r.len() as f64;
     let mut best: Option<(f64, f64, Vec<f64>)> = None;
     for (gi, &lambda) in grid.iter().enumerate() {
-        let mut r = Vec::with_capacity(n_back * hz);
+        let mut r = Vec::with_capacity(back_rows * hz);
         for (k, snap) in snapshots.iter().enumerate() {
             let w =
                 snap.solve(lambda).ok_or_else(|| ForecastError::Numerical("singular system".to_string()))?;
-            r.extend(residuals(&x, &targets, &w, width, hz, bounds[k]..bounds[k + 1]));
+            r.extend(residuals(&x, &targets, &w, width, hz, block(k)));
         }
         let m = mae(&r);
         if best.as_ref().is_none_or(|b| m < b.1) {
@@ -184,28 +272,97 @@ pub fn train(
         }
         progress(gi + 1, total);
     }
-    let (lambda, _, res) = best.ok_or_else(|| ForecastError::Numerical("no ridge tried".to_string()))?;
+    let (lambda, _, mut res) = best.ok_or_else(|| ForecastError::Numerical("no ridge tried".to_string()))?;
+    if model.profile.period > 0 {
+        // Blend weight by backtest MAE. The residuals that calibrate the quantiles are
+        // cross-fitted: each block's residuals use the weight chosen on the other blocks, so the
+        // choice does not make the intervals look tighter than they are.
+        let first = upto(bounds[0] - 1);
+        let blend = |w: f64, i: usize| -> f64 {
+            let (p, target) = (prof[first * hz + i], targets[first * hz + i]);
+            if p.is_nan() { res[i] } else { target - ((1.0 - w) * (target - res[i]) + w * p) }
+        };
+        let grid: Vec<f64> = (0..=10).map(|k| k as f64 / 10.0).collect();
+        let blocks: Vec<core::ops::Range<usize>> =
+            (0..folds).map(block).map(|r| (r.start - first) * hz..(r.end - first) * hz).collect();
+        // One weight per horizon step (near steps lean on the ridge's recent dynamics, far ones
+        // on the profile; chosen on the dev series of bench/forecast over one global weight).
+        // `step` None: the weight of all steps together, kept as the report's summary.
+        let best_w = |skip: Option<usize>, step: Option<usize>| -> f64 {
+            let cost = |w: f64| -> f64 {
+                blocks
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| Some(*k) != skip)
+                    .flat_map(|(_, r)| match step {
+                        // Block ranges start on a row boundary (a multiple of `hz`).
+                        Some(h) => (r.start + h..r.end).step_by(hz),
+                        None => (r.start..r.end).step_by(1),
+                    })
+                    .map(|i| blend(w, i).abs())
+                    .sum()
+            };
+            grid.iter().copied().min_by(|a, b| cost(*a).total_cmp(&cost(*b))).unwrap_or(0.0)
+        };
+        let mut honest = vec![0.0; res.len()];
+        for (k, r) in blocks.iter().enumerate() {
+            let skip = if folds > 1 { Some(k) } else { None };
+            let ws: Vec<f64> = (0..hz).map(|h| best_w(skip, Some(h))).collect();
+            for i in r.clone() {
+                honest[i] = blend(ws[i % hz], i);
+            }
+        }
+        model.profile.weight = best_w(None, None);
+        model.profile_steps = (0..hz).map(|h| best_w(None, Some(h))).collect();
+        res = honest;
+    }
     let mae = mae(&res);
-    calibrate(&mut model, &res, n_back, hz);
+    calibrate(&mut model, &res, back_rows, hz);
     progress(total - 1, total);
 
-    add_until(&mut acc, origins);
+    add_until(&mut acc, rows);
     let w = acc.solve(lambda).ok_or_else(|| ForecastError::Numerical("singular system".to_string()))?;
     model.weights = transpose(&w, width, hz);
     progress(total, total);
     if !model.weights.iter().chain(&model.residual_quantiles).all(|v| v.is_finite()) {
         return Err(ForecastError::Numerical("non-finite weights".to_string()));
     }
+    let profile_weight = model.profile.weight;
     Ok(Trained {
         model,
         report: TrainReport {
             seasonal_periods: periods,
             ridge: lambda,
-            origins,
-            backtest_origins: n_back,
+            origins: rows,
+            backtest_origins: back_rows,
             backtest_scaled_mae: mae,
+            profile_weight,
         },
     })
+}
+
+/// The sampling period all members share (`None` when none has timestamps).
+fn common_period(members: &[Member<'_>], ys: &[Vec<f64>]) -> Result<Option<i64>, ForecastError> {
+    let mut period = None;
+    for (m, ((_, ts), y)) in members.iter().zip(ys).enumerate() {
+        let name = |e: ForecastError| match e {
+            ForecastError::BadTimestamps(msg) if members.len() > 1 => {
+                ForecastError::BadTimestamps(format!("series {m}: {msg}"))
+            }
+            other => other,
+        };
+        let p = ts.map(|ts| check_timestamps(ts, y.len())).transpose().map_err(name)?;
+        if m == 0 {
+            period = p;
+        } else if p != period {
+            return Err(ForecastError::BadTimestamps(format!(
+                "series {m} is sampled every {} but series 0 every {}",
+                p.map_or("(no timestamps)".to_string(), |s| format!("{s} s")),
+                period.map_or("(no timestamps)".to_string(), |s| format!("{s} s")),
+            )));
+        }
+    }
+    Ok(period)
 }
 
 /// Scaled residuals (actual − prediction) of rows `range`, row-major `rows × hz`; `w` is `width × hz`.
@@ -324,8 +481,9 @@ fn check_timestamps(ts: &[i64], n: usize) -> Result<i64, ForecastError> {
     }
     if let Some(i) = ts.windows(2).position(|w| w[1] - w[0] != step) {
         return Err(ForecastError::BadTimestamps(format!(
-            "uneven spacing at index {}: {} s after the previous, expected {} s",
+            "uneven spacing at index {} (timestamp {}): {} s after the previous, expected {} s",
             i + 1,
+            ts[i + 1],
             ts[i + 1] - ts[i],
             step
         )));

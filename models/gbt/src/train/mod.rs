@@ -5,6 +5,8 @@ mod binning;
 mod data;
 mod grow;
 mod objective;
+mod split;
+mod table;
 
 use std::vec;
 use std::vec::Vec;
@@ -12,6 +14,8 @@ use std::vec::Vec;
 use scorekit_core::rng::Rng;
 
 pub use data::{FeatureType, MAX_LEVELS, TrainData};
+pub use split::{Holdout, guess_positive, split_rows};
+pub use table::{Problem, ProblemSpec, encode_table};
 
 use crate::error::GbtError;
 use crate::model::{GbtModel, Node, Objective};

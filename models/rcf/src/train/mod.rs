@@ -1,7 +1,13 @@
 //! Training = streaming a series through a fresh forest (which also warms the threshold), plus
 //! helpers the evaluation scripts share.
 
+mod columns;
+mod evaluate;
+
 use std::vec::Vec;
+
+pub use columns::{Columns, resolve_columns};
+pub use evaluate::{PointMetrics, WindowMetrics, point_metrics, window_metrics};
 
 use crate::{RcfConfig, RcfError, RcfModel, RcfOutput};
 
