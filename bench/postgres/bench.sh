@@ -5,11 +5,15 @@
 # prints a Markdown table; docs/eval-postgres.md records a run.
 #   bench/postgres/bench.sh [REPEATS]
 #   FIRST_CALL_ONLY=1 bench/postgres/bench.sh 15    # only the new-connection figures
+#   EXTENSION=scorekit_old MODULES=/dir/with/churn.wasm bench/postgres/bench.sh 3
+#       another build installed under another extension name (schema scorekit), e.g. the previous
+#       release for a before/after run on the same machine
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 MODULES=${MODULES:-$ROOT/sql-plugins/postgres/tests/modules}
 REPEATS=${1:-5}
+EXTENSION=${EXTENSION:-scorekit}
 BIN=/usr/lib/postgresql/15/bin
 DATA=$ROOT/data/demo
 
@@ -26,7 +30,7 @@ cp "$MODULES"/churn.wasm "$WORK/" && chmod 644 "$WORK"/churn.wasm
 psql_() { "$BIN/psql" -h "$WORK" -p 5432 -U postgres -d postgres -X -q -v ON_ERROR_STOP=1 "$@"; }
 sql() { psql_ -At -c "$1"; }
 
-sql "CREATE EXTENSION scorekit"
+sql "CREATE EXTENSION $EXTENSION"
 sql "SELECT * FROM scorekit.load_model_file('churn', '$WORK/churn.wasm')" >/dev/null
 header=$(head -1 "$DATA/churn.csv")
 cols=""
@@ -104,11 +108,11 @@ $SEED;
 $SEED;
 SQL
 done | sort -n -k2 | awk '{a[NR]=$0} END {print "   ", a[int((NR+1)/2)]}'
-psql_ -At -c "LOAD 'scorekit'" -c "ALTER SYSTEM SET scorekit.cache_dir = ''" && sql "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
+psql_ -At -c "LOAD '$EXTENSION'" -c "ALTER SYSTEM SET scorekit.cache_dir = ''" && sql "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
 echo "  will_churn, compile cache off:     statement $(first_call "$SEED") ms, whole connection $(connection_ms "$SEED") ms"
-psql_ -At -c "LOAD 'scorekit'" -c "ALTER SYSTEM RESET scorekit.cache_dir" && sql "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
+psql_ -At -c "LOAD '$EXTENSION'" -c "ALTER SYSTEM RESET scorekit.cache_dir" && sql "SELECT pg_reload_conf()" >/dev/null && sleep 0.5
 # The library loaded once by the postmaster and inherited by every backend.
-psql_ -At -c "ALTER SYSTEM SET shared_preload_libraries = 'scorekit'" >/dev/null
+psql_ -At -c "ALTER SYSTEM SET shared_preload_libraries = '$EXTENSION'" >/dev/null
 as_pg "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w restart -m fast >/dev/null
 first_call_rows " (shared_preload_libraries)"
 [ -n "${FIRST_CALL_ONLY:-}" ] && exit 0

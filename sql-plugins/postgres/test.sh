@@ -7,7 +7,9 @@
 #      the `pg_test` feature and installs it into the Debian PostgreSQL 15;
 #   4. end-to-end (tests/e2e.sh) against that installed extension: initdb in a temp dir, the
 #      server on a private socket, CREATE EXTENSION, load the modules, \copy the demo data, and
-#      compare every score with `host score` (parity), plus bad input, cancel and limits.
+#      compare every score with `host score` (parity), plus bad input, cancel and limits, the
+#      upgrade from the previous release, and the conformance suite with this server as its
+#      PostgreSQL host.
 # The `pg_test` build is the production code plus the `tests` schema; building it once serves
 # both the #[pg_test]s and the end-to-end test (a second flavour would build wasmtime again).
 # Usage: sql-plugins/postgres/test.sh [--prepare-only] [--skip-pg-test]
@@ -72,12 +74,26 @@ mkdir -p "$MODULES"
 # `cargo build -p host` resolves other features and would build wasmtime once more.
 cargo test --workspace --release --exclude scorekit --no-run --quiet --manifest-path "$ROOT/Cargo.toml"
 HOST="$CARGO_TARGET_DIR/release/host"
-if [ ! -s "$MODULES/churn.wasm" ] || [ "$HOST" -nt "$MODULES/churn.wasm" ]; then
-    rm -rf "$MODULES"/*.wasm "$MODULES/demo"
+if [ ! -s "$MODULES/stream_a_retrained.wasm" ] || [ "$HOST" -nt "$MODULES/churn.wasm" ]; then
+    rm -rf "$MODULES"/*.wasm "$MODULES/demo" "$MODULES/fixtures"
     "$HOST" demo --out "$MODULES/demo" >/dev/null
     for m in churn anomaly forecast; do
         "$HOST" compile "$MODULES/demo/$m.model.json" -o "$MODULES/$m.wasm"
     done
+    # Stream redeploys (#[pg_test] streams_follow_the_redeploy_policy): the conformance suite's RCF
+    # fixture, the same trained model with other provenance (another module, same model_sha256),
+    # and a retrained model.
+    FIX="$ROOT/tests/conformance/models"
+    mkdir -p "$MODULES/fixtures"
+    python3 - "$FIX/anomaly.model.json" "$MODULES/fixtures/anomaly_rebuilt.model.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))
+a["provenance"].append(["rebuilt", "same trained model, another module"])
+json.dump(a, open(sys.argv[2], "w"))
+PY
+    "$HOST" compile "$FIX/anomaly.model.json" -o "$MODULES/stream_a.wasm"
+    "$HOST" compile "$MODULES/fixtures/anomaly_rebuilt.model.json" -o "$MODULES/stream_a_rebuilt.wasm"
+    "$HOST" compile "$FIX/anomaly_retrained.model.json" -o "$MODULES/stream_a_retrained.wasm"
 fi
 ls -l "$MODULES"/*.wasm
 
@@ -94,6 +110,10 @@ else
     step "cargo pgrx install --release"
     cargo pgrx install --release --pg-config "$PG_CONFIG" ${SUDO:+--sudo} 2>&1 | tail -n 3
 fi
+
+# The 0.1.0 install script, so that the end-to-end test can create the previous release and
+# upgrade it (the upgrade script itself is installed by cargo pgrx from sql/).
+$SUDO install -m 644 "$HERE/tests/upgrade/scorekit--0.1.0.sql" "$("$PG_CONFIG" --sharedir)/extension/"
 
 step "end-to-end (tests/e2e.sh)"
 HOST="$HOST" MODULES="$MODULES" ROOT="$ROOT" PG_MAJOR=$PG_MAJOR bash "$HERE/tests/e2e.sh"

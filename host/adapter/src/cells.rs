@@ -153,6 +153,13 @@ impl<'s> BatchBuilder<'s> {
         BatchBuilder { schema, policy, rows: Rows::tagged(schema.inputs.len()), scratch: String::new() }
     }
 
+    /// An empty batch that writes into `rows`' buffer (a host scoring row after row keeps one
+    /// buffer instead of allocating a request per call).
+    pub fn reusing(schema: &'s Schema, policy: InputPolicy, mut rows: Rows) -> Self {
+        rows.clear_tagged(schema.inputs.len());
+        BatchBuilder { schema, policy, rows, scratch: String::new() }
+    }
+
     /// Numbers this batch's rows from `row_base + 1` (a chunk in the middle of a file).
     ///
     /// # Errors
@@ -224,6 +231,33 @@ impl<'s> BatchBuilder<'s> {
     pub fn push_named<'v>(&mut self, mut lookup: impl FnMut(&str) -> Option<Value<'v>>) -> HostResult<()> {
         let (schema, absent, row) = (self.schema, self.policy.absent, self.next_row_number());
         self.push_each(|field, _| match lookup(&field.name) {
+            Some(v) => Ok(v),
+            None if absent == AbsentInputs::Missing => Ok(Value::Null),
+            None => Err(HostError::bad_input(format!(
+                "row {row}: input '{}' is missing (model '{}' takes: {})",
+                field.name,
+                schema.name,
+                input_names(schema)
+            ))),
+        })
+    }
+
+    /// Appends a row given as one optional value per model input, in schema order: `None` is an
+    /// input with no key (the absent-input policy applies), `Some` its value.
+    ///
+    /// # Errors
+    /// As [`BatchBuilder::push_named`]; [`Code::BadInput`] when `values` has the wrong length.
+    pub fn push_fields<'v>(&mut self, values: &[Option<Value<'v>>]) -> HostResult<()> {
+        if values.len() != self.schema.inputs.len() {
+            return Err(HostError::bad_input(format!(
+                "row {}: expected {} values, got {}",
+                self.next_row_number(),
+                self.schema.inputs.len(),
+                values.len()
+            )));
+        }
+        let (schema, absent, row) = (self.schema, self.policy.absent, self.next_row_number());
+        self.push_each(|field, i| match values[i] {
             Some(v) => Ok(v),
             None if absent == AbsentInputs::Missing => Ok(Value::Null),
             None => Err(HostError::bad_input(format!(

@@ -239,14 +239,21 @@ impl Artifact {
         #[derive(Deserialize)]
         struct Envelope {
             format: u32,
-            schema: Head,
+            // Absent in a file that is no artifact at all: its format is judged alone then
+            // (and the full parse below names what is missing).
+            #[serde(default)]
+            schema: Option<Head>,
         }
         #[derive(Deserialize)]
         struct Head {
             family: Family,
         }
         let env: Envelope = serde_json::from_str(text)?;
-        if !json_format_readable(env.format, env.schema.family) {
+        let readable = match env.schema {
+            Some(head) => json_format_readable(env.format, head.family),
+            None => (1..=FORMAT_VERSION).contains(&env.format),
+        };
+        if !readable {
             return Err(ArtifactError::UnsupportedFormat { found: env.format, supported: FORMAT_VERSION });
         }
         let mut artifact: Artifact = serde_json::from_str(text)?;

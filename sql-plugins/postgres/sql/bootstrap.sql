@@ -38,18 +38,36 @@ CREATE TABLE stream_state (
     state      bytea NOT NULL,
     readings   bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now(),
+    -- Last, as ALTER TABLE ... ADD COLUMN put it in the upgrade from 0.1.0 (same table either way).
+    model_sha256 text NOT NULL DEFAULT '',
     PRIMARY KEY (model, stream_key)
 );
-COMMENT ON TABLE stream_state IS 'Anomaly-detector (RCF) state per (model, stream key), kept by scorekit.anomaly_update.';
+COMMENT ON TABLE stream_state IS 'Anomaly-detector (RCF) state per (model, stream key), kept by scorekit.anomaly_update; sha256 is the module version, model_sha256 the trained model inside it.';
+
+CREATE TABLE stream_state_archive (
+    id           bigserial PRIMARY KEY,
+    model        text NOT NULL,
+    stream_key   text NOT NULL,
+    sha256       text NOT NULL REFERENCES modules (sha256),
+    model_sha256 text NOT NULL,
+    state        bytea NOT NULL,
+    readings     bigint NOT NULL,
+    reason       text NOT NULL,
+    archived_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE stream_state_archive IS 'Stream states a redeploy (or an unreadable state) replaced: nothing a stream learned is thrown away.';
 
 -- pg_dump must save the models and stream states with the data.
 SELECT pg_catalog.pg_extension_config_dump('modules', '');
 SELECT pg_catalog.pg_extension_config_dump('aliases', '');
 SELECT pg_catalog.pg_extension_config_dump('stream_state', '');
+SELECT pg_catalog.pg_extension_config_dump('stream_state_archive', '');
+SELECT pg_catalog.pg_extension_config_dump('stream_state_archive_id_seq', '');
 
-REVOKE ALL ON modules, aliases, stream_state FROM PUBLIC;
-GRANT SELECT ON modules, aliases TO PUBLIC;
+REVOKE ALL ON modules, aliases, stream_state, stream_state_archive FROM PUBLIC;
+GRANT SELECT ON modules, aliases, stream_state, stream_state_archive TO PUBLIC;
 GRANT INSERT ON modules TO scorekit_admin;
 GRANT INSERT, UPDATE, DELETE ON aliases TO scorekit_admin;
--- Streaming scores are written by whoever inserts readings (e.g. from a trigger).
-GRANT SELECT, INSERT, UPDATE, DELETE ON stream_state TO PUBLIC;
+GRANT DELETE ON stream_state_archive TO scorekit_admin;
+-- Stream states are written only by scorekit.anomaly_update / anomaly_reset (SECURITY DEFINER):
+-- a role that could write the table could forge any stream's state.

@@ -36,6 +36,8 @@ REVOKE EXECUTE ON FUNCTION load_model(text, bytea, text, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION load_model_file(text, text, text, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION deploy(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION rollback(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION anomaly_reset(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION load_model(text, bytea, text, boolean) TO scorekit_admin;
 GRANT EXECUTE ON FUNCTION deploy(text, text) TO scorekit_admin;
 GRANT EXECUTE ON FUNCTION rollback(text) TO scorekit_admin;
+GRANT EXECUTE ON FUNCTION anomaly_reset(text, text) TO scorekit_admin;

@@ -1,27 +1,38 @@
 //! Anomaly detection (RCF models) from SQL: the aggregate `scorekit.anomaly_score(model, value)`,
 //! usable as a window function over an ordered series, and `scorekit.anomaly_update(model, key,
-//! value)`, which keeps one stream's state in `scorekit.stream_state` so a trigger can score
-//! each new reading.
-
-use std::cell::RefCell;
-use std::collections::HashMap;
+//! value)`, which keeps one stream's state in `scorekit.stream_state` through the host layer's
+//! stream book (see [`crate::streams`]) so a trigger can score each new reading.
+//!
+//! Both return the host layer's stream outputs (`scorekit_host::names::STREAM_OUTPUTS`); readings
+//! are rows of the model's inputs built by the host layer's rules.
 
 use pgrx::prelude::*;
 use pgrx::{PgMemoryContexts, pg_sys};
-use scorekit_core::Cell;
-use scorekit_runtime::{Rows, Stream};
+use scorekit_host::streams::{StepOp, run_step};
+use scorekit_host::{BatchBuilder, HostResult, Rows, SharedScorer, StreamScorer, Value};
 
 use crate::engine;
-use crate::error::{raise, user_error};
+use crate::error::{OrRaise, user_error};
+use crate::guc;
+use crate::streams;
 
-struct AggState {
-    model: String,
-    stream: Stream,
-    last: Option<f64>,
+/// One reading as a row of the model's inputs, numbered `row_base + 1` in messages.
+fn reading(scorer: &SharedScorer, value: f64, row_base: usize) -> HostResult<Rows> {
+    let mut b = BatchBuilder::new(scorer.info().schema(), guc::input_policy()).with_row_base(row_base)?;
+    b.push_positional(&[Value::Float(value)])?;
+    Ok(b.finish())
 }
 
-fn one_reading(value: f64) -> Rows {
-    Rows::from_cells(1, &[[Cell::Number(value)]]).unwrap_or_else(|e| raise("(reading)", e))
+/// The aggregate's state: one unsaved stream that lives (and is dropped) with the aggregate's
+/// memory context, like the single stream of `host score` (`streams::run_step`, no book: there
+/// is no key and nothing to save).
+struct AggState {
+    model: String,
+    scorer: SharedScorer,
+    stream: Box<dyn StreamScorer>,
+    /// Readings learned so far, for row numbers in messages.
+    readings: usize,
+    last: Option<f64>,
 }
 
 unsafe fn step_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
@@ -38,9 +49,16 @@ unsafe fn step_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
             }
             let model = pgrx::fcinfo::pg_getarg::<String>(fcinfo, 1).unwrap_or_default();
             let loaded = engine::resolve(&model);
-            let stream = loaded.module.stream().unwrap_or_else(|e| raise(&model, e));
+            let scorer = loaded.scorer.clone();
+            let stream = loaded.scorer.open_stream().or_raise(&model);
             // The state lives (and is dropped) with the aggregate's memory context.
-            PgMemoryContexts::For(aggctx).leak_and_drop_on_delete(AggState { model, stream, last: None })
+            PgMemoryContexts::For(aggctx).leak_and_drop_on_delete(AggState {
+                model,
+                scorer,
+                stream,
+                readings: 0,
+                last: None,
+            })
         } else {
             pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<AggState>()
         }
@@ -53,12 +71,13 @@ unsafe fn step_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
         // A NULL reading is skipped: it neither moves the stream nor has a score.
         None => st.last = None,
         Some(v) => {
-            let rows = one_reading(v);
+            let rows = reading(&st.scorer, v, st.readings).or_raise(&st.model);
             let t = std::time::Instant::now();
-            let r = st.stream.score_then_update(&rows);
-            crate::stats::record(&st.model, "", 1, t.elapsed(), r.is_err());
-            let steps = r.unwrap_or_else(|e| raise(&st.model, e));
-            st.last = steps.first().map(|s| s.score);
+            let r = run_step(st.stream.as_mut(), &rows, StepOp::Learn);
+            crate::stats::record(&st.model, &st.scorer.info().sha256, 1, t.elapsed(), r.is_err());
+            let out = r.or_raise(&st.model);
+            st.readings += 1;
+            st.last = out.steps.first().map(|s| s.score);
         }
     }
     pg_sys::Datum::from(state)
@@ -134,21 +153,15 @@ COMMENT ON AGGREGATE anomaly_score(text, float8) IS
     requires = ["bootstrap"]
 );
 
-struct Cached {
-    sha256: String,
-    readings: i64,
-    stream: Stream,
-}
-
-thread_local! {
-    static STREAMS: RefCell<HashMap<(String, String), Cached>> = RefCell::new(HashMap::new());
-}
-
 /// Scores one reading of stream `stream_key` with the RCF model `model`, learns it, and saves the
-/// stream's state in `scorekit.stream_state` (in the caller's transaction: a rolled-back insert
-/// rolls the state back too). A stream starts from the module's trained state; after a deploy of
-/// `model` it restarts from the new module's state.
-#[pg_extern(volatile, parallel_unsafe)]
+/// stream's state in `scorekit.stream_state` inside the caller's transaction (a rolled-back
+/// insert rolls the state back too). A stream starts from the model's trained state; after a
+/// redeploy of `model`, `scorekit.on_redeploy` decides whether its state carries over or the
+/// stream restarts (the old state is then archived in `scorekit.stream_state_archive`); either
+/// is announced as a NOTICE. Runs as the extension's owner: only these functions write stream
+/// states.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn anomaly_update(
     model: &str,
     stream_key: &str,
@@ -158,62 +171,21 @@ fn anomaly_update(
     (name!(score, f64), name!(grade, f64), name!(is_anomaly, bool), name!(threshold, f64)),
 > {
     let loaded = engine::resolve(model);
-    let key = (model.to_string(), stream_key.to_string());
-    let stored = Spi::get_two_with_args::<String, i64>(
-        "SELECT sha256, readings FROM scorekit.stream_state WHERE model = $1 AND stream_key = $2 FOR UPDATE",
-        &[model.into(), stream_key.into()],
-    )
-    .unwrap_or((None, None));
-    let mut cached = STREAMS.with(|s| s.borrow_mut().remove(&key));
-    let fresh_or_restore = |stored_sha: Option<&str>| -> Cached {
-        let mut stream = loaded.module.stream().unwrap_or_else(|e| raise(model, e));
-        let mut readings = 0;
-        if stored_sha == Some(loaded.sha256.as_str()) {
-            let (state, n) = Spi::get_two_with_args::<Vec<u8>, i64>(
-                "SELECT state, readings FROM scorekit.stream_state WHERE model = $1 AND stream_key = $2",
-                &[model.into(), stream_key.into()],
-            )
-            .unwrap_or((None, None));
-            if let Some(state) = state {
-                stream.import_state(&state).unwrap_or_else(|e| raise(model, e));
-                readings = n.unwrap_or(0);
-            }
-        }
-        Cached { sha256: loaded.sha256.clone(), readings, stream }
-    };
-    let mut c = match (cached.take(), &stored) {
-        // The session's stream is exactly what is stored: skip the import.
-        (Some(c), (Some(sha), Some(n))) if *sha == c.sha256 && *n == c.readings && *sha == loaded.sha256 => c,
-        (_, (sha, _)) => fresh_or_restore(sha.as_deref()),
-    };
-    let t = std::time::Instant::now();
-    let r = c.stream.score_then_update(&one_reading(value));
-    crate::stats::record(&loaded.name, &loaded.sha256, 1, t.elapsed(), r.is_err());
-    let step = r.unwrap_or_else(|e| raise(model, e)).into_iter().next();
-    let Some(step) = step else { user_error("the model returned no score") };
-    let state = c.stream.export_state().unwrap_or_else(|e| raise(model, e));
-    c.readings += 1;
-    Spi::run_with_args(
-        "INSERT INTO scorekit.stream_state AS s (model, stream_key, sha256, state, readings)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (model, stream_key) DO UPDATE SET
-             sha256 = EXCLUDED.sha256, state = EXCLUDED.state, readings = EXCLUDED.readings, updated_at = now()",
-        &[model.into(), stream_key.into(), loaded.sha256.as_str().into(), state.as_slice().into(), c.readings.into()],
-    )
-    .unwrap_or_else(|e| user_error(format!("saving stream state: {e}")));
-    STREAMS.with(|s| s.borrow_mut().insert(key, c));
+    let book = streams::book();
+    let rows = reading(&loaded.scorer, value, 0).or_raise(model);
+    let outcome =
+        loaded.call(model, 1, |_| book.step(&loaded.scorer, model, stream_key, &rows, StepOp::Learn));
+    if let Some(notice) = &outcome.notice {
+        pgrx::notice!("scorekit: model '{model}', stream '{stream_key}': {notice}");
+    }
+    let Some(step) = outcome.steps.first() else { user_error("the model returned no score") };
     TableIterator::once((step.score, step.grade, step.is_anomaly, step.threshold))
 }
 
-/// Forgets the saved state of one stream (it restarts from the module's trained state).
-#[pg_extern(volatile, parallel_unsafe)]
+/// Forgets the saved state of one stream (it restarts from the model's trained state); returns
+/// whether there was one. Members of `scorekit_admin` only, unless granted.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn anomaly_reset(model: &str, stream_key: &str) -> bool {
-    STREAMS.with(|s| s.borrow_mut().remove(&(model.to_string(), stream_key.to_string())));
-    Spi::get_one_with_args::<bool>(
-        "DELETE FROM scorekit.stream_state WHERE model = $1 AND stream_key = $2 RETURNING true",
-        &[model.into(), stream_key.into()],
-    )
-    .ok()
-    .flatten()
-    .unwrap_or(false)
+    streams::book().delete(model, stream_key).or_raise(model)
 }

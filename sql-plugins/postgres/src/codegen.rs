@@ -5,7 +5,7 @@
 
 use pgrx::JsonB;
 use pgrx::prelude::*;
-use scorekit_core::FieldKind;
+use scorekit_host::{FieldKind, Schema};
 
 use crate::engine;
 use crate::error::user_error;
@@ -54,7 +54,7 @@ struct Param {
     format: Option<(String, String)>,
 }
 
-fn params_from_schema(schema: &scorekit_core::Schema) -> Vec<Param> {
+fn params_from_schema(schema: &Schema) -> Vec<Param> {
     schema
         .inputs
         .iter()
@@ -71,7 +71,7 @@ fn params_from_schema(schema: &scorekit_core::Schema) -> Vec<Param> {
         .collect()
 }
 
-fn params_from_json(model: &str, schema: &scorekit_core::Schema, args: &serde_json::Value) -> Vec<Param> {
+fn params_from_json(model: &str, schema: &Schema, args: &serde_json::Value) -> Vec<Param> {
     let Some(list) = args.as_array() else {
         user_error(
             "arguments must be a JSON array of {\"name\", \"input\", \"type\", \"format\", \"ignore\"} objects",

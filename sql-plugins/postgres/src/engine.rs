@@ -1,7 +1,10 @@
-//! The session's view of the runtime: one [`Runtime`] per backend (rebuilt when a limit GUC
-//! changes), a cache of loaded modules keyed by SHA-256 (content-addressed, so never stale), and
-//! a cache of alias resolutions that a relcache invalidation of `scorekit.aliases` clears in every
-//! backend when a deploy or rollback commits.
+//! The session's models: one [`LocalLoader`] over one [`Runtime`] per backend (rebuilt when a
+//! limit GUC changes), a cache of loaded [`SharedScorer`]s keyed by SHA-256 (content-addressed,
+//! so never stale), and a cache of alias resolutions that a relcache invalidation of
+//! `scorekit.aliases` clears in every backend when a deploy or rollback commits.
+//!
+//! The runtime is built here only because PostgreSQL's query cancel must reach a running call
+//! (its [`InterruptCheck`]); everything else goes through the host layer's [`Scorer`].
 //!
 //! PostgreSQL backends are single-threaded, so the caches are thread-locals; the runtime's own
 //! epoch-ticker thread never touches PostgreSQL.
@@ -10,43 +13,43 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pgrx::prelude::*;
-use scorekit_core::Schema;
-use scorekit_runtime::{InterruptCheck, Runtime, RuntimeConfig, RuntimeError, ScoringModule};
+use scorekit_host::local::LocalLoader;
+use scorekit_host::{Code, HostError, HostResult, ModuleLoader, Schema, Scorer, SharedScorer, names};
+use scorekit_runtime::{InterruptCheck, Runtime, RuntimeConfig};
 
-use crate::error::{raise, user_error};
+use crate::error::{OrRaise, raise, user_error};
 use crate::guc;
 use crate::stats;
 
-/// A module ready to call, with what SQL needs to know about it.
+/// A model ready to call, with what SQL needs to know about it.
 pub struct Loaded {
     /// Hex SHA-256 of the module: its identity.
     pub sha256: String,
     /// The model name it was loaded under (`scorekit.modules.name`).
     pub name: String,
-    /// The compiled module (instance pool inside).
-    pub module: Arc<ScoringModule>,
+    /// The model.
+    pub scorer: SharedScorer,
+    /// Values a score call returns per row (`names::score_outputs`), counted once at load.
+    pub outputs_per_row: usize,
 }
 
 impl Loaded {
     /// The model's schema.
     pub fn schema(&self) -> &Schema {
-        self.module.info().schema()
+        self.scorer.info().schema()
     }
 
-    /// Runs `f` against the module, recording time, rows and errors in [`stats`], and turns a
-    /// runtime error into an `ERROR` (or the pending query cancel, if there is one).
-    pub fn call<T>(&self, rows: usize, f: impl FnOnce(&ScoringModule) -> Result<T, RuntimeError>) -> T {
+    /// Runs `f` against the model, recording time, rows and errors in [`stats`], and raises a
+    /// failure as an `ERROR` (or the pending query cancel, if there is one) about `model`, the
+    /// reference the caller used.
+    pub fn call<T>(&self, model: &str, rows: usize, f: impl FnOnce(&dyn Scorer) -> HostResult<T>) -> T {
         let t = Instant::now();
-        let r = f(&self.module);
+        let r = f(self.scorer.as_ref());
         stats::record(&self.name, &self.sha256, rows, t.elapsed(), r.is_err());
-        match r {
-            Ok(v) => v,
-            Err(e) => raise(&self.name, e),
-        }
+        r.or_raise(model)
     }
 }
 
@@ -94,7 +97,9 @@ fn data_dir() -> PathBuf {
 
 #[derive(Default)]
 struct Session {
-    runtime: Option<(Settings, Runtime)>,
+    runtime: Option<(Settings, LocalLoader)>,
+    /// Bumped whenever the runtime is rebuilt: streams opened under older limits are dropped.
+    generation: u64,
     /// The (deadline, memory) GUC values the runtime was built with: checked per call without
     /// allocating (the cache directory is re-read whenever a module must be loaded).
     limits: Option<(i32, i32)>,
@@ -106,15 +111,15 @@ thread_local! {
     static SESSION: RefCell<Session> = RefCell::new(Session::default());
 }
 
-/// The session's runtime under the current settings (created, or rebuilt after a `SET`).
-pub fn runtime() -> Runtime {
+/// The session's module loader under the current settings (created, or rebuilt after a `SET`).
+pub fn loader() -> LocalLoader {
     let want = settings();
     SESSION.with(|s| {
         let mut s = s.borrow_mut();
-        if let Some((have, rt)) = &s.runtime
+        if let Some((have, loader)) = &s.runtime
             && *have == want
         {
-            return rt.clone();
+            return loader.clone();
         }
         let config = RuntimeConfig {
             deadline: want.deadline,
@@ -127,14 +132,23 @@ pub fn runtime() -> Runtime {
             interrupt: Some(InterruptCheck::new(cancel_pending)),
             ..RuntimeConfig::default()
         };
-        let rt = Runtime::new(config).unwrap_or_else(|e| raise("(engine)", e));
+        let rt = Runtime::new(config).unwrap_or_else(|e| {
+            raise("", HostError::new(Code::Unavailable, format!("cannot start the wasm engine: {e}")))
+        });
+        let loader = LocalLoader::new(rt);
         s.limits = Some((guc::DEADLINE_MS.get(), guc::MEMORY_LIMIT_MB.get()));
         // Modules belong to the engine that compiled them: drop them with the old engine.
         s.by_hash.clear();
         s.by_ref.clear();
-        s.runtime = Some((want, rt.clone()));
-        rt
+        s.generation += 1;
+        s.runtime = Some((want, loader.clone()));
+        loader
     })
+}
+
+/// Which runtime the session's models run on now (changes when a limit GUC changes).
+pub fn generation() -> u64 {
+    SESSION.with(|s| s.borrow().generation)
 }
 
 /// Forgets alias resolutions; called when `scorekit.aliases` changes (any backend's deploy).
@@ -162,9 +176,9 @@ pub fn resolve(model: &str) -> Rc<Loaded> {
     if let Some(hit) = hit {
         return hit;
     }
-    let rt = runtime();
+    let loader = loader();
     let sha = resolve_hash(model);
-    let loaded = by_hash(&rt, &sha);
+    let loaded = by_hash(&loader, &sha);
     SESSION.with(|s| s.borrow_mut().by_ref.insert(model.to_string(), loaded.clone()));
     loaded
 }
@@ -198,19 +212,14 @@ fn resolve_hash(model: &str) -> String {
     };
     match found {
         Ok(Some(sha)) => sha,
-        Ok(None) | Err(pgrx::spi::Error::InvalidPosition) => crate::error::report(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-            format!("scorekit: unknown model '{model}'"),
-            None,
-            Some(
-                "Deployed models are listed in scorekit.models; load one with scorekit.load_model(name, module).",
-            ),
-        ),
-        Err(e) => user_error(format!("scorekit: looking up model '{model}': {e}")),
+        Ok(None) | Err(pgrx::spi::Error::InvalidPosition) => {
+            raise("", HostError::new(Code::UnknownModel, format!("unknown model '{model}'")))
+        }
+        Err(e) => raise("", HostError::new(Code::Storage, format!("looking up model '{model}': {e}"))),
     }
 }
 
-fn by_hash(rt: &Runtime, sha: &str) -> Rc<Loaded> {
+fn by_hash(loader: &LocalLoader, sha: &str) -> Rc<Loaded> {
     if let Some(hit) = SESSION.with(|s| s.borrow().by_hash.get(sha).cloned()) {
         return hit;
     }
@@ -220,16 +229,15 @@ fn by_hash(rt: &Runtime, sha: &str) -> Rc<Loaded> {
     );
     let (name, bytes) = match row {
         Ok((Some(n), Some(b))) => (n, b),
-        _ => crate::error::report(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
-            format!("scorekit: no module with SHA-256 {sha} in scorekit.modules"),
-            None,
-            None,
+        _ => raise(
+            "",
+            HostError::new(Code::UnknownModel, format!("no module with SHA-256 {sha} in scorekit.modules")),
         ),
     };
     let expected = parse_hex(sha);
-    let module = rt.load(&bytes, expected).unwrap_or_else(|e| raise(&name, e));
-    let loaded = Rc::new(Loaded { sha256: sha.to_string(), name, module });
+    let scorer = loader.load(&bytes, expected).or_raise(&name);
+    let outputs_per_row = names::score_outputs(scorer.info().schema()).len().max(1);
+    let loaded = Rc::new(Loaded { sha256: sha.to_string(), name, scorer, outputs_per_row });
     SESSION.with(|s| s.borrow_mut().by_hash.insert(sha.to_string(), loaded.clone()));
     loaded
 }

@@ -1,12 +1,15 @@
 //! `scorekit` PostgreSQL extension: trained scorekit models (self-contained `.wasm` modules) as
-//! SQL functions, run in-process by `scorekit-runtime` (wasmtime without signal handlers, with a
-//! per-call deadline and memory cap).
+//! SQL functions, run in-process through the shared host layer (`scorekit-host`, whose local
+//! scorer runs modules in wasmtime without signal handlers, with a per-call deadline and memory
+//! cap).
 //!
-//! Main design choice: no model logic here. Modules are stored in tables and addressed by alias,
-//! version or SHA-256; this crate only converts SQL values to the runtime's cells, stores and
-//! caches modules, and turns runtime errors into `ERROR`s (one helper, [`error::raise`]). Typed
-//! functions such as Aurora ML's `will_churn(...)` are generated as SQL wrappers around one
-//! variadic C entry point, so PostgreSQL can inline them and the per-row cost is one module call.
+//! Main design choice: an adapter, nothing more. Modules are stored in tables and addressed by
+//! alias, version or SHA-256; this crate reads SQL datums as host values ([`cells`]), hands them
+//! to the host layer's rules (`BatchBuilder`, JSON rows, histories), calls a `Scorer`, keeps RCF
+//! streams in the host layer's `StreamBook` over a table ([`streams`]), and turns a `HostError`
+//! into an `ERROR` in one place ([`error::raise`]). Typed functions such as Aurora ML's
+//! `will_churn(...)` are generated as SQL wrappers around one variadic C entry point, so
+//! PostgreSQL can inline them and the per-row cost is one module call.
 #![deny(missing_docs)]
 
 use pgrx::prelude::*;
@@ -21,6 +24,7 @@ mod guc;
 mod score;
 mod stats;
 mod store;
+mod streams;
 
 ::pgrx::pg_module_magic!(name, version);
 

@@ -1,55 +1,85 @@
 //! Scoring and explaining from SQL: by argument list (what generated typed functions call), by
-//! jsonb object or table row, by encoded `float8[]`, and the batch paths that send many rows per
-//! module call (`score_rows`, `score_query`).
+//! jsonb (one row, or many with `score_rows`) or table row, by already-encoded `float8[]`, and by
+//! query (`score_query`). Every row goes through the host layer's `BatchBuilder` (the one set of
+//! rules for NULL, absent and extra keys, booleans, numbers as categories); the batch paths send
+//! `scorekit.batch_size` rows per module call and number every row as part of the whole input.
 
-use std::cell::RefCell;
+use std::collections::HashMap;
 
 use pgrx::prelude::*;
 use pgrx::{JsonB, pg_sys};
-use scorekit_core::{Cell, FieldKind};
-use scorekit_runtime::Rows;
+use scorekit_host::formats::json;
+use scorekit_host::{BatchBuilder, Code, FieldKind, HostError, Rows, Schema, Value, names};
 
-use crate::cells::{self, Value};
+use crate::cells::{self, Datum};
 use crate::engine::{self, Loaded};
-use crate::error::user_error;
+use crate::error::{OrRaise, raise, user_error};
 use crate::guc;
 
 thread_local! {
-    // Reused per call: the row path must not allocate a wire buffer per row.
-    static ROWS: RefCell<Rows> = RefCell::new(Rows::default());
-    static OUT: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    /// The row path's request buffer, reused from call to call (a backend runs one at a time).
+    static SPARE: std::cell::RefCell<Option<Rows>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Scores one row of cells; returns the first output (GBT: probability; RCF: score).
-pub fn score_one(loaded: &Loaded, cells: &[Cell<'_>]) -> f64 {
-    cells::check_arity(&loaded.name, loaded.schema(), cells.len());
-    ROWS.with(|r| {
-        let mut rows = r.borrow_mut();
-        rows.set_cells(cells.len(), &[cells]).unwrap_or_else(|e| crate::error::raise(&loaded.name, e));
-        OUT.with(|o| {
-            let mut out = o.borrow_mut();
-            out.clear();
-            loaded.call(1, |m| m.score_into(&rows, &mut out));
-            out.first().copied().unwrap_or(f64::NAN)
-        })
-    })
-}
-
-/// Scores many rows (each `arity` cells) in chunks of `scorekit.batch_size`; one output per row.
-pub fn score_many(loaded: &Loaded, rows_cells: &[Vec<Cell<'_>>]) -> Vec<f64> {
-    let n_out = loaded.schema().outputs.len().max(1);
-    let mut scores = Vec::with_capacity(rows_cells.len());
-    let chunk = guc::BATCH_SIZE.get().max(1) as usize;
-    let mut out = Vec::new();
-    for part in rows_cells.chunks(chunk) {
-        pgrx::check_for_interrupts!();
-        let rows = Rows::from_cells(loaded.schema().arity(), part)
-            .unwrap_or_else(|e| crate::error::raise(&loaded.name, e));
-        out.clear();
-        loaded.call(part.len(), |m| m.score_into(&rows, &mut out));
-        scores.extend(out.chunks(n_out).map(|r| r[0]));
+/// A builder for rows of `schema` under the session's input policy, writing into the session's
+/// spare request buffer when it has one (see [`give_back`]).
+fn builder(schema: &Schema) -> BatchBuilder<'_> {
+    match SPARE.with(|s| s.borrow_mut().take()) {
+        Some(rows) => BatchBuilder::reusing(schema, guc::input_policy(), rows),
+        None => BatchBuilder::new(schema, guc::input_policy()),
     }
-    scores
+}
+
+/// Keeps a finished request's buffer for the next row.
+fn give_back(rows: Rows) {
+    SPARE.with(|s| *s.borrow_mut() = Some(rows));
+}
+
+fn wire(e: impl std::fmt::Display) -> HostError {
+    HostError::new(Code::TooLarge, e.to_string())
+}
+
+/// Scores a batch in one call; the first output of each row (GBT: probability; RCF: score).
+fn first_outputs(loaded: &Loaded, model: &str, rows: &Rows) -> Vec<f64> {
+    let out = loaded.call(model, rows.n_rows(), |s| s.score(rows));
+    out.chunks(loaded.outputs_per_row).map(|r| r[0]).collect()
+}
+
+/// Scores one row (the row path: one module call per SQL call).
+fn score_one(loaded: &Loaded, model: &str, rows: &Rows) -> f64 {
+    let out = loaded.call(model, 1, |s| s.score(rows));
+    out.first().copied().unwrap_or(f64::NAN)
+}
+
+/// Scores `rows` in module calls of at most `scorekit.batch_size` rows, each chunk numbered from
+/// its place in the whole (so a model error names the row of the input, not of the chunk).
+fn score_in_chunks(loaded: &Loaded, model: &str, rows: &Rows) -> Vec<f64> {
+    let size = guc::BATCH_SIZE.get().max(1) as usize;
+    if rows.n_rows() <= size {
+        return first_outputs(loaded, model, rows);
+    }
+    let req = rows.request().map_err(wire).or_raise(model);
+    let mut cursor = req.cursor();
+    let mut cells = Vec::new();
+    let mut chunk = Rows::tagged(rows.n_cols());
+    let mut scores = Vec::with_capacity(rows.n_rows());
+    let mut base = rows.row_base();
+    loop {
+        chunk.clear_tagged(rows.n_cols());
+        while chunk.n_rows() < size && cursor.next_cells(&mut cells).map_err(wire).or_raise(model) {
+            for c in &cells {
+                chunk.push_cell(*c).map_err(wire).or_raise(model);
+            }
+            chunk.end_row().map_err(wire).or_raise(model);
+        }
+        if chunk.is_empty() {
+            return scores;
+        }
+        chunk.set_row_base(base).map_err(wire).or_raise(model);
+        pgrx::check_for_interrupts!();
+        scores.extend(first_outputs(loaded, model, &chunk));
+        base += chunk.n_rows();
+    }
 }
 
 fn model_arg<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a str {
@@ -64,19 +94,18 @@ fn model_arg<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a str {
 
 /// `scorekit.score_args(model text, VARIADIC "any")` / `score_args_pinned`: the entry point of
 /// generated typed functions. Arguments after the model are the model's inputs in schema order,
-/// of any type: text-like values are categories (or numbers as text), numbers are numbers, NULL
-/// is what `scorekit.null_inputs` says, other types are passed as their text form.
+/// of any type (see [`crate::cells`]); the host layer's rules make them a row.
 unsafe fn score_args_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     let model = model_arg(fcinfo);
     let loaded = engine::resolve(model);
     // SAFETY: fcinfo is the live call info of this V1 function.
     let nargs = unsafe { (*fcinfo).nargs } as usize;
-    let mut values = Vec::with_capacity(nargs.saturating_sub(1));
+    let mut datums: Vec<Datum<'_>> = Vec::with_capacity(nargs.saturating_sub(1));
     for i in 1..nargs {
         // SAFETY: i < nargs; the type comes from the call expression, so the datum matches it.
         unsafe {
             if pgrx::fcinfo::pg_arg_is_null(fcinfo, i) {
-                values.push(cells::null_input(model, loaded.schema(), 1, i - 1));
+                datums.push(Datum::Plain(Value::Null));
                 continue;
             }
             let typoid = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32);
@@ -84,11 +113,15 @@ unsafe fn score_args_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
                 user_error("cannot determine the argument types of this call");
             }
             let datum = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, i);
-            values.push(cells::from_datum(datum, typoid));
+            datums.push(cells::from_datum(Some(datum), typoid));
         }
     }
-    let cells: Vec<Cell<'_>> = values.iter().map(Value::cell).collect();
-    let score = score_one(&loaded, &cells);
+    let values: Vec<Value<'_>> = datums.iter().map(Datum::value).collect();
+    let mut b = builder(loaded.schema());
+    b.push_positional(&values).or_raise(model);
+    let rows = b.finish();
+    let score = score_one(&loaded, model, &rows);
+    give_back(rows);
     score.into_datum().unwrap_or_else(|| user_error("cannot return the score"))
 }
 
@@ -126,72 +159,110 @@ COMMENT ON FUNCTION score_args_pinned(text, "any") IS
     requires = ["bootstrap"]
 );
 
-/// The values of a jsonb argument that must hold exactly one row (an object).
-fn one_json_row<'a>(model: &str, loaded: &Loaded, features: &'a JsonB) -> Vec<Value<'a>> {
-    let rows = cells::json_rows(features);
-    if rows.len() != 1 {
-        user_error(format!("model '{model}': expected one JSON object, got an array of {}", rows.len()));
+/// The row of a jsonb argument that must hold exactly one (any shape the host layer reads: an
+/// object keyed by input name, an array in input order, `{"features": [...]}`).
+fn one_json_row(model: &str, loaded: &Loaded, features: &JsonB) -> Rows {
+    let mut b = builder(loaded.schema());
+    json::push_document(&mut b, &features.0, true).or_raise(model);
+    if b.len() != 1 {
+        raise(
+            model,
+            HostError::bad_input(format!(
+                "expected one row, got {} (scorekit.score_rows scores many)",
+                b.len()
+            )),
+        );
     }
-    cells::from_json_object(model, loaded.schema(), rows[0], 1)
+    b.finish()
 }
 
-fn first_output(model: &str, features: JsonB) -> f64 {
-    let loaded = engine::resolve(model);
-    let values = one_json_row(model, &loaded, &features);
-    let cells: Vec<Cell<'_>> = values.iter().map(Value::cell).collect();
-    score_one(&loaded, &cells)
-}
-
-/// Scores one row given as a jsonb object keyed by input name (extra keys are ignored).
+/// Scores one row given as jsonb: an object keyed by input name (extra keys are ignored; an
+/// absent input is what `scorekit.absent_inputs` says), or an array in input order.
 #[pg_extern(name = "score", stable, parallel_safe)]
 fn score_jsonb(model: &str, features: JsonB) -> f64 {
-    first_output(model, features)
+    let loaded = engine::resolve(model);
+    let rows = one_json_row(model, &loaded, &features);
+    score_one(&loaded, model, &rows)
 }
 
-/// Scores one row of already-encoded features (categorical inputs as level index, NaN for
-/// missing; NULL as `scorekit.null_inputs` says), the ABI's dense layout.
+/// Scores one row of already-encoded features, the ABI's dense layout: categorical inputs as
+/// level index, NaN or NULL for missing (refused under `scorekit.null_inputs = 'error'`, as
+/// everywhere). No value conversion applies: the numbers go to the model as they are.
 #[pg_extern(name = "score", stable, parallel_safe)]
 fn score_dense(model: &str, features: Vec<Option<f64>>) -> f64 {
     let loaded = engine::resolve(model);
-    cells::check_arity(model, loaded.schema(), features.len());
-    let values: Vec<f64> = features
-        .iter()
-        .enumerate()
-        .map(|(col, v)| {
-            v.unwrap_or_else(|| {
-                cells::null_input(model, loaded.schema(), 1, col);
-                f64::NAN
-            })
-        })
-        .collect();
-    let rows = Rows::dense(values.len(), &values).unwrap_or_else(|e| crate::error::raise(model, e));
-    let out = loaded.call(1, |m| m.score(&rows));
-    out.first().copied().unwrap_or(f64::NAN)
+    let values: Vec<f64> = features.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    let policy = guc::input_policy();
+    if policy.nulls == scorekit_host::NullInputs::Error
+        && values.len() == loaded.schema().inputs.len()
+        && values.iter().any(|v| v.is_nan())
+    {
+        // The host layer refuses the null, in its words (the same as for every other path).
+        let row: Vec<Value<'_>> = values.iter().map(|&x| Value::Float(x)).collect();
+        BatchBuilder::new(loaded.schema(), policy).push_positional(&row).or_raise(model);
+    }
+    let rows = Rows::dense(values.len().max(1), &values)
+        .map_err(|e| HostError::bad_input(format!("features: {e}")))
+        .or_raise(model);
+    score_one(&loaded, model, &rows)
 }
 
-/// Scores every object of a jsonb array in module calls of `scorekit.batch_size` rows; returns
-/// one score per object, in order. With `jsonb_agg(t)` this is the aggregate-style batch path.
+/// Scores every row of a jsonb document — an array of objects (`jsonb_agg(t)`) or of arrays,
+/// `{"instances": [...]}`, or one row — in module calls of `scorekit.batch_size` rows; returns
+/// one score per row, in order.
 #[pg_extern(stable, parallel_safe)]
 fn score_rows(model: &str, rows: JsonB) -> Vec<f64> {
     let loaded = engine::resolve(model);
-    let objs = cells::json_rows(&rows);
-    let values: Vec<Vec<Value<'_>>> = objs
-        .iter()
-        .enumerate()
-        .map(|(i, o)| cells::from_json_object(model, loaded.schema(), o, i + 1))
-        .collect();
-    let cells: Vec<Vec<Cell<'_>>> = values.iter().map(|r| r.iter().map(Value::cell).collect()).collect();
-    score_many(&loaded, &cells)
+    if rows.0.as_array().is_some_and(Vec::is_empty) {
+        return Vec::new();
+    }
+    let mut b = builder(loaded.schema());
+    json::push_document(&mut b, &rows.0, true).or_raise(model);
+    score_in_chunks(&loaded, model, &b.finish())
 }
 
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
+/// Where each model input (and the key) is in a query's result.
+struct Columns {
+    /// Per schema input: its column ordinal and type, or `None` when the query has no such column.
+    inputs: Vec<Option<(usize, pg_sys::Oid)>>,
+    /// Schema input names → position.
+    by_name: HashMap<String, usize>,
+    key: Option<(usize, pg_sys::Oid)>,
 }
 
-/// Runs `query`, matches its columns to the model's inputs by name, and scores its rows in
-/// module calls of `scorekit.batch_size` rows (the batch path for scoring a whole table).
+impl Columns {
+    fn of(table: &pgrx::spi::SpiTupleTable<'_>, schema: &Schema, key_column: Option<&str>) -> Columns {
+        let n = table.columns().unwrap_or_else(|e| user_error(format!("score_query: {e}")));
+        let mut found: HashMap<String, (usize, pg_sys::Oid)> = HashMap::new();
+        let mut names = Vec::with_capacity(n);
+        for ord in 1..=n {
+            let name = table.column_name(ord).unwrap_or_else(|e| user_error(format!("score_query: {e}")));
+            let oid = table.column_type_oid(ord).map_or(pg_sys::InvalidOid, |o| o.value());
+            names.push(name.clone());
+            // The first column of a name wins, as in SQL.
+            found.entry(name).or_insert((ord, oid));
+        }
+        let key = key_column.map(|k| {
+            *found.get(k).unwrap_or_else(|| {
+                user_error(format!(
+                    "score_query: key_column '{k}' is not a column of the query (columns: {})",
+                    names.join(", ")
+                ))
+            })
+        });
+        Columns {
+            inputs: schema.inputs.iter().map(|f| found.get(&f.name).copied()).collect(),
+            by_name: schema.inputs.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect(),
+            key,
+        }
+    }
+}
+
+/// Runs `query`, matches its columns to the model's inputs by name (other columns are ignored;
+/// an input with no column is what `scorekit.absent_inputs` says), and scores its rows in module
+/// calls of `scorekit.batch_size` rows (the batch path for scoring a whole table).
 /// `key_column` (any type, returned as text) identifies each row; without it the key is the
-/// row's position (1-based) in the query's output.
+/// row's position (from 1) in the query's output, the number every message uses.
 #[pg_extern(stable, parallel_restricted)]
 fn score_query(
     model: &str,
@@ -200,56 +271,47 @@ fn score_query(
 ) -> TableIterator<'static, (name!(key, String), name!(score, f64))> {
     let loaded = engine::resolve(model);
     let schema = loaded.schema().clone();
-    let mut cols: Vec<String> =
-        schema.inputs.iter().map(|f| format!("q.{}::text", quote_ident(&f.name))).collect();
-    let key_sql = match key_column {
-        Some(k) => format!("q.{}::text", quote_ident(k)),
-        None => "NULL::text".to_string(),
-    };
-    cols.insert(0, key_sql);
-    let sql = format!("SELECT {} FROM ({query}) AS q", cols.join(", "));
+    let sql = format!("SELECT * FROM ({query}) AS q");
     let chunk = guc::BATCH_SIZE.get().max(1) as i64;
-    let n = schema.arity();
-    let mut result = Vec::new();
+    let mut result: Vec<(String, f64)> = Vec::new();
+    let mut columns: Option<Columns> = None;
     Spi::connect(|client| {
         let mut cursor = client
             .try_open_cursor(sql.as_str(), &[])
             .unwrap_or_else(|e| user_error(format!("score_query: {e}")));
         loop {
-            let table = cursor.fetch(chunk).unwrap_or_else(|e| user_error(format!("score_query: {e}")));
+            let mut table = cursor.fetch(chunk).unwrap_or_else(|e| user_error(format!("score_query: {e}")));
             if table.is_empty() {
                 break;
             }
-            let mut keys = Vec::with_capacity(table.len());
-            let mut texts: Vec<Vec<Option<String>>> = Vec::with_capacity(table.len());
-            for row in table {
-                keys.push(row.get::<String>(1).ok().flatten());
-                let mut r = Vec::with_capacity(n);
-                for i in 0..n {
-                    r.push(
-                        row.get::<String>(i + 2).unwrap_or_else(|e| user_error(format!("score_query: {e}"))),
-                    );
-                }
-                texts.push(r);
-            }
+            let cols = columns.get_or_insert_with(|| Columns::of(&table, &schema, key_column));
             let base = result.len();
-            let cells: Vec<Vec<Cell<'_>>> = texts
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    r.iter()
-                        .enumerate()
-                        .map(|(col, v)| match v.as_deref() {
-                            Some(text) => Cell::Text(text),
-                            None => {
-                                cells::null_input(model, &schema, base + i + 1, col);
-                                Cell::Null
-                            }
-                        })
-                        .collect()
+            let mut b = builder(&schema).with_row_base(base).or_raise(model);
+            let mut keys = Vec::with_capacity(table.len());
+            while table.next().is_some() {
+                let get = |ord: usize| {
+                    table
+                        .get_datum_by_ordinal(ord)
+                        .unwrap_or_else(|e| user_error(format!("score_query: {e}")))
+                };
+                // SAFETY: each datum is read with the type of its column, from the current row
+                // of the tuple table, which lives until the next fetch.
+                let row: Vec<Option<Datum<'_>>> = cols
+                    .inputs
+                    .iter()
+                    .map(|c| c.map(|(ord, oid)| unsafe { cells::from_datum(get(ord), oid) }))
+                    .collect();
+                keys.push(cols.key.and_then(|(ord, oid)| {
+                    // SAFETY: as above.
+                    get(ord).map(|d| unsafe { cells::text(d, oid) })
+                }));
+                b.push_named(|name| {
+                    let i = *cols.by_name.get(name)?;
+                    row[i].as_ref().map(Datum::value)
                 })
-                .collect();
-            let scores = score_many(&loaded, &cells);
+                .or_raise(model);
+            }
+            let scores = score_in_chunks(&loaded, model, &b.finish());
             for (i, (k, s)) in keys.into_iter().zip(scores).enumerate() {
                 result.push((k.unwrap_or_else(|| (base + i + 1).to_string()), s));
             }
@@ -258,26 +320,19 @@ fn score_query(
     TableIterator::new(result)
 }
 
-/// Per-input contributions for one row given as jsonb: GBT TreeSHAP values in margin
-/// (log-odds) units plus a `(bias)` row, their sum being the margin; RCF per-dimension
-/// attribution plus the `(score)` row.
+/// Per-input contributions for one row given as jsonb, named by the host layer's explanation
+/// terms: GBT TreeSHAP values in margin (log-odds) units, one per input, then `bias` (their sum
+/// is the margin); RCF per-dimension attribution, then `total` (the score they sum to).
 #[pg_extern(name = "explain", stable, parallel_safe)]
 fn explain_jsonb(
     model: &str,
     features: JsonB,
 ) -> TableIterator<'static, (name!(feature, String), name!(contribution, f64))> {
     let loaded = engine::resolve(model);
-    let values = one_json_row(model, &loaded, &features);
-    let cells: Vec<Cell<'_>> = values.iter().map(Value::cell).collect();
-    let wire = Rows::from_cells(cells.len(), &[cells]).unwrap_or_else(|e| crate::error::raise(model, e));
-    let out = loaded.call(1, |m| m.explain(&wire));
-    let schema = loaded.schema();
-    let last = match schema.family {
-        scorekit_core::Family::Gbt => "(bias)",
-        _ => "(score)",
-    };
-    let names = schema.inputs.iter().map(|f| f.name.clone()).chain(std::iter::once(last.to_string()));
-    TableIterator::new(names.zip(out).collect::<Vec<_>>())
+    let rows = one_json_row(model, &loaded, &features);
+    let out = loaded.call(model, 1, |s| s.explain(&rows));
+    let terms = names::explanation_terms(loaded.schema());
+    TableIterator::new(terms.into_iter().zip(out).collect::<Vec<_>>())
 }
 
 /// The model's inputs as SQL sees them: name, kind, and categorical levels.

@@ -7,8 +7,10 @@ use std::cell::Cell as StdCell;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
+use scorekit_host::{Code, HostError, ModuleLoader};
+
 use crate::engine::{self, parse_hex, pinned_hash};
-use crate::error::{raise, report, user_error};
+use crate::error::{OrRaise, raise, report, user_error};
 
 /// The role whose members may load, deploy and roll back models.
 pub const ADMIN_ROLE: &str = "scorekit_admin";
@@ -102,9 +104,9 @@ fn store(
     });
     // Loading verifies everything: hash pin, valid Wasm, imports nothing, ABI version, exports,
     // description; and it warms the on-disk compile cache for every backend.
-    let module = engine::runtime().load(bytes, expected).unwrap_or_else(|e| raise(name, e));
-    let info = module.info();
-    let sha = info.sha256_hex();
+    let scorer = engine::loader().load(bytes, expected).or_raise(name);
+    let info = scorer.info();
+    let sha = info.sha256.clone();
     let schema = serde_json::to_string(info.schema()).unwrap_or_default();
     let metrics = serde_json::to_string(&info.description.metrics).unwrap_or_else(|_| "[]".into());
     let family = info.description.family.as_str();
@@ -190,9 +192,8 @@ fn load_model_file(
             None,
         );
     }
-    let bytes = std::fs::read(path).unwrap_or_else(|e| {
-        report(PgSqlErrorCode::ERRCODE_IO_ERROR, format!("scorekit: reading '{path}': {e}"), None, None)
-    });
+    let bytes = std::fs::read(path)
+        .unwrap_or_else(|e| raise("", HostError::new(Code::Storage, format!("reading '{path}': {e}"))));
     TableIterator::once(store(name, &bytes, expected_sha256, deploy))
 }
 

@@ -105,6 +105,46 @@ fn f64_of(sql: &str) -> f64 {
     Spi::get_one::<f64>(sql).unwrap().unwrap()
 }
 
+fn text_of(sql: &str) -> String {
+    Spi::get_one::<String>(sql).unwrap().unwrap()
+}
+
+/// SQLSTATE and message of the error `PERFORM <perform>` raises, caught in a subtransaction (so
+/// the test goes on); `("", "no error")` when it raises none.
+fn error_of(perform: &str) -> (String, String) {
+    Spi::run("CREATE TEMP TABLE IF NOT EXISTS caught_errors (n serial, state text, msg text)").unwrap();
+    Spi::run(&format!(
+        "DO $t$ BEGIN PERFORM {perform}; INSERT INTO caught_errors (state, msg) VALUES ('', 'no error');
+         EXCEPTION WHEN OTHERS THEN INSERT INTO caught_errors (state, msg) VALUES (SQLSTATE, SQLERRM); END $t$"
+    ))
+    .unwrap();
+    let (state, msg) =
+        Spi::get_two::<String, String>("SELECT state, msg FROM caught_errors ORDER BY n DESC LIMIT 1").unwrap();
+    (state.unwrap(), msg.unwrap())
+}
+
+/// Asserts that `PERFORM <perform>` fails with `sqlstate` and a message starting with `start`.
+fn assert_error(perform: &str, sqlstate: &str, start: &str) {
+    let (state, msg) = error_of(perform);
+    assert!(
+        state == sqlstate && msg.starts_with(start),
+        "{perform}\n  got:  {state} {msg}\n  want: {sqlstate} {start}…"
+    );
+}
+
+/// A `churn_rows` table of `n` copies of ROW with an `id`, typed as a real table would be.
+fn churn_rows(n: usize) {
+    Spi::run(&format!(
+        "CREATE TEMP TABLE churn_rows AS SELECT g AS id, r.* FROM generate_series(1, {n}) g,
+         jsonb_to_record('{ROW}'::jsonb) AS r(state text, account_length int, area_code text, international_plan text,
+           voice_mail_plan text, number_vmail_messages int, total_day_minutes float8, total_day_calls int,
+           total_day_charge numeric, total_eve_minutes float8, total_eve_calls int, total_eve_charge float8,
+           total_night_minutes float8, total_night_calls bigint, total_night_charge float8, total_intl_minutes float4,
+           total_intl_calls smallint, total_intl_charge float8, number_customer_service_calls int, churn text)"
+    ))
+    .unwrap();
+}
+
 #[pg_test]
 fn loads_and_scores_the_same_by_every_path() {
     let sha = load("churn");
@@ -173,26 +213,163 @@ fn unknown_category_names_row_and_column() {
     Spi::run(&format!("SELECT scorekit.score_args('churn', 'XX'{})", &ARGS[4..])).unwrap();
 }
 
-#[pg_test(error = "scorekit: model 'churn': row 1, input 'account_length' (argument 2) is NULL")]
-fn null_input_is_an_error_naming_it_by_default() {
-    load("churn");
-    Spi::run(&format!("SELECT scorekit.score_args('churn', 'KS', NULL{})", &ARGS[8..])).unwrap();
-}
-
+// Deliberately changed with the host layer: a NULL input is a missing value by default, as in
+// every host (it was an ERROR unless scorekit.null_inputs = 'missing').
 #[pg_test]
-fn null_input_is_a_missing_value_when_asked() {
+fn null_input_is_a_missing_value_by_default() {
     load("churn");
     assert_eq!(&ARGS[..9], "'KS',128,");
-    Spi::run("SET scorekit.null_inputs = 'missing'").unwrap();
     let with_null = f64_of(&format!("SELECT scorekit.score_args('churn', 'KS', NULL{})", &ARGS[8..]));
     // An empty field is how `host score` spells a missing value in CSV.
     let with_empty = f64_of(&format!("SELECT scorekit.score_args('churn', 'KS', ''{})", &ARGS[8..]));
     let with_json_null = f64_of(&format!(
         "SELECT scorekit.score('churn', jsonb_set('{ROW}'::jsonb, '{{account_length}}', 'null'))"
     ));
+    let with_nan = f64_of(&format!("SELECT scorekit.score_args('churn', 'KS', 'NaN'::float8{})", &ARGS[8..]));
     assert_eq!(with_null.to_bits(), with_empty.to_bits());
     assert_eq!(with_null.to_bits(), with_json_null.to_bits());
+    assert_eq!(with_null.to_bits(), with_nan.to_bits());
     assert!((0.0..=1.0).contains(&with_null), "{with_null}");
+}
+
+#[pg_test]
+fn null_input_is_an_error_naming_it_when_asked() {
+    load("churn");
+    Spi::run("SET scorekit.null_inputs = 'error'").unwrap();
+    let refused =
+        "scorekit: model 'churn': row 1, column 'account_length': value is null (the null-input policy is 'error'";
+    assert_error(&format!("scorekit.score_args('churn', 'KS', NULL{})", &ARGS[8..]), "22004", refused);
+    assert_error(
+        &format!("scorekit.score('churn', jsonb_set('{ROW}'::jsonb, '{{account_length}}', 'null'))"),
+        "22004",
+        refused,
+    );
+    // The encoded float8[] path follows the same rule (NULL and NaN are its missing values).
+    let dense = "ARRAY[16, NULL, 1, 0, 1, 25, 265.1, 110, 45.07, 197.4, 99, 16.78, 244.7, 91, 11.01, 10, 3, 2.7, 1]::float8[]";
+    assert_error(&format!("scorekit.score('churn', {dense})"), "22004", refused);
+    Spi::run("RESET scorekit.null_inputs").unwrap();
+    let p = f64_of(&format!("SELECT scorekit.score('churn', {dense})"));
+    assert!((0.0..=1.0).contains(&p), "{p}");
+}
+
+#[pg_test]
+fn json_rows_follow_the_host_layer_rules() {
+    load("churn");
+    let p = f64_of(&format!("SELECT scorekit.score('churn', '{ROW}'::jsonb)"));
+    // Extra keys are ignored.
+    let extra = f64_of(&format!("SELECT scorekit.score('churn', '{ROW}'::jsonb || '{{\"phone\": \"382-4657\"}}')"));
+    assert_eq!(p.to_bits(), extra.to_bits());
+    // The same row by position: a JSON array in input order, and SageMaker's {"features": [...]}.
+    let positional = f64_of(&format!("SELECT scorekit.score('churn', jsonb_build_array({ARGS}))"));
+    assert_eq!(p.to_bits(), positional.to_bits());
+    let features = f64_of(&format!("SELECT scorekit.score('churn', jsonb_build_object('features', jsonb_build_array({ARGS})))"));
+    assert_eq!(p.to_bits(), features.to_bits());
+    // A JSON true for a categorical input is the level 'true' (as for `host score` and the server).
+    assert_error(
+        &format!("scorekit.score('churn', '{ROW}'::jsonb || '{{\"international_plan\": true}}')"),
+        "22023",
+        "scorekit: model 'churn': row 1, column 'international_plan': unknown category 'true'",
+    );
+    // An absent input is an error by default, a NULL input under absent_inputs = 'missing'.
+    assert_error(
+        &format!("scorekit.score('churn', '{ROW}'::jsonb - 'state')"),
+        "22023",
+        "scorekit: model 'churn': row 1: input 'state' is missing (model 'churn' takes: state, account_length",
+    );
+    Spi::run("SET scorekit.absent_inputs = 'missing'").unwrap();
+    let absent = f64_of(&format!("SELECT scorekit.score('churn', '{ROW}'::jsonb - 'state')"));
+    let null = f64_of(&format!("SELECT scorekit.score('churn', '{ROW}'::jsonb || '{{\"state\": null}}')"));
+    assert_eq!(absent.to_bits(), null.to_bits());
+    assert_error(
+        &format!("scorekit.score('churn', jsonb_build_array('{ROW}'::jsonb, '{ROW}'::jsonb))"),
+        "22023",
+        "scorekit: model 'churn': expected one row, got 2",
+    );
+    assert_error(
+        "scorekit.score_args('churn', 'IN', 65)",
+        "22023",
+        "scorekit: model 'churn': row 1: expected 19 values (the inputs of model 'churn': state, account_length",
+    );
+}
+
+// Rows are numbered from 1 in the whole input, across module calls of scorekit.batch_size rows.
+#[pg_test]
+fn batch_paths_number_rows_of_the_whole_input() {
+    load("churn");
+    churn_rows(5);
+    Spi::run("SET scorekit.batch_size = 2").unwrap();
+    Spi::run("UPDATE churn_rows SET state = 'XX' WHERE id = 5").unwrap();
+    let unknown = |row: usize| format!("scorekit: model 'churn': row {row}, column 'state': unknown category 'XX'");
+    assert_error(
+        "scorekit.score_rows('churn', (SELECT jsonb_agg(to_jsonb(c) ORDER BY id) FROM churn_rows c))",
+        "22023",
+        &unknown(5),
+    );
+    assert_error("* FROM scorekit.score_query('churn', 'SELECT * FROM churn_rows ORDER BY id', 'id')", "22023", &unknown(5));
+    Spi::run("UPDATE churn_rows SET state = 'KS' WHERE id = 5").unwrap();
+    // Refusals of the rules (not the model) too.
+    assert_error(
+        "scorekit.score_rows('churn', (SELECT jsonb_agg(CASE WHEN id = 3 THEN to_jsonb(c) - 'state' ELSE to_jsonb(c) END ORDER BY id) FROM churn_rows c))",
+        "22023",
+        "scorekit: model 'churn': row 3: input 'state' is missing",
+    );
+    Spi::run("UPDATE churn_rows SET total_eve_calls = NULL WHERE id = 4").unwrap();
+    Spi::run("SET scorekit.null_inputs = 'error'").unwrap();
+    assert_error(
+        "* FROM scorekit.score_query('churn', 'SELECT * FROM churn_rows ORDER BY id')",
+        "22004",
+        "scorekit: model 'churn': row 4, column 'total_eve_calls': value is null",
+    );
+    Spi::run("RESET scorekit.null_inputs").unwrap();
+    assert_error(
+        "* FROM scorekit.score_query('churn', 'SELECT id, state FROM churn_rows')",
+        "22023",
+        "scorekit: model 'churn': row 1: input 'account_length' is missing",
+    );
+    assert_error(
+        "* FROM scorekit.score_query('churn', 'SELECT * FROM churn_rows', 'nope')",
+        "22023",
+        "scorekit: score_query: key_column 'nope' is not a column of the query",
+    );
+    // Columns of every SQL type score as their values: the same as the jsonb row.
+    Spi::run("UPDATE churn_rows SET total_eve_calls = 99 WHERE id = 4").unwrap();
+    let keys = text_of("SELECT string_agg(key, ',' ORDER BY key) FROM scorekit.score_query('churn', 'SELECT * FROM churn_rows', 'id')");
+    assert_eq!(keys, "1,2,3,4,5");
+    let (n, same) = Spi::get_two::<i64, bool>(&format!(
+        "SELECT count(*), bool_and(score = scorekit.score('churn', '{ROW}'::jsonb)) FROM scorekit.score_query('churn', 'SELECT * FROM churn_rows')"
+    ))
+    .unwrap();
+    assert_eq!((n, same), (Some(5), Some(true)));
+    let rows = Spi::get_one::<Vec<f64>>(
+        "SELECT scorekit.score_rows('churn', (SELECT jsonb_agg(to_jsonb(c) ORDER BY id) FROM churn_rows c))",
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| r.to_bits() == rows[0].to_bits()));
+}
+
+#[pg_test]
+fn settings_speak_the_host_layer_words() {
+    use scorekit_host::streams::Redeploy;
+    use scorekit_host::{AbsentInputs, Gaps, NullInputs};
+    assert_eq!(crate::guc::input_policy(), scorekit_host::InputPolicy::default(), "the host layer's defaults");
+    assert_eq!(crate::guc::redeploy(), Redeploy::default());
+    assert_eq!(crate::guc::gaps(), Gaps::default());
+    for word in ["missing", "error"] {
+        Spi::run(&format!("SET scorekit.null_inputs = '{word}'")).unwrap();
+        assert_eq!(crate::guc::input_policy().nulls, NullInputs::parse(word).unwrap());
+        Spi::run(&format!("SET scorekit.absent_inputs = '{word}'")).unwrap();
+        assert_eq!(crate::guc::input_policy().absent, AbsentInputs::parse(word).unwrap());
+    }
+    for word in ["same-model", "carry-over", "restart"] {
+        Spi::run(&format!("SET scorekit.on_redeploy = '{word}'")).unwrap();
+        assert_eq!(crate::guc::redeploy(), Redeploy::parse(word).unwrap());
+    }
+    for word in ["fill", "refuse"] {
+        Spi::run(&format!("SET scorekit.forecast_gaps = '{word}'")).unwrap();
+        assert_eq!(crate::guc::gaps(), Gaps::parse(word).unwrap());
+    }
 }
 
 #[pg_test]
@@ -311,4 +488,222 @@ fn forecast_returns_horizon_rows_with_ordered_quantiles() {
     .unwrap()
     .unwrap();
     assert!(ordered);
+}
+
+// Deliberately changed with the host layer: the terms are the input names, then `bias` (GBT) or
+// `total` (RCF), as in every host (they were `(bias)` and `(score)`).
+#[pg_test]
+fn explanation_terms_are_the_host_layer_names() {
+    load("churn");
+    load("anomaly");
+    let terms = text_of(&format!("SELECT string_agg(feature, ',') FROM scorekit.explain('churn', '{ROW}'::jsonb)"));
+    let inputs = text_of("SELECT string_agg(name, ',' ORDER BY position) FROM scorekit.inputs('churn')");
+    assert_eq!(terms, format!("{inputs},bias"));
+    let rcf = text_of("SELECT string_agg(feature, ',') FROM scorekit.explain('anomaly', '{\"value\": 70}'::jsonb)");
+    assert_eq!(rcf, "value,total");
+    let total = f64_of("SELECT contribution FROM scorekit.explain('anomaly', '{\"value\": 70}'::jsonb) WHERE feature = 'total'");
+    let score = f64_of("SELECT scorekit.score('anomaly', '{\"value\": 70}'::jsonb)");
+    assert!((total - score).abs() < 1e-9, "total {total} vs score {score}");
+}
+
+#[pg_test]
+fn stream_outputs_are_the_host_layer_names() {
+    let out = text_of(
+        "SELECT string_agg(n, ',' ORDER BY i) FROM pg_proc p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(n, m, i)
+         WHERE p.oid = 'scorekit.anomaly_update(text, text, float8)'::regprocedure AND m = 't'",
+    );
+    assert_eq!(out, scorekit_host::names::STREAM_OUTPUTS.join(","));
+}
+
+const SERIES: &str = "SELECT g AS i, 70 + sin(g / 5.0) + CASE WHEN g % 97 = 0 THEN 25 ELSE 0 END AS v FROM generate_series(1, 240) g";
+
+/// Scores of `anomaly_update(model, key, v)` for readings `from..=to` of [`SERIES`].
+fn stream_scores(model: &str, key: &str, from: i32, to: i32) -> Vec<f64> {
+    Spi::get_one::<Vec<f64>>(&format!(
+        "SELECT array_agg(u.score ORDER BY t.i) FROM (SELECT * FROM ({SERIES}) s WHERE i BETWEEN {from} AND {to} ORDER BY i) t,
+         LATERAL scorekit.anomaly_update('{model}', '{key}', t.v) u"
+    ))
+    .unwrap()
+    .unwrap()
+}
+
+fn stored(model: &str, key: &str) -> (String, i64) {
+    let (sha, n) = Spi::get_two_with_args::<String, i64>(
+        "SELECT sha256, readings FROM scorekit.stream_state WHERE model = $1 AND stream_key = $2",
+        &[model.into(), key.into()],
+    )
+    .unwrap();
+    (sha.unwrap(), n.unwrap())
+}
+
+// A redeploy follows scorekit.on_redeploy like the server: the state carries over to a module of
+// the same trained model; a retrained model restarts the stream and archives the old state.
+#[pg_test]
+fn streams_follow_the_redeploy_policy() {
+    let a = Spi::get_one_with_args::<String>(
+        "SELECT sha256 FROM scorekit.load_model('sa', $1)",
+        &[module("stream_a").as_slice().into()],
+    )
+    .unwrap()
+    .unwrap();
+    let rebuilt = Spi::get_one_with_args::<String>(
+        "SELECT sha256 FROM scorekit.load_model('sa', $1, deploy => false)",
+        &[module("stream_a_rebuilt").as_slice().into()],
+    )
+    .unwrap()
+    .unwrap();
+    let retrained = Spi::get_one_with_args::<String>(
+        "SELECT sha256 FROM scorekit.load_model('sa', $1, deploy => false)",
+        &[module("stream_a_retrained").as_slice().into()],
+    )
+    .unwrap()
+    .unwrap();
+    assert_ne!(a, rebuilt);
+    // A reference stream that never sees a redeploy, pinned by hash.
+    let reference = stream_scores(&format!("sha256:{a}"), "ref", 1, 120);
+    let before = stream_scores("sa", "k", 1, 60);
+    assert_eq!(before[..], reference[..60]);
+    Spi::run(&format!("SELECT scorekit.deploy('sa', 'sha256:{rebuilt}')")).unwrap();
+    let after = stream_scores("sa", "k", 61, 120);
+    assert_eq!(after[..], reference[60..], "carried over: the same scores as without the redeploy");
+    assert_eq!(stored("sa", "k"), (rebuilt.clone(), 120));
+    let archived = f64_of("SELECT count(*)::float8 FROM scorekit.stream_state_archive");
+    assert_eq!(archived, 0.0);
+    // A retrained model: the stream restarts from its trained state; the old state is archived.
+    Spi::run(&format!("SELECT scorekit.deploy('sa', 'sha256:{retrained}')")).unwrap();
+    let restarted = stream_scores("sa", "k", 121, 130);
+    let fresh = stream_scores(&format!("sha256:{retrained}"), "fresh", 121, 130);
+    assert_eq!(restarted, fresh);
+    assert_eq!(stored("sa", "k"), (retrained.clone(), 10));
+    let (sha, n) = Spi::get_two::<String, i64>("SELECT sha256, readings FROM scorekit.stream_state_archive").unwrap();
+    assert_eq!((sha.unwrap(), n.unwrap()), (rebuilt.clone(), 120));
+    // Under 'restart' even the same trained model restarts (and archives).
+    Spi::run(&format!("SELECT scorekit.deploy('sa', 'sha256:{a}')")).unwrap();
+    stream_scores("sa", "k3", 1, 5);
+    Spi::run("SET scorekit.on_redeploy = 'restart'").unwrap();
+    Spi::run(&format!("SELECT scorekit.deploy('sa', 'sha256:{rebuilt}')")).unwrap();
+    let restarted = stream_scores("sa", "k3", 6, 10);
+    assert_eq!(restarted, stream_scores(&format!("sha256:{rebuilt}"), "fresh3", 6, 10));
+    assert_eq!(f64_of("SELECT count(*)::float8 FROM scorekit.stream_state_archive"), 2.0);
+    // Under 'carry-over' even a retrained model takes the old state (its own forest is unused).
+    Spi::run("SET scorekit.on_redeploy = 'carry-over'").unwrap();
+    let reference = stream_scores(&format!("sha256:{rebuilt}"), "ref4", 1, 10);
+    assert_eq!(stream_scores("sa", "k4", 1, 5)[..], reference[..5]);
+    Spi::run(&format!("SELECT scorekit.deploy('sa', 'sha256:{retrained}')")).unwrap();
+    assert_eq!(stream_scores("sa", "k4", 6, 10)[..], reference[5..]);
+    assert_eq!(stored("sa", "k4"), (retrained, 10));
+}
+
+// The backend's live stream is used only while the table holds the state it continued from: a
+// rolled-back step is never the base of the next one.
+#[pg_test]
+fn a_rolled_back_step_is_not_kept() {
+    load("anomaly");
+    let fresh = stream_scores("anomaly", "fresh", 1, 3);
+    Spi::run(&format!(
+        "DO $t$ BEGIN
+            PERFORM u.score FROM ({SERIES}) s, LATERAL scorekit.anomaly_update('anomaly', 'r', s.v) u WHERE s.i <= 50;
+            RAISE EXCEPTION 'roll back';
+         EXCEPTION WHEN raise_exception THEN NULL; END $t$"
+    ))
+    .unwrap();
+    assert_eq!(f64_of("SELECT count(*)::float8 FROM scorekit.stream_state WHERE stream_key = 'r'"), 0.0);
+    assert_eq!(stream_scores("anomaly", "r", 1, 3), fresh, "the stream starts again from the trained state");
+    assert_eq!(stored("anomaly", "r").1, 3);
+    assert!(Spi::get_one::<bool>("SELECT scorekit.anomaly_reset('anomaly', 'r')").unwrap().unwrap());
+    assert_eq!(stream_scores("anomaly", "r", 1, 3), fresh);
+    assert_error(
+        "scorekit.anomaly_update('anomaly', '', 1)",
+        "22023",
+        "scorekit: model 'anomaly': '' is not a valid stream key",
+    );
+    assert_error(
+        "scorekit.anomaly_update('churn', 'k', 1)",
+        "42704",
+        "scorekit: unknown model 'churn'",
+    );
+}
+
+// Issue 14: only the extension's functions may write stream states.
+#[pg_test]
+fn a_plain_role_cannot_write_stream_state_but_can_score_streams() {
+    load("anomaly");
+    Spi::run("CREATE ROLE scorekit_test_plain NOLOGIN").unwrap();
+    Spi::run("SET ROLE scorekit_test_plain").unwrap();
+    let score = f64_of("SELECT score FROM scorekit.anomaly_update('anomaly', 'plain', 70)");
+    assert!(score.is_finite());
+    assert_eq!(f64_of("SELECT readings::float8 FROM scorekit.stream_state WHERE stream_key = 'plain'"), 1.0);
+    for write in [
+        "INSERT INTO scorekit.stream_state (model, stream_key, sha256, state) SELECT 'anomaly', 'forged', sha256, '\\x00' FROM scorekit.modules LIMIT 1",
+        "UPDATE scorekit.stream_state SET state = '\\x00', readings = 0",
+        "DELETE FROM scorekit.stream_state",
+        "INSERT INTO scorekit.stream_state_archive (model, stream_key, sha256, model_sha256, state, readings, reason) SELECT 'a', 'b', sha256, '', '\\x00', 0, 'x' FROM scorekit.modules LIMIT 1",
+    ] {
+        let (state, msg) = error_of(&format!("1 FROM (SELECT 1) x; {write}; PERFORM 1"));
+        assert_eq!(state, "42501", "{write}: {msg}");
+    }
+    assert_error("scorekit.anomaly_reset('anomaly', 'plain')", "42501", "permission denied for function anomaly_reset");
+    Spi::run("RESET ROLE").unwrap();
+    assert_eq!(f64_of("SELECT readings::float8 FROM scorekit.stream_state WHERE stream_key = 'plain'"), 1.0);
+    // The functions run with a pinned search_path, so no role can plant objects they resolve.
+    let config = text_of(
+        "SELECT string_agg(proname || ':' || prosecdef || ':' || array_to_string(proconfig, ';'), ' ' ORDER BY proname)
+         FROM pg_proc WHERE proname IN ('anomaly_update', 'anomaly_reset') AND pronamespace = 'scorekit'::regnamespace",
+    );
+    assert_eq!(config, "anomaly_reset:true:search_path=pg_catalog, pg_temp anomaly_update:true:search_path=pg_catalog, pg_temp");
+}
+
+const HOURLY: &str = "SELECT g, '2014-01-01 00:00Z'::timestamptz + g * interval '1 hour' AS ts, 7000 + 500 * sin(g / 3.8) AS v FROM generate_series(0, 24 * 30 - 1) g";
+
+fn forecast_means(sql: &str) -> Vec<f64> {
+    Spi::get_one::<Vec<f64>>(&format!("SELECT array_agg(mean ORDER BY step) FROM ({sql}) f")).unwrap().unwrap()
+}
+
+// The timed form reads the timestamps through the host layer's history rule: without gaps it is
+// the untimed form with start = the first timestamp; a gap is filled with missing values (the
+// untimed form with NULLs there) or refused naming it; disorder and odd spacing are refused.
+#[pg_test]
+fn forecast_with_timestamps_checks_and_fills_gaps() {
+    load("forecast");
+    Spi::run(&format!("CREATE TEMP TABLE hist AS {HOURLY}")).unwrap();
+    let untimed = forecast_means(
+        "SELECT * FROM scorekit.forecast('forecast', (SELECT array_agg(v ORDER BY g) FROM hist), 24, start => '2014-01-01Z')",
+    );
+    let timed = forecast_means(
+        "SELECT * FROM scorekit.forecast('forecast', (SELECT array_agg(v ORDER BY g) FROM hist), (SELECT array_agg(ts ORDER BY g) FROM hist), 24)",
+    );
+    assert_eq!(untimed.len(), 24);
+    assert_eq!(untimed, timed);
+    // Three hours missing, inside the window the model reads.
+    let gap = "g NOT BETWEEN 700 AND 702";
+    let filled = forecast_means(&format!(
+        "SELECT * FROM scorekit.forecast('forecast', (SELECT array_agg(v ORDER BY g) FROM hist WHERE {gap}), (SELECT array_agg(ts ORDER BY g) FROM hist WHERE {gap}), 24)"
+    ));
+    let with_nulls = forecast_means(&format!(
+        "SELECT * FROM scorekit.forecast('forecast', (SELECT array_agg(CASE WHEN {gap} THEN v END ORDER BY g) FROM hist), 24, start => '2014-01-01Z')"
+    ));
+    assert_eq!(filled, with_nulls);
+    assert_ne!(filled, untimed);
+    Spi::run("SET scorekit.forecast_gaps = 'refuse'").unwrap();
+    assert_error(
+        &format!("* FROM scorekit.forecast('forecast', (SELECT array_agg(v ORDER BY g) FROM hist WHERE {gap}), (SELECT array_agg(ts ORDER BY g) FROM hist WHERE {gap}), 24)"),
+        "22023",
+        "scorekit: model 'forecast': row 701: timestamp 2014-01-30 07:00:00 follows 2014-01-30 03:00:00 by 4 steps of 3600 s: 3 missing",
+    );
+    Spi::run("RESET scorekit.forecast_gaps").unwrap();
+    assert_error(
+        "* FROM scorekit.forecast('forecast', (SELECT array_agg(v ORDER BY g) FROM hist), (SELECT array_agg(ts ORDER BY g DESC) FROM hist), 24)",
+        "22023",
+        "scorekit: model 'forecast': row 2: timestamp 2014-01-30 22:00:00 goes back before the timestamp of row 1",
+    );
+    assert_error(
+        "* FROM scorekit.forecast('forecast', (SELECT array_agg(v ORDER BY g) FROM hist), (SELECT array_agg(ts + CASE WHEN g = 10 THEN interval '30 minutes' ELSE interval '0' END ORDER BY g) FROM hist), 24)",
+        "22023",
+        "scorekit: model 'forecast': row 11: timestamp 2014-01-01 10:30:00 is 5400 s after the previous one",
+    );
+    assert_error(
+        "* FROM scorekit.forecast('forecast', (SELECT array_agg(v ORDER BY g) FROM hist), (SELECT array_agg(CASE WHEN g = 5 THEN NULL ELSE ts END ORDER BY g) FROM hist), 24)",
+        "22023",
+        "scorekit: model 'forecast': timestamps: row 6: the timestamp is missing",
+    );
 }

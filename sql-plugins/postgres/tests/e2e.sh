@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test of the installed scorekit extension against a real PostgreSQL server started
 # here (initdb in a temp dir, Unix socket in that dir, no TCP). Every score is compared with
-# `host score` on the same rows. Called by ../test.sh, which sets HOST, MODULES, ROOT, PG_MAJOR.
+# `host score` on the same rows; the cross-host conformance suite runs with this server as its
+# PostgreSQL host. Called by ../test.sh, which sets HOST, MODULES, ROOT, PG_MAJOR (and
+# CARGO_TARGET_DIR, where the workspace's test build is).
 set -euo pipefail
 : "${HOST:?path of the host binary}" "${MODULES:?dir with churn.wasm, anomaly.wasm, forecast.wasm and demo/}"
 : "${ROOT:?repository root}"
@@ -110,16 +112,23 @@ aurora_args="state, account_length::bigint, substr(area_code, 11)::bigint, '000-
 out "SELECT will_churn($aurora_args) FROM churn ORDER BY id" pg_aurora.csv
 $CMP "churn Aurora labels" "$WORK/host_churn.csv" probability "$WORK/pg_aurora.csv" 0 --label 0.5 True. False. || fails=$((fails + 1))
 
-# NULL is an ERROR naming the input by default; with scorekit.null_inputs = 'missing' it is a missing
-# value, exactly like an empty CSV field for `host score`.
+# NULL is a missing value by default, exactly like an empty CSV field for `host score` (the host
+# layer's one default: it was an ERROR before the port); under scorekit.null_inputs = 'error' it is
+# an ERROR naming the row and the column, with the row counted in the whole input of a batch path.
 null_call="churn_probability('IN',65,'area_code_415','no','no',NULL,129.1,137,21.95,228.5,83,19.42,208.8,111,9.4,12.7,6,3.43,4)"
-expect_error "SELECT $null_call" "row 1, input 'number_vmail_messages' (argument 6) is NULL"
-expect_error "SELECT count(*) FROM scorekit.score_query('churn', 'SELECT (jsonb_populate_record(c, CASE WHEN id = 1500 THEN ''{\"total_eve_calls\": null}'' ELSE ''{}'' END::jsonb)).* FROM churn c ORDER BY id')" \
-    "row 1500, input 'total_eve_calls' (argument 11) is NULL"
 { echo "$header"; echo "IN,65,area_code_415,no,no,,129.1,137,21.95,228.5,83,19.42,208.8,111,9.4,12.7,6,3.43,4,no"; } >"$WORK/null.csv"
 "$HOST" score "$MODULES/demo/churn.model.json" --input "$WORK/null.csv" >"$WORK/host_null.csv"
-sql "SET scorekit.null_inputs = 'missing'; SELECT $null_call" >"$WORK/pg_null.csv"
-$CMP "NULL argument = missing value (null_inputs = missing)" "$WORK/host_null.csv" probability "$WORK/pg_null.csv" 0 || fails=$((fails + 1))
+sql "SELECT $null_call" >"$WORK/pg_null.csv"
+$CMP "NULL argument = missing value (the default)" "$WORK/host_null.csv" probability "$WORK/pg_null.csv" 0 || fails=$((fails + 1))
+expect_error "SET scorekit.null_inputs = 'error'; SELECT $null_call" "row 1, column 'number_vmail_messages': value is null"
+null_1500="SELECT (jsonb_populate_record(c, CASE WHEN id = 1500 THEN ''{\"total_eve_calls\": null}'' ELSE ''{}'' END::jsonb)).* FROM churn c ORDER BY id"
+expect_error "SET scorekit.null_inputs = 'error'; SELECT count(*) FROM scorekit.score_query('churn', '$null_1500')" \
+    "row 1500, column 'total_eve_calls': value is null"
+# A model error in the second module call (batch_size 1024) names the row of the whole input too.
+bad_1500="SELECT (jsonb_populate_record(c, CASE WHEN id = 1500 THEN ''{\"state\": \"XX\"}'' ELSE ''{}'' END::jsonb)).* FROM churn c ORDER BY id"
+expect_error "SELECT count(*) FROM scorekit.score_query('churn', '$bad_1500')" "row 1500, column 'state': unknown category 'XX'"
+expect_error "SELECT scorekit.score_rows('churn', jsonb_agg(CASE WHEN id = 1500 THEN to_jsonb(c) || '{\"state\": \"XX\"}' ELSE to_jsonb(c) END ORDER BY id)) FROM churn c" \
+    "row 1500, column 'state': unknown category 'XX'"
 
 # --- explain: contributions sum to the margin ---------------------------------------------------------
 expect_eq "explain rows" 20 "$(sql "SELECT count(*) FROM scorekit.explain('churn', (SELECT c FROM churn c WHERE id = 1))")"
@@ -140,6 +149,18 @@ out "SELECT score FROM reading_scores ORDER BY ts" pg_trigger.csv
 head -601 "$WORK/host_anomaly.csv" >"$WORK/host_anomaly600.csv"
 $CMP "anomaly trigger (state in scorekit.stream_state)" "$WORK/host_anomaly600.csv" score "$WORK/pg_trigger.csv" 0 || fails=$((fails + 1))
 expect_eq "stream readings" 600 "$(sql "SELECT readings FROM scorekit.stream_state WHERE model = 'anomaly' AND stream_key = 'm1'")"
+psql_ -c "\\copy (SELECT encode(state, 'hex') FROM scorekit.stream_state WHERE stream_key = 'm1') TO '$WORK/state600.hex'"
+# Another session's step between two of this session's: this backend's live stream is stale and
+# must not be used (the stream book checks the stored row first), so the scores stay the series'.
+stale=$(psql_ -At <<SQL
+SELECT score FROM scorekit.anomaly_update('anomaly', 'shared', (SELECT value FROM temps WHERE id = 1));
+\\! $BIN/psql -h $WORK -p 5432 -U postgres -d postgres -X -q -At -c "SELECT score FROM scorekit.anomaly_update('anomaly', 'shared', (SELECT value FROM temps WHERE id = 2))" >$WORK/other_session.txt
+SELECT score FROM scorekit.anomaly_update('anomaly', 'shared', (SELECT value FROM temps WHERE id = 3));
+SQL
+)
+{ echo "score"; echo "$stale" | head -1; cat "$WORK/other_session.txt"; echo "$stale" | tail -1; } >"$WORK/pg_shared.csv"
+head -4 "$WORK/host_anomaly.csv" >"$WORK/host_anomaly3.csv"
+$CMP "stream stepped by two sessions in turn" "$WORK/host_anomaly3.csv" score "$WORK/pg_shared.csv" score --header-actual || fails=$((fails + 1))
 
 # --- forecast -----------------------------------------------------------------------------------------
 sql "CREATE TABLE elec (ts timestamptz, demand_mw float8)"
@@ -150,6 +171,13 @@ out "SELECT step, mean, q[1], q[2], q[3] FROM scorekit.forecast('forecast', (SEL
 $CMP "forecast mean" "$WORK/host_fc.csv" mean "$WORK/pg_fc.csv" 1 || fails=$((fails + 1))
 $CMP "forecast q0.1" "$WORK/host_fc.csv" q0.1 "$WORK/pg_fc.csv" 2 || fails=$((fails + 1))
 $CMP "forecast q0.9" "$WORK/host_fc.csv" q0.9 "$WORK/pg_fc.csv" 4 || fails=$((fails + 1))
+# The same history with its timestamps (checked against the model's period, gaps by the rule).
+out "SELECT step, mean FROM scorekit.forecast('forecast', (SELECT array_agg(demand_mw ORDER BY ts) FROM elec), (SELECT array_agg(ts ORDER BY ts) FROM elec), $h)" pg_fc_timed.csv
+$CMP "forecast mean, timestamped history" "$WORK/host_fc.csv" mean "$WORK/pg_fc_timed.csv" 1 || fails=$((fails + 1))
+gap="ts NOT BETWEEN (SELECT max(ts) - interval '30 hours' FROM elec) AND (SELECT max(ts) - interval '28 hours' FROM elec)"
+expect_error "SET scorekit.forecast_gaps = 'refuse'; SELECT count(*) FROM scorekit.forecast('forecast', (SELECT array_agg(demand_mw ORDER BY ts) FROM elec WHERE $gap), (SELECT array_agg(ts ORDER BY ts) FROM elec WHERE $gap), 24)" \
+    "by 4 steps of 3600 s: 3 missing (the gap rule is 'refuse'"
+expect_eq "forecast with a filled gap" 24 "$(sql "SELECT count(*) FROM scorekit.forecast('forecast', (SELECT array_agg(demand_mw ORDER BY ts) FROM elec WHERE $gap), (SELECT array_agg(ts ORDER BY ts) FROM elec WHERE $gap), 24)")"
 
 # --- deploy / rollback, seen by another session ------------------------------------------------------
 anomaly_sha=$(sql "SELECT sha256 FROM scorekit.models WHERE name = 'anomaly'")
@@ -166,14 +194,17 @@ expect_eq "rollback" "$(sha256sum "$MODULES/churn.wasm" | cut -c1-64)" "$(sql "S
 seed_rest="65,415,'329-6603','no','no',0,129.1,137,21.95,228.5,83,19.42,208.8,111,9.4,12.7,6,3.43,4"
 expect_error "SELECT scorekit.score_args(NULL, 1)" "model argument is NULL"
 expect_error "SELECT will_churn('IN', 65)" "function will_churn(unknown, integer) does not exist"
-expect_error "SELECT scorekit.score_args('churn', 'IN', 65)" "model 'churn' takes 19 inputs (state, account_length"
-expect_error "SELECT scorekit.score('churn', '{1,2,3}'::float8[])" "takes 19 inputs"
+expect_error "SELECT scorekit.score_args('churn', 'IN', 65)" "row 1: expected 19 values (the inputs of model 'churn': state, account_length"
+expect_error "SELECT scorekit.score('churn', '{1,2,3}'::float8[])" "expected 19 values per row (the model's inputs), got 3"
 expect_error "SELECT will_churn('XX',$seed_rest)" "column 'state': unknown category 'XX'"
 expect_error "SELECT scorekit.score_args('churn', 'IN','abc','area_code_415','no','no',0,129.1,137,21.95,228.5,83,19.42,208.8,111,9.4,12.7,6,3.43,4)" \
     "column 'account_length': expected a number, got 'abc'"
 expect_error "SELECT scorekit.score('churn', to_jsonb(c) - 'state') FROM churn c WHERE id = 1" "input 'state' is missing"
 expect_error "SELECT scorekit.score('nope', '{}'::jsonb)" "unknown model 'nope'"
-expect_error "SELECT scorekit.explain('churn', '[{}, {}]'::jsonb)" "expected one JSON object, got an array of 2"
+expect_error "SELECT scorekit.explain('churn', jsonb_build_array(to_jsonb(c), to_jsonb(c))) FROM churn c WHERE id = 1" "expected one row, got 2"
+expect_error "SELECT scorekit.explain('churn', '[{}, {}]'::jsonb)" "row 1: the object names none of the inputs of model 'churn'"
+expect_error "SELECT scorekit.score('churn', to_jsonb(c) || '{\"international_plan\": true}') FROM churn c WHERE id = 1" \
+    "row 1, column 'international_plan': unknown category 'true'"
 expect_error "SELECT scorekit.load_model('bad', '\\x68656c6c6f20776f726c64'::bytea)" "not a WebAssembly module"
 expect_error "SELECT scorekit.load_model('bad', substring(bytes from 1 for 2000)) FROM scorekit.modules WHERE name = 'churn'" "invalid model module"
 expect_error "SELECT scorekit.load_model('bad', bytes, expected_sha256 => repeat('0', 64)) FROM scorekit.modules WHERE name = 'churn'" "SHA-256 is"
@@ -184,8 +215,72 @@ expect_error "SET statement_timeout = '200ms'; SELECT count(*) FROM scorekit.sco
 sql "CREATE ROLE analyst LOGIN; GRANT SELECT ON churn TO analyst"
 expect_error "SET ROLE analyst; SELECT scorekit.load_model('x', bytes) FROM scorekit.modules WHERE name = 'churn'" "permission denied for function load_model"
 expect_eq "EXECUTE for everyone" t "$(sql "SET ROLE analyst; SELECT scorekit.score('churn', c) BETWEEN 0 AND 1 FROM churn c WHERE id = 1")"
+# Issue 14: only the extension's functions write stream states; a plain role still streams.
+expect_error "SET ROLE analyst; UPDATE scorekit.stream_state SET readings = 0" "permission denied for table stream_state"
+expect_error "SET ROLE analyst; DELETE FROM scorekit.stream_state" "permission denied for table stream_state"
+expect_error "SET ROLE analyst; INSERT INTO scorekit.stream_state SELECT model, 'forged', sha256, state FROM scorekit.stream_state LIMIT 1" \
+    "permission denied for table stream_state"
+expect_error "SET ROLE analyst; SELECT scorekit.anomaly_reset('anomaly', 'm1')" "permission denied for function anomaly_reset"
+expect_eq "a plain role streams" "601" "$(sql "SET ROLE analyst; SELECT count(*) FROM scorekit.anomaly_update('anomaly', 'm1', 70); SELECT readings FROM scorekit.stream_state WHERE stream_key = 'm1'" | tail -1)"
 expect_eq "server still up" 1 "$(sql 'SELECT 1')"
 expect_eq "stats view" "5000|0" "$(sql "SELECT count(churn_probability($inputs)) FROM churn; SELECT rows, errors FROM scorekit.stats WHERE model = 'churn'" | tail -1)"
+
+# --- the cross-host conformance suite (tests/conformance), with this server as its PostgreSQL host ----
+sql "CREATE DATABASE conformance"
+if SCOREKIT_CONFORMANCE_PSQL="$BIN/psql -h $WORK -p 5432 -U postgres -d conformance" \
+    cargo test --workspace --release --exclude scorekit --test conformance --manifest-path "$ROOT/Cargo.toml" \
+    -- --nocapture >"$WORK/conformance.log" 2>&1; then
+    echo "ok   conformance suite: $(grep -c ' postgres *ok$' "$WORK/conformance.log") cases agree on postgres," \
+        "$(grep -c ' postgres *skip' "$WORK/conformance.log") skipped with their reason"
+else
+    echo "FAIL conformance suite:"; grep -E " FAIL$|disagreement| on [a-z]+: |panicked" "$WORK/conformance.log" | head -20
+    fails=$((fails + 1))
+fi
+
+# --- redeploy of a stream's model: retrained -> restart, the old state archived, a NOTICE -----------
+psql_ >/dev/null <<SQL
+\\set b64 \`base64 -w0 $MODULES/stream_a_retrained.wasm\`
+SELECT * FROM scorekit.load_model('anomaly', decode(:'b64', 'base64'));
+SQL
+notice=$(psql_ -At -c "SELECT count(*) FROM scorekit.anomaly_update('anomaly', 'm1', 70)" 2>&1 >/dev/null)
+want="NOTICE:  scorekit: model 'anomaly', stream 'm1': model 'anomaly' changed from version *: the stream restarted from the new model's trained state; the previous state (601 readings) is kept at scorekit.stream_state_archive id 1"
+# shellcheck disable=SC2053 # $want is a pattern
+if [[ "$notice" == $want ]]; then echo "ok   redeploy NOTICE: $notice" | cut -c1-160; else echo "FAIL redeploy NOTICE: $notice"; fails=$((fails + 1)); fi
+expect_eq "archived state" "601|1" "$(sql "SELECT a.readings, s.readings FROM scorekit.stream_state_archive a, scorekit.stream_state s WHERE a.stream_key = 'm1' AND s.stream_key = 'm1'")"
+
+# --- upgrade from 0.1.0: the schema equals a fresh install, and a saved stream continues ------------
+sql "CREATE DATABASE upgraded"
+psql_up() { "$BIN/psql" -h "$WORK" -p 5432 -U postgres -d upgraded -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql_up -c "CREATE EXTENSION scorekit VERSION '0.1.0'" -c "SELECT * FROM scorekit.load_model_file('anomaly', '$WORK/anomaly.wasm')" >/dev/null
+expect_eq "0.1.0 installed" "0.1.0" "$(psql_up -At -c "SELECT extversion FROM pg_extension WHERE extname = 'scorekit'")"
+# A stream state as 0.1.0 kept it (no model_sha256): the trigger test's stream after 600 readings.
+psql_up >/dev/null <<SQL
+CREATE TEMP TABLE s (hex text);
+\\copy s FROM '$WORK/state600.hex'
+INSERT INTO scorekit.stream_state (model, stream_key, sha256, state, readings)
+SELECT 'anomaly', 'm1', sha256, decode((SELECT hex FROM s), 'hex'), 600 FROM scorekit.modules WHERE name = 'anomaly';
+SQL
+psql_up -c "ALTER EXTENSION scorekit UPDATE TO '0.2.0'"
+expect_eq "upgraded to" "$(sql 'SELECT scorekit.version()')" "$(psql_up -At -c "SELECT extversion FROM pg_extension WHERE extname = 'scorekit'")"
+catalog="SELECT 'fn', p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ') ' || pg_get_function_result(p.oid) || ' ' || p.provolatile::text || p.proparallel::text || p.proisstrict::text || p.prosecdef::text || ' ' || coalesce(array_to_string(p.proconfig, ';'), '') || ' ' || coalesce(p.proacl::text, '') || ' ' || md5(p.prosrc) FROM pg_proc p WHERE p.pronamespace = 'scorekit'::regnamespace
+  UNION ALL SELECT 'col', c.relname || '.' || a.attname || ' ' || a.attnum || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE c.relnamespace = 'scorekit'::regnamespace AND c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL SELECT 'rel', c.relname || ' ' || c.relkind::text || ' ' || coalesce(c.relacl::text, '') || ' ' || coalesce(obj_description(c.oid, 'pg_class'), '') FROM pg_class c WHERE c.relnamespace = 'scorekit'::regnamespace
+  UNION ALL SELECT 'con', conrelid::regclass::text || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'scorekit'::regnamespace
+  UNION ALL SELECT 'cfg', unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'scorekit'
+  UNION ALL SELECT 'trg', tgname || ' ' || tgrelid::regclass::text FROM pg_trigger WHERE tgrelid::regclass::text LIKE 'scorekit.%' AND NOT tgisinternal
+  ORDER BY 1, 2"
+sql "$catalog" >"$WORK/catalog_fresh.txt"
+psql_up -At -c "$catalog" >"$WORK/catalog_upgraded.txt"
+if diff "$WORK/catalog_fresh.txt" "$WORK/catalog_upgraded.txt" >"$WORK/catalog.diff"; then
+    echo "ok   upgraded schema = fresh 0.2.0 schema ($(wc -l <"$WORK/catalog_fresh.txt") catalog rows)"
+else
+    echo "FAIL upgraded schema differs from a fresh install:"; head -20 "$WORK/catalog.diff"; fails=$((fails + 1))
+fi
+# The 0.1.0 state continues after the upgrade: reading 601 scores as in `host score`.
+psql_up -At -c "SELECT score FROM scorekit.anomaly_update('anomaly', 'm1', $(sql "SELECT value FROM temps WHERE id = 601"))" >"$WORK/pg_601.csv"
+sed -n '1p;602p' "$WORK/host_anomaly.csv" >"$WORK/host_601.csv"
+$CMP "a 0.1.0 stream state continues after the upgrade" "$WORK/host_601.csv" score "$WORK/pg_601.csv" 0 || fails=$((fails + 1))
+expect_eq "upgraded stream readings" 601 "$(psql_up -At -c "SELECT readings FROM scorekit.stream_state WHERE stream_key = 'm1'")"
 
 if [ "$fails" -ne 0 ]; then
     echo "e2e: $fails check(s) failed; server log:"; tail -n 20 "$WORK/server.log"

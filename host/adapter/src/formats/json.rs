@@ -104,25 +104,27 @@ pub fn push_row(b: &mut BatchBuilder<'_>, row: &Json) -> HostResult<()> {
         return b.push_positional(&values);
     }
     let Json::Object(o) = row else { unreachable!("positional() refuses every other shape") };
-    if !schema.inputs.is_empty() && !schema.inputs.iter().any(|f| o.contains_key(&f.name)) {
+    // One pass over the inputs: each key looked up once, its JSON type checked on the way.
+    let mut values = Vec::with_capacity(schema.inputs.len());
+    for f in &schema.inputs {
+        values.push(match o.get(&f.name) {
+            None => None,
+            Some(v) => Some(value(v).map_err(|k| {
+                HostError::bad_input(format!(
+                    "row {n}, column '{}': a value must be a number, a string, a boolean or null, got {k}",
+                    f.name
+                ))
+            })?),
+        });
+    }
+    if !schema.inputs.is_empty() && values.iter().all(Option::is_none) {
         return Err(HostError::bad_input(format!(
             "row {n}: the object names none of the inputs of model '{}' ({})",
             schema.name,
             input_names(schema)
         )));
     }
-    // Check every present input's JSON type first, so the message names the column.
-    for f in &schema.inputs {
-        if let Some(v) = o.get(&f.name)
-            && let Err(k) = value(v)
-        {
-            return Err(HostError::bad_input(format!(
-                "row {n}, column '{}': a value must be a number, a string, a boolean or null, got {k}",
-                f.name
-            )));
-        }
-    }
-    b.push_named(|name| o.get(name).map(|v| value(v).unwrap_or(Value::Null)))
+    b.push_fields(&values)
 }
 
 /// The rows of a JSON document: `{"instances": [...]}`, `{"rows": [...]}`, a bare array of

@@ -153,6 +153,12 @@ fn score_rows(scorer: &SharedScorer, args: &ScoreArgs, out: &mut Out) -> Result<
     }
     out.write_record(&header)?;
     let mut source = RowSource::open(&args.input, schema, policy)?;
+    // Rows scored so far, on stderr when it is a terminal (indicatif draws nothing otherwise).
+    let progress = indicatif::ProgressBar::new_spinner();
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {human_pos} rows scored ({per_sec}) {elapsed}")
+            .expect("static template"),
+    );
     let mut stream = if streaming { Some(scorer.open_stream().map_err(anyhow::Error::new)?) } else { None };
     let at = |e: scorekit_host::HostError| anyhow::Error::new(e).context(args.input.display().to_string());
     let chunk = args.chunk_rows.max(1);
@@ -180,6 +186,7 @@ fn score_rows(scorer: &SharedScorer, args: &ScoreArgs, out: &mut Out) -> Result<
             }
         };
         let ew = schema.inputs.len() + 1;
+        progress.inc(rows.n_rows() as u64);
         for (i, row) in values.chunks(width).enumerate() {
             if args.explain {
                 let mut r = row.to_vec();
@@ -190,6 +197,7 @@ fn score_rows(scorer: &SharedScorer, args: &ScoreArgs, out: &mut Out) -> Result<
             }
         }
     }
+    progress.finish_and_clear();
     if source.rows_read() == 0 {
         bail!("{}: the file has no data rows", args.input.display());
     }
