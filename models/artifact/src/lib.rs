@@ -37,11 +37,13 @@ pub use scorekit_rcf::RcfModel;
 /// 3: GBT models store the feature importance instead of per-node gains (JSON), and postcard
 /// holds them in a compact form (threshold table, integer covers); older GBT JSON files still
 /// load.
-pub const FORMAT_VERSION: u32 = 3;
+/// 4: RCF postcard (modules, stream checkpoints) writes the point store as indices into a table
+/// of distinct values and child references without the leaf bit; the JSON is unchanged.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Whether JSON of `format` for a `family` model still loads: GBT files of every earlier format
 /// (their JSON only gained the importance; per-node gains still load); RCF and forecaster files
-/// from format 2 on (format 3 did not change their shape).
+/// from format 2 on (formats 3 and 4 changed only GBT JSON and RCF postcard).
 fn json_format_readable(format: u32, family: Family) -> bool {
     let oldest = match family {
         Family::Gbt => 1,
