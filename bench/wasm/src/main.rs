@@ -89,6 +89,9 @@ fn main() {
     artifact.encode(&flat, 0, &mut encoded).unwrap();
     let n_rows = encoded.len() / n;
     println!("trees {}", gbt.n_trees());
+    let params = scorekit_gbt::GbtParams::default();
+    println!("max_depth {}", params.max_depth);
+    println!("max_leaves {}", params.max_leaves);
     println!("rows {n_rows}");
 
     let wasm = scorekit_compile::compile(&artifact).unwrap();
