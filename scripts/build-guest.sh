@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Rebuilds the Wasm guest (guest/, the scoring code inside every model module) from source and
-# refreshes guest/prebuilt/scorekit_guest.wasm, the copy that builds without the wasm32 target
-# embed (a fresh clone's `cargo run -p host -- serve`). The build is reproducible: paths are
+# Rebuilds the Wasm guests (guest/, the scoring code inside every model module; one build per
+# model family, so a module carries only its family's code) from source and refreshes
+# guest/prebuilt/scorekit_guest_<family>.wasm, the copies that builds without the wasm32 target
+# embed (a fresh clone's `cargo run -p host -- serve`). The builds are reproducible: paths are
 # remapped, so the same sources give the same bytes on any machine with the same toolchain.
-#   scripts/build-guest.sh           rebuild and refresh the committed copy
-#   scripts/build-guest.sh --check   rebuild and fail if the committed copy differs (test script)
+#   scripts/build-guest.sh           rebuild and refresh the committed copies
+#   scripts/build-guest.sh --check   rebuild and fail if a committed copy differs (test script)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/scorekit/target}"
@@ -13,16 +14,24 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup targe
 # model crates' dependencies (a no-op when nothing changed), then build with --locked.
 [ "${1:-}" = "--check" ] || cargo metadata --manifest-path guest/Cargo.toml --format-version 1 >/dev/null
 SCOREKIT_GUEST=source cargo build --release -q -p scorekit-compile
-fresh="$CARGO_TARGET_DIR/guest/wasm32-unknown-unknown/release/scorekit_guest.wasm"
-committed=guest/prebuilt/scorekit_guest.wasm
-if [ "${1:-}" = "--check" ]; then
-    if ! cmp -s "$fresh" "$committed"; then
-        echo "error: $committed is not what guest/ and models/ build ($(wc -c <"$fresh") vs $(wc -c <"$committed" 2>/dev/null || echo 0) bytes)." >&2
-        echo "       Run scripts/build-guest.sh and commit $committed." >&2
-        exit 1
+stale=0
+mkdir -p guest/prebuilt
+for family in gbt rcf forecast; do
+    fresh="$CARGO_TARGET_DIR/guest/families/$family.wasm"
+    committed="guest/prebuilt/scorekit_guest_$family.wasm"
+    if [ "${1:-}" = "--check" ]; then
+        if ! cmp -s "$fresh" "$committed"; then
+            echo "error: $committed is not what guest/ and models/ build ($(wc -c <"$fresh") vs $(wc -c <"$committed" 2>/dev/null || echo 0) bytes)." >&2
+            stale=1
+        else
+            echo "$committed is up to date ($(wc -c <"$committed") bytes, sha256 $(sha256sum "$committed" | cut -c1-16)…)"
+        fi
+        continue
     fi
-    echo "$committed is up to date ($(wc -c <"$committed") bytes, sha256 $(sha256sum "$committed" | cut -c1-16)…)"
-    exit 0
+    install -m 644 "$fresh" "$committed"
+    echo "wrote $committed ($(wc -c <"$committed") bytes, sha256 $(sha256sum "$committed" | cut -c1-16)…)"
+done
+if [ "$stale" = 1 ]; then
+    echo "       Run scripts/build-guest.sh and commit guest/prebuilt/." >&2
+    exit 1
 fi
-install -m 644 "$fresh" "$committed"
-echo "wrote $committed ($(wc -c <"$committed") bytes, sha256 $(sha256sum "$committed" | cut -c1-16)…)"

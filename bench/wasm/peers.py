@@ -1,5 +1,7 @@
-"""GBDT predict throughput of XGBoost and LightGBM (default settings) on the churn data, in the
-same format as the Rust bench: `key value` lines."""
+"""GBDT predict throughput of XGBoost and LightGBM on the churn data, in the same format as the
+Rust bench: `key value` lines. `peers.py CSV TREES MAX_DEPTH MAX_LEAVES`: both peers grow the same
+number of trees as scorekit's model (no early stopping) with the same depth and leaf limits, so
+that each scores as many trees of the same size."""
 import time, sys
 import numpy as np, pandas as pd
 import xgboost as xgb, lightgbm as lgb
@@ -17,8 +19,12 @@ def med(reps, f):
     return sorted(ts)[reps // 2]
 
 X = df
-xm = xgb.XGBClassifier(enable_categorical=True, tree_method="hist", n_jobs=1).fit(X[:tr], y[:tr])
-lm = lgb.LGBMClassifier(verbose=-1, n_jobs=1).fit(X[:tr], y[:tr])
+trees, depth, leaves = (int(a) for a in sys.argv[2:5])
+xm = xgb.XGBClassifier(enable_categorical=True, tree_method="hist", n_jobs=1, n_estimators=trees,
+                       max_depth=depth, max_leaves=leaves).fit(X[:tr], y[:tr])
+lm = lgb.LGBMClassifier(verbose=-1, n_jobs=1, n_estimators=trees, max_depth=depth,
+                        num_leaves=leaves).fit(X[:tr], y[:tr])
+print(f"peer_trees {trees}\npeer_max_depth {depth}\npeer_max_leaves {leaves}")
 for name, m in [("xgboost", xm), ("lightgbm", lm)]:
     b = med(11, lambda: m.predict_proba(X))
     print(f"{name}_batch5000_ns_per_row {b * 1e9 / n:.1f}")

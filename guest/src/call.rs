@@ -3,12 +3,10 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 
-use scorekit_abi::{ForecastOutput, ForecastQuery, op, status};
+use scorekit_abi::{op, status};
 use scorekit_artifact::Artifact;
 use scorekit_artifact::ops::OpsError;
-use scorekit_forecast::ForecastRequest;
 
 use crate::state::{Output, State, payload};
 
@@ -94,21 +92,7 @@ fn dispatch(st: &mut State, op: i32, req: &'static [u8]) -> Result<(), Fail> {
             }
             st.out = Output::Values(out);
         }
-        op::FORECAST => {
-            let (q, history) = ForecastQuery::decode(req)?;
-            let request = ForecastRequest {
-                horizon: q.horizon as usize,
-                quantiles: q.quantiles,
-                num_samples: q.num_samples as usize,
-                seed: q.seed,
-                start: q.start,
-            };
-            let f = artifact(st)?.forecast(&history, &request)?;
-            let out = ForecastOutput { mean: f.mean, quantiles: f.quantiles, samples: f.samples };
-            let mut b = st.take_bytes();
-            out.write(&mut b).map_err(|e| Fail(status::INTERNAL, format!("encoding the forecast: {e}")))?;
-            st.out = Output::Bytes(b);
-        }
+        op::FORECAST => forecast(st, req)?,
         op::STATE_EXPORT => {
             let bytes = artifact(st)?.export_state()?;
             st.out = Output::Bytes(bytes);
@@ -125,4 +109,32 @@ fn dispatch(st: &mut State, op: i32, req: &'static [u8]) -> Result<(), Fail> {
         other => return Err(Fail(status::UNSUPPORTED, format!("unknown operation {other}"))),
     }
     Ok(())
+}
+
+#[cfg(feature = "forecast")]
+fn forecast(st: &mut State, req: &'static [u8]) -> Result<(), Fail> {
+    use scorekit_abi::{ForecastOutput, ForecastQuery};
+    let (q, history) = ForecastQuery::decode(req)?;
+    let request = scorekit_forecast::ForecastRequest {
+        horizon: q.horizon as usize,
+        quantiles: q.quantiles,
+        num_samples: q.num_samples as usize,
+        seed: q.seed,
+        start: q.start,
+    };
+    let f = artifact(st)?.forecast(&history, &request)?;
+    let out = ForecastOutput { mean: f.mean, quantiles: f.quantiles, samples: f.samples };
+    let mut b = st.take_bytes();
+    out.write(&mut b).map_err(|e| Fail(status::INTERNAL, format!("encoding the forecast: {e}")))?;
+    st.out = Output::Bytes(b);
+    Ok(())
+}
+
+/// A guest built without forecasters holds a model of another family: same answer as
+/// `Artifact::forecast` gives it.
+#[cfg(not(feature = "forecast"))]
+fn forecast(st: &mut State, req: &'static [u8]) -> Result<(), Fail> {
+    scorekit_abi::ForecastQuery::decode(req)?;
+    let family = artifact(st)?.model.family().as_str();
+    Err(OpsError::Unsupported { operation: "forecast", family }.into())
 }

@@ -1,29 +1,36 @@
-//! Puts the Wasm guest (`guest/`) in `OUT_DIR` for `include_bytes!`, so `host compile` needs no
-//! toolchain later.
+//! Puts the Wasm guests (`guest/`, one per model family: a module carries only its family's code)
+//! in `OUT_DIR` for `include_bytes!`, so `host compile` needs no toolchain later.
 //!
-//! Where the guest comes from (`SCOREKIT_GUEST`):
-//! * `prebuilt`: the committed `guest/prebuilt/scorekit_guest.wasm` (what a fresh clone without
-//!   the wasm32 target uses);
-//! * `source`: built from `guest/` for `wasm32-unknown-unknown` (fails clearly without the target);
+//! Where the guests come from (`SCOREKIT_GUEST`):
+//! * `prebuilt`: the committed `guest/prebuilt/scorekit_guest_<family>.wasm` (what a fresh clone
+//!   without the wasm32 target uses);
+//! * `source`: built from `guest/` for `wasm32-unknown-unknown`, `--features <family>` (fails
+//!   clearly without the target);
 //! * unset: `source` when the wasm32 target is installed, else `prebuilt`.
 //!
 //! A source build is reproducible (built through one fixed path, paths remapped), so it equals
-//! the committed file unless the guest's sources changed; then a warning says to run
-//! `scripts/build-guest.sh`, which refreshes the committed file (and `--check` fails the test script when it is stale).
+//! the committed files unless the guest's sources changed; then a warning says to run
+//! `scripts/build-guest.sh`, which refreshes the committed files (and `--check` fails the test
+//! script when one is stale).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TARGET: &str = "wasm32-unknown-unknown";
 
+/// The model families, each with its own guest build (`guest/` features of the same names).
+const FAMILIES: [&str; 3] = ["gbt", "rcf", "forecast"];
+
 fn main() {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let root = manifest_dir.join("../..").canonicalize().expect("repository root");
-    let prebuilt = root.join("guest/prebuilt/scorekit_guest.wasm");
-    let dest = out_dir.join("scorekit_guest.wasm");
+    let prebuilt = |family: &str| root.join(format!("guest/prebuilt/scorekit_guest_{family}.wasm"));
+    let dest = |family: &str| out_dir.join(format!("scorekit_guest_{family}.wasm"));
     println!("cargo:rerun-if-env-changed=SCOREKIT_GUEST");
-    println!("cargo:rerun-if-changed={}", prebuilt.display());
+    for family in FAMILIES {
+        println!("cargo:rerun-if-changed={}", prebuilt(family).display());
+    }
 
     let mode = std::env::var("SCOREKIT_GUEST").unwrap_or_default();
     let from_source = match mode.as_str() {
@@ -33,10 +40,12 @@ fn main() {
         other => panic!("SCOREKIT_GUEST must be 'prebuilt' or 'source', not '{other}'"),
     };
     if !from_source {
-        let bytes = std::fs::read(&prebuilt).unwrap_or_else(|e| {
-            panic!("reading the committed guest {}: {e} (or install the wasm32 target and set SCOREKIT_GUEST=source)", prebuilt.display())
-        });
-        write_if_changed(&dest, &bytes);
+        for family in FAMILIES {
+            let bytes = std::fs::read(prebuilt(family)).unwrap_or_else(|e| {
+                panic!("reading the committed guest {}: {e} (or install the wasm32 target and set SCOREKIT_GUEST=source)", prebuilt(family).display())
+            });
+            write_if_changed(&dest(family), &bytes);
+        }
         return;
     }
 
@@ -47,16 +56,20 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join("models").join(krate).join("src").display());
         println!("cargo:rerun-if-changed={}", root.join("models").join(krate).join("Cargo.toml").display());
     }
-    let built = build_guest(&root, &out_dir);
-    let bytes = std::fs::read(&built).unwrap_or_else(|e| panic!("reading {}: {e}", built.display()));
-    if std::fs::read(&prebuilt).ok().as_deref() != Some(&bytes[..]) {
-        println!(
-            "cargo:warning=guest/prebuilt/scorekit_guest.wasm differs from a fresh build of guest/: run scripts/build-guest.sh and commit it"
-        );
+    let mut built_paths = String::new();
+    for family in FAMILIES {
+        let built = build_guest(&root, &out_dir, family);
+        let bytes = std::fs::read(&built).unwrap_or_else(|e| panic!("reading {}: {e}", built.display()));
+        if std::fs::read(prebuilt(family)).ok().as_deref() != Some(&bytes[..]) {
+            println!(
+                "cargo:warning=guest/prebuilt/scorekit_guest_{family}.wasm differs from a fresh build of guest/: run scripts/build-guest.sh and commit it"
+            );
+        }
+        built_paths.push_str(&format!("{family} {}\n", built.display()));
+        write_if_changed(&dest(family), &bytes);
     }
-    // Where scripts/build-guest.sh finds the fresh build.
-    let _ = std::fs::write(out_dir.join("guest-path.txt"), built.display().to_string());
-    write_if_changed(&dest, &bytes);
+    // Where scripts/build-guest.sh finds the fresh builds.
+    let _ = std::fs::write(out_dir.join("guest-paths.txt"), built_paths);
 }
 
 /// Whether the wasm32 standard library is installed for the compiler cargo uses.
@@ -72,7 +85,9 @@ fn target_installed() -> bool {
     }
 }
 
-fn build_guest(root: &Path, out_dir: &Path) -> PathBuf {
+/// Builds the guest of `family` and returns where its copy is (`<target>/families/<family>.wasm`:
+/// the three builds share one target directory, so cargo's own output is overwritten by the next).
+fn build_guest(root: &Path, out_dir: &Path, family: &str) -> PathBuf {
     // Share one guest build between profiles: put it next to the outer target dir (the nearest
     // ancestor of OUT_DIR holding cargo's CACHEDIR.TAG), falling back to OUT_DIR.
     let target_dir = out_dir
@@ -84,10 +99,20 @@ fn build_guest(root: &Path, out_dir: &Path) -> PathBuf {
     let root = root.as_path();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--release", "--locked", "--target", TARGET, "--manifest-path"])
-        .arg(root.join("guest/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir);
+    cmd.args([
+        "build",
+        "--release",
+        "--locked",
+        "--target",
+        TARGET,
+        "--no-default-features",
+        "--features",
+        family,
+    ])
+    .arg("--manifest-path")
+    .arg(root.join("guest/Cargo.toml"))
+    .arg("--target-dir")
+    .arg(&target_dir);
     // The outer build's flags and wrappers (coverage, clippy, cross targets) must not leak into
     // the guest: it has its own target and profile.
     for (key, _) in std::env::vars_os() {
@@ -135,7 +160,12 @@ fn build_guest(root: &Path, out_dir: &Path) -> PathBuf {
              scripts/build-guest.sh refreshes guest/Cargo.lock after a dependency change):\n{stderr}"
         );
     }
-    target_dir.join(TARGET).join("release/scorekit_guest.wasm")
+    let families = target_dir.join("families");
+    std::fs::create_dir_all(&families).unwrap_or_else(|e| panic!("creating {}: {e}", families.display()));
+    let copy = families.join(format!("{family}.wasm"));
+    std::fs::copy(target_dir.join(TARGET).join("release/scorekit_guest.wasm"), &copy)
+        .unwrap_or_else(|e| panic!("copying the {family} guest to {}: {e}", copy.display()));
+    copy
 }
 
 /// Where the guest is built from: [`STABLE_ROOT`], a link to this checkout, with a lock held.

@@ -15,7 +15,8 @@ fn churn() -> (Artifact, Vec<Vec<String>>) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/churn/mlc_churn.csv");
     let mut r = csv::Reader::from_path(path).unwrap();
     let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    let rows: Vec<Vec<String>> = r.records().map(|rec| rec.unwrap().iter().map(String::from).collect()).collect();
+    let rows: Vec<Vec<String>> =
+        r.records().map(|rec| rec.unwrap().iter().map(String::from).collect()).collect();
     let target = header.iter().position(|h| h == "churn").unwrap();
     let inputs: Vec<Field> = header
         .iter()
@@ -32,8 +33,10 @@ fn churn() -> (Artifact, Vec<Vec<String>>) {
             }
         })
         .collect();
-    let cells: Vec<Vec<String>> =
-        rows.iter().map(|r| r.iter().enumerate().filter(|(i, _)| *i != target).map(|(_, v)| v.clone()).collect()).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().enumerate().filter(|(i, _)| *i != target).map(|(_, v)| v.clone()).collect())
+        .collect();
     let n = inputs.len();
     let mut features = vec![0.0; 3333 * n];
     for (r, out) in cells[..3333].iter().zip(features.chunks_mut(n)) {
@@ -45,11 +48,14 @@ fn churn() -> (Artifact, Vec<Vec<String>>) {
         .iter()
         .map(|f| match &f.kind {
             FieldKind::Numeric => scorekit_gbt::FeatureType::Numeric,
-            FieldKind::Categorical { levels } => scorekit_gbt::FeatureType::Categorical { n_levels: levels.len() },
+            FieldKind::Categorical { levels } => {
+                scorekit_gbt::FeatureType::Categorical { n_levels: levels.len() }
+            }
         })
         .collect();
     let data = scorekit_gbt::TrainData { features: &features, n_features: n, types: &types, target: &labels };
-    let trained = scorekit_gbt::train(&data, None, &scorekit_gbt::GbtParams::default(), &mut |_, _| {}).unwrap();
+    let trained =
+        scorekit_gbt::train(&data, None, &scorekit_gbt::GbtParams::default(), &mut |_, _| {}).unwrap();
     let schema = Schema {
         name: "churn".into(),
         family: Family::Gbt,
@@ -83,11 +89,14 @@ fn main() {
     artifact.encode(&flat, 0, &mut encoded).unwrap();
     let n_rows = encoded.len() / n;
     println!("trees {}", gbt.n_trees());
+    let params = scorekit_gbt::GbtParams::default();
+    println!("max_depth {}", params.max_depth);
+    println!("max_leaves {}", params.max_leaves);
     println!("rows {n_rows}");
 
-    let wasm = scorekit_runtime::compile::compile(&artifact).unwrap();
+    let wasm = scorekit_compile::compile(&artifact).unwrap();
     println!("module_bytes {}", wasm.len());
-    println!("guest_bytes {}", scorekit_runtime::compile::GUEST_WASM.len());
+    println!("guest_bytes {}", scorekit_compile::GUEST_GBT.len());
     println!("artifact_bytes {}", artifact.to_bytes().len());
     let out_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/out");
     std::fs::create_dir_all(out_dir).unwrap();
@@ -107,7 +116,8 @@ fn main() {
     let wasm_5000 = median(21, || {
         module.score_into(black_box(&dense), &mut out).unwrap();
     });
-    let cell_rows: Vec<Vec<Cell<'_>>> = cells.iter().map(|r| r.iter().map(|s| Cell::Text(s)).collect()).collect();
+    let cell_rows: Vec<Vec<Cell<'_>>> =
+        cells.iter().map(|r| r.iter().map(|s| Cell::Text(s)).collect()).collect();
     let tagged = Rows::from_cells(n, &cell_rows).unwrap();
     let wasm_5000_tagged = median(21, || {
         module.score_into(black_box(&tagged), &mut out).unwrap();

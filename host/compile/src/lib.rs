@@ -5,19 +5,33 @@
 //!
 //! Main design choice: compiling is separate from running. Hosts that only run modules
 //! (`scorekit-runtime`, the server, the SQL plugins, the browser) never link this crate, the model
-//! crates or a guest. The guest is embedded at build time from `guest/prebuilt/` (committed, so a
-//! fresh clone builds without the wasm32 target) or, when the wasm32 target is installed, built
-//! from source; `scripts/build-guest.sh --check` (run by the test script) fails if the committed
-//! guest is not what the sources build.
+//! crates or a guest. There is one guest per model family (a module carries only its family's
+//! code), embedded at build time from `guest/prebuilt/` (committed, so a fresh clone builds
+//! without the wasm32 target) or, when the wasm32 target is installed, built from source;
+//! `scripts/build-guest.sh --check` (run by the test script) fails if a committed guest is not
+//! what the sources build.
 #![deny(missing_docs)]
 
 mod inject;
 
 use scorekit_abi::{Description, payload};
-use scorekit_artifact::Artifact;
+use scorekit_artifact::{Artifact, Family};
 
-/// The guest (no model in it) embedded in this build.
-pub static GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/scorekit_guest.wasm"));
+/// The GBT guest (no model in it) embedded in this build.
+pub static GUEST_GBT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/scorekit_guest_gbt.wasm"));
+/// The RCF guest.
+pub static GUEST_RCF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/scorekit_guest_rcf.wasm"));
+/// The forecaster guest.
+pub static GUEST_FORECAST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/scorekit_guest_forecast.wasm"));
+
+/// The guest that modules of `family` are built from: each carries only its family's code.
+pub fn guest_wasm(family: Family) -> &'static [u8] {
+    match family {
+        Family::Gbt => GUEST_GBT,
+        Family::Rcf => GUEST_RCF,
+        Family::Forecast => GUEST_FORECAST,
+    }
+}
 
 /// Why an artifact could not be compiled.
 #[derive(Debug, thiserror::Error)]
@@ -43,12 +57,12 @@ pub fn description(artifact: &Artifact) -> Description {
     artifact.description()
 }
 
-/// Compiles `artifact` into a module with the embedded guest.
+/// Compiles `artifact` into a module with the embedded guest of its family.
 ///
 /// # Errors
 /// As [`compile_with_guest`].
 pub fn compile(artifact: &Artifact) -> Result<Vec<u8>, CompileError> {
-    compile_with_guest(GUEST_WASM, artifact)
+    compile_with_guest(guest_wasm(artifact.schema.family), artifact)
 }
 
 /// Compiles `artifact` into a module with the given guest build.

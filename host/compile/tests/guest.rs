@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use scorekit_abi::{ForecastQuery, op};
 use scorekit_artifact::Artifact;
-use scorekit_compile::{GUEST_WASM, compile, compile_with_guest, description};
+use scorekit_compile::{GUEST_FORECAST, GUEST_GBT, GUEST_RCF, compile, compile_with_guest, description};
 use scorekit_core::Cell;
 use scorekit_runtime::{Rows, Runtime, RuntimeConfig, RuntimeError, ScoringModule};
 use wasmparser::{Parser, Payload};
@@ -70,7 +70,7 @@ fn compiled_module_imports_nothing_and_describes_itself() {
     let info = c.module.info();
     assert_eq!(info.size, c.wasm.len());
     assert_eq!(info.description.abi, 1);
-    eprintln!("churn module: {} bytes (guest {} bytes)", c.wasm.len(), GUEST_WASM.len());
+    eprintln!("churn module: {} bytes (guest {} bytes)", c.wasm.len(), GUEST_GBT.len());
 }
 
 #[test]
@@ -105,12 +105,31 @@ fn a_corrupt_model_payload_is_refused_at_load() {
 
 #[test]
 fn bare_guest_and_foreign_guests_are_refused() {
-    // The guest without a model has no description.
-    assert!(matches!(runtime().load(GUEST_WASM, None), Err(RuntimeError::InvalidModule(_))));
+    // A guest without a model has no description.
+    for guest in [GUEST_GBT, GUEST_RCF, GUEST_FORECAST] {
+        assert!(matches!(runtime().load(guest, None), Err(RuntimeError::InvalidModule(_))));
+    }
     // A module that is not a scorekit guest cannot be compiled into.
     let not_guest = wat::parse_str(r#"(module (memory 1) (data (i32.const 0) "x"))"#).unwrap();
     let e = compile_with_guest(&not_guest, &churn().artifact).unwrap_err();
     assert!(e.to_string().contains("location static"), "{e}");
+}
+
+#[test]
+fn each_family_gets_its_own_guest_and_other_guests_refuse_its_model() {
+    let c = churn();
+    assert!(c.wasm.len() < GUEST_GBT.len() + c.artifact.to_bytes().len() + 16 * 1024);
+    // A guest built for another family holds no GBT code: the model inside is refused clearly
+    // on the first call, never misread.
+    let foreign = compile_with_guest(GUEST_RCF, &c.artifact).unwrap();
+    let module = runtime().load(&foreign, None).unwrap();
+    let one = Rows::dense(c.artifact.arity(), &vec![0.0; c.artifact.arity()]).unwrap();
+    match module.score(&one) {
+        Err(RuntimeError::Guest(m)) => {
+            assert!(m.contains("holds a gbt model, but this build does not contain the gbt family"), "{m}")
+        }
+        other => panic!("expected the guest to refuse the model, got {other:?}"),
+    }
 }
 
 #[test]

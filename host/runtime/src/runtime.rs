@@ -50,10 +50,13 @@ impl Runtime {
         c.signals_based_traps(false);
         c.epoch_interruption(true);
         c.cranelift_opt_level(OptLevel::Speed);
-        // Without guard pages a reservation buys nothing; let memories grow by moving.
-        c.memory_reservation(0);
+        // No guard pages (no signal handler to catch a fault in them). Each memory reserves its
+        // whole limit of address space up front (reserved, not committed) and never moves, so
+        // compiled code may keep its base address in a register instead of reloading it.
         c.memory_guard_size(0);
-        c.memory_reservation_for_growth(1 << 20);
+        c.memory_reservation(config.memory_limit_bytes as u64);
+        c.memory_reservation_for_growth(0);
+        c.memory_may_move(false);
         let engine = Engine::new(&c).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         let stop = Arc::new(AtomicBool::new(false));
         let (ticker_engine, ticker_stop, tick) = (engine.clone(), stop.clone(), config.tick);

@@ -237,6 +237,8 @@ impl Registry {
                         loaded_at: SystemTime::now(),
                         sig: None,
                         costs: Default::default(),
+                        // No module file: `GET /v1/models/{name}/module` answers 404.
+                        module: Arc::from(&[][..]),
                     };
                     self.publish(&alias, Some(Arc::new(e)));
                 }

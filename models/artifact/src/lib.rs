@@ -12,22 +12,45 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod absent;
 pub mod ops;
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+pub use absent::Absent;
 pub use ops::{OpsError, STREAM_OUTPUTS};
 pub use scorekit_abi::Description;
 pub use scorekit_core::{Family, Metric, Schema};
+#[cfg(feature = "forecast")]
 pub use scorekit_forecast::ForecastModel;
+#[cfg(feature = "gbt")]
 pub use scorekit_gbt::GbtModel;
+#[cfg(feature = "rcf")]
 pub use scorekit_rcf::RcfModel;
 
 /// The artifact format this build writes and reads. Bump it whenever a serialised type changes
 /// shape; add a migration in [`Artifact::from_json`] if old files must stay readable.
-pub const FORMAT_VERSION: u32 = 2;
+///
+/// 2: forecaster (profile blend, global mode) and RCF (threshold settings in the model) changes.
+/// 3: GBT models store the feature importance instead of per-node gains (JSON), and postcard
+/// holds them in a compact form (threshold table, integer covers); older GBT JSON files still
+/// load.
+/// 4: RCF postcard (modules, stream checkpoints) writes the point store as indices into a table
+/// of distinct values and child references without the leaf bit; the JSON is unchanged.
+pub const FORMAT_VERSION: u32 = 4;
+
+/// Whether JSON of `format` for a `family` model still loads: GBT files of every earlier format
+/// (their JSON only gained the importance; per-node gains still load); RCF and forecaster files
+/// from format 2 on (formats 3 and 4 changed only GBT JSON and RCF postcard).
+fn json_format_readable(format: u32, family: Family) -> bool {
+    let oldest = match family {
+        Family::Gbt => 1,
+        Family::Rcf | Family::Forecast => 2,
+    };
+    (oldest..=FORMAT_VERSION).contains(&format)
+}
 
 /// Leading bytes of the binary encoding.
 pub const BINARY_MAGIC: &[u8; 8] = b"SKMODEL\0";
@@ -47,16 +70,33 @@ pub struct Artifact {
     pub model: Model,
 }
 
-/// The family-specific trained model.
+/// The family-specific trained model. A build without a family (a guest built for another
+/// family) keeps its variant, holding [`Absent`], so that the encoding of the others is the same.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(
+    not(all(feature = "gbt", feature = "rcf", feature = "forecast")),
+    allow(clippy::large_enum_variant)
+)]
 pub enum Model {
     /// Gradient-boosted trees.
+    #[cfg(feature = "gbt")]
     Gbt(GbtModel),
+    /// Gradient-boosted trees (not in this build).
+    #[cfg(not(feature = "gbt"))]
+    Gbt(Absent),
     /// Random cut forest with its streaming state.
+    #[cfg(feature = "rcf")]
     Rcf(RcfModel),
+    /// Random cut forest (not in this build).
+    #[cfg(not(feature = "rcf"))]
+    Rcf(Absent),
     /// Quantile forecaster.
+    #[cfg(feature = "forecast")]
     Forecast(ForecastModel),
+    /// Quantile forecaster (not in this build).
+    #[cfg(not(feature = "forecast"))]
+    Forecast(Absent),
 }
 
 impl Model {
@@ -100,6 +140,19 @@ pub enum ArtifactError {
         /// Family of the model.
         model: &'static str,
     },
+    /// The artifact holds a model of a family this build leaves out (a guest built for another
+    /// family).
+    #[error("artifact holds a {0} model, but this build does not contain the {0} family")]
+    FamilyNotBuilt(&'static str),
+}
+
+/// Whether this build contains `family` (native builds have every family).
+pub fn family_built(family: Family) -> bool {
+    match family {
+        Family::Gbt => cfg!(feature = "gbt"),
+        Family::Rcf => cfg!(feature = "rcf"),
+        Family::Forecast => cfg!(feature = "forecast"),
+    }
 }
 
 impl Artifact {
@@ -117,6 +170,7 @@ impl Artifact {
         if self.format != FORMAT_VERSION {
             return Err(ArtifactError::UnsupportedFormat { found: self.format, supported: FORMAT_VERSION });
         }
+        #[cfg(feature = "forecast")]
         if let Model::Forecast(m) = &self.model {
             m.check().map_err(|e| ArtifactError::Corrupt(alloc::format!("{e}")))?;
         }
@@ -154,8 +208,19 @@ impl Artifact {
         if format != FORMAT_VERSION {
             return Err(ArtifactError::UnsupportedFormat { found: format, supported: FORMAT_VERSION });
         }
-        let artifact: Artifact =
-            postcard::from_bytes(&bytes[12..]).map_err(|e| ArtifactError::Corrupt(alloc::format!("{e}")))?;
+        let corrupt = |e: postcard::Error| ArtifactError::Corrupt(alloc::format!("{e}"));
+        // The schema comes before the model: read it first, so that a model of a family this
+        // build leaves out is named as such instead of failing somewhere inside its fields.
+        #[derive(Deserialize)]
+        struct Head {
+            _format: u32,
+            schema: Schema,
+        }
+        let (head, _) = postcard::take_from_bytes::<Head>(&bytes[12..]).map_err(corrupt)?;
+        if !family_built(head.schema.family) {
+            return Err(ArtifactError::FamilyNotBuilt(head.schema.family.as_str()));
+        }
+        let artifact: Artifact = postcard::from_bytes(&bytes[12..]).map_err(corrupt)?;
         artifact.check()
     }
 
@@ -176,12 +241,26 @@ impl Artifact {
         #[derive(Deserialize)]
         struct Envelope {
             format: u32,
+            // Absent in a file that is no artifact at all: its format is judged alone then
+            // (and the full parse below names what is missing).
+            #[serde(default)]
+            schema: Option<Head>,
+        }
+        #[derive(Deserialize)]
+        struct Head {
+            family: Family,
         }
         let env: Envelope = serde_json::from_str(text)?;
-        if env.format != FORMAT_VERSION {
+        let readable = match env.schema {
+            Some(head) => json_format_readable(env.format, head.family),
+            None => (1..=FORMAT_VERSION).contains(&env.format),
+        };
+        if !readable {
             return Err(ArtifactError::UnsupportedFormat { found: env.format, supported: FORMAT_VERSION });
         }
-        let artifact: Artifact = serde_json::from_str(text)?;
+        let mut artifact: Artifact = serde_json::from_str(text)?;
+        // An older file that still loads is now in this format (it is written back as such).
+        artifact.format = FORMAT_VERSION;
         artifact.check()
     }
 }
@@ -193,10 +272,7 @@ impl Artifact {
     /// model alone (what decides whether a stream's state can carry over a redeploy).
     pub fn description(&self) -> Description {
         use sha2::Digest;
-        let forecaster = match &self.model {
-            Model::Forecast(m) => Some(m),
-            _ => None,
-        };
+        let forecaster = self.forecaster_facts();
         let hex = |bytes: &[u8]| {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             let mut s = String::with_capacity(64);
@@ -218,11 +294,35 @@ impl Artifact {
             provenance: self.provenance.clone(),
             artifact_sha256,
             model_sha256,
-            max_horizon: forecaster.map(|m| m.max_horizon() as u32),
-            context_length: forecaster.map(|m| m.context_length() as u32),
-            min_history: forecaster.map(|m| m.min_history() as u32),
-            period_seconds: forecaster.and_then(|m| m.period_seconds()),
-            requires_start: forecaster.is_some_and(|m| m.uses_calendar()),
+            max_horizon: forecaster.map(|f| f.max_horizon),
+            context_length: forecaster.map(|f| f.context_length),
+            min_history: forecaster.map(|f| f.min_history),
+            period_seconds: forecaster.and_then(|f| f.period_seconds),
+            requires_start: forecaster.is_some_and(|f| f.requires_start),
         }
     }
+
+    /// What a host must know about a forecaster before calling it (`None` for other families).
+    fn forecaster_facts(&self) -> Option<ForecasterFacts> {
+        match &self.model {
+            #[cfg(feature = "forecast")]
+            Model::Forecast(m) => Some(ForecasterFacts {
+                max_horizon: m.max_horizon() as u32,
+                context_length: m.context_length() as u32,
+                min_history: m.min_history() as u32,
+                period_seconds: m.period_seconds(),
+                requires_start: m.uses_calendar(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct ForecasterFacts {
+    max_horizon: u32,
+    context_length: u32,
+    min_history: u32,
+    period_seconds: Option<i64>,
+    requires_start: bool,
 }

@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 
 use scorekit_abi::{Layout, RowsRequest, WireError};
 use scorekit_core::{Cell, FieldKind, InputError, encode_row};
+#[cfg(feature = "forecast")]
 use scorekit_forecast::{Forecast, ForecastRequest};
 
 use crate::{Artifact, Model};
@@ -168,20 +169,23 @@ impl Artifact {
     ///
     /// # Errors
     /// Wrong width, input the family rejects, or a forecaster (use [`Artifact::forecast`]).
+    #[cfg_attr(not(any(feature = "gbt", feature = "rcf")), allow(unused_variables, clippy::ptr_arg))]
     pub fn score(&self, rows: &[f64], out: &mut Vec<f64>) -> Result<(), OpsError> {
         let chunks = self.rows_of(rows)?;
         match &self.model {
+            #[cfg(feature = "gbt")]
             Model::Gbt(m) => {
                 let start = out.len();
                 out.resize(start + chunks.len(), 0.0);
                 m.predict_batch(rows, &mut out[start..]).map_err(model_err)
             }
+            #[cfg(feature = "rcf")]
             Model::Rcf(m) => {
                 let start = out.len();
                 out.resize(start + chunks.len(), 0.0);
                 m.score_sequence(rows, &mut out[start..]).map_err(model_err)
             }
-            Model::Forecast(_) => Err(OpsError::Unsupported { operation: "score", family: "forecast" }),
+            other => Err(OpsError::Unsupported { operation: "score", family: other.family().as_str() }),
         }
     }
 
@@ -189,11 +193,13 @@ impl Artifact {
     ///
     /// # Errors
     /// As [`Artifact::score`].
+    #[cfg_attr(not(any(feature = "gbt", feature = "rcf")), allow(unused_variables, clippy::ptr_arg))]
     pub fn explain(&self, rows: &[f64], out: &mut Vec<f64>) -> Result<(), OpsError> {
-        let width = self.arity();
         let chunks = self.rows_of(rows)?;
         match &self.model {
+            #[cfg(feature = "gbt")]
             Model::Gbt(m) => {
+                let width = self.arity();
                 for row in chunks {
                     let start = out.len();
                     out.resize(start + width + 1, 0.0);
@@ -201,6 +207,7 @@ impl Artifact {
                 }
                 Ok(())
             }
+            #[cfg(feature = "rcf")]
             Model::Rcf(m) => {
                 for row in chunks {
                     let attribution = m.attribution(row).map_err(model_err)?;
@@ -210,11 +217,12 @@ impl Artifact {
                 }
                 Ok(())
             }
-            Model::Forecast(_) => Err(OpsError::Unsupported { operation: "explain", family: "forecast" }),
+            other => Err(OpsError::Unsupported { operation: "explain", family: other.family().as_str() }),
         }
     }
 
     /// Forecasts from `history`. A request horizon of 0 means the model's own horizon.
+    #[cfg(feature = "forecast")]
     ///
     /// # Errors
     /// Bad history or request, or a model that is not a forecaster.
@@ -228,7 +236,11 @@ impl Artifact {
             other => Err(OpsError::Unsupported { operation: "forecast", family: other.family().as_str() }),
         }
     }
+}
 
+/// The streaming operations (RCF).
+#[cfg(feature = "rcf")]
+impl Artifact {
     fn rcf_mut(&mut self, operation: &'static str) -> Result<&mut scorekit_rcf::RcfModel, OpsError> {
         match &mut self.model {
             Model::Rcf(m) => Ok(m),
@@ -310,7 +322,53 @@ impl Artifact {
     }
 }
 
+/// The streaming operations in a build without RCF: every model here is of another family.
+#[cfg(not(feature = "rcf"))]
+impl Artifact {
+    fn not_streaming(&self, operation: &'static str) -> OpsError {
+        OpsError::Unsupported { operation, family: self.model.family().as_str() }
+    }
+
+    /// See the RCF build: not supported by this model.
+    ///
+    /// # Errors
+    /// Always [`OpsError::Unsupported`].
+    pub fn update(&mut self, _rows: &[f64], _first_row: usize) -> Result<(), OpsError> {
+        Err(self.not_streaming("update"))
+    }
+
+    /// See the RCF build: not supported by this model.
+    ///
+    /// # Errors
+    /// Always [`OpsError::Unsupported`].
+    pub fn score_update(
+        &mut self,
+        _rows: &[f64],
+        _first_row: usize,
+        _out: &mut Vec<f64>,
+    ) -> Result<(), OpsError> {
+        Err(self.not_streaming("score_update"))
+    }
+
+    /// See the RCF build: not supported by this model.
+    ///
+    /// # Errors
+    /// Always [`OpsError::Unsupported`].
+    pub fn export_state(&self) -> Result<Vec<u8>, OpsError> {
+        Err(self.not_streaming("export_state"))
+    }
+
+    /// See the RCF build: not supported by this model.
+    ///
+    /// # Errors
+    /// Always [`OpsError::Unsupported`].
+    pub fn import_state(&mut self, _bytes: &[u8]) -> Result<(), OpsError> {
+        Err(self.not_streaming("import_state"))
+    }
+}
+
 /// Checks every reading of a batch before any is learned: a bad reading fails the batch whole.
+#[cfg(feature = "rcf")]
 fn check_all(
     m: &scorekit_rcf::RcfModel,
     rows: &[&[f64]],
@@ -328,6 +386,7 @@ fn libm_trunc(x: f64) -> f64 {
     (x as u64) as f64
 }
 
+#[cfg(feature = "rcf")]
 fn row_err(row: usize, _width: usize, e: impl core::fmt::Display) -> OpsError {
     OpsError::Model(alloc::format!("row {row}: {e}"))
 }

@@ -4,7 +4,6 @@
 //! The path buffer is a fixed-size stack array sized for [`MAX_DEPTH`], so explaining a row does
 //! not allocate.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::error::GbtError;
@@ -154,17 +153,7 @@ impl GbtModel {
 
     /// Total split gain per feature, normalised to sum to 1 (all zeros when no tree splits).
     pub fn feature_importance(&self) -> Vec<f64> {
-        let mut imp = vec![0.0; self.n_features];
-        for (n, g) in self.nodes.iter().zip(&self.gain) {
-            if !n.is_leaf() {
-                imp[n.feature as usize] += g;
-            }
-        }
-        let total: f64 = imp.iter().sum();
-        if total > 0.0 {
-            imp.iter_mut().for_each(|v| *v /= total);
-        }
-        imp
+        self.importance.clone()
     }
 }
 
@@ -172,6 +161,7 @@ impl GbtModel {
 mod tests {
     use super::*;
     use crate::{FeatureType, GbtParams, Objective, TrainData, train};
+    use alloc::vec;
     use scorekit_core::rng::Rng;
 
     /// Path-dependent conditional expectation of tree `t` given the features in mask `s`.

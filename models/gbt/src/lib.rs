@@ -15,7 +15,9 @@ extern crate std;
 
 mod error;
 mod explain;
+mod layout;
 mod model;
+mod repr;
 mod score;
 
 #[cfg(feature = "train")]

@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::GbtError;
+use crate::layout::Layout;
 
 /// Deepest tree a model may hold; bounds the fixed TreeSHAP path buffer (no allocation per row).
 pub const MAX_DEPTH: usize = 32;
@@ -57,30 +58,32 @@ impl Node {
     }
 }
 
-/// What is serialised: exactly the stored fields, checked by [`GbtModel::try_from`] on load.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct GbtModelRepr {
-    n_features: u32,
-    objective: Objective,
-    base_score: f64,
+/// The stored fields, as both serialised forms (`repr.rs`) hand them over; checked by
+/// [`GbtModel::try_from`] before any scorer sees them.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Parts {
+    pub n_features: u32,
+    pub objective: Objective,
+    pub base_score: f64,
     /// Per feature: 0 for numeric, the number of levels for categorical.
-    cat_levels: Vec<u32>,
+    pub cat_levels: Vec<u32>,
     /// Index of each tree's root in `nodes`; tree `t` spans `tree_starts[t]..tree_starts[t + 1]`.
-    tree_starts: Vec<u32>,
-    nodes: Vec<Node>,
+    pub tree_starts: Vec<u32>,
+    pub nodes: Vec<Node>,
     /// Training rows (after subsampling) that reached each node: TreeSHAP's cover weights.
-    cover: Vec<f64>,
-    /// Split gain per node (0 for leaves): feature importance.
-    gain: Vec<f64>,
-    cat_bits: Vec<u32>,
+    pub cover: Vec<f64>,
+    /// Each feature's share of the total split gain (all zeros when no tree splits).
+    pub importance: Vec<f64>,
+    pub cat_bits: Vec<u32>,
 }
 
 /// A trained gradient-boosted tree ensemble, ready to score.
 ///
-/// Serialises (postcard and JSON) as flat arrays; deserialising re-checks every structural
-/// invariant, so a scorer never indexes out of bounds or loops, whatever file it was given.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "GbtModelRepr", into = "GbtModelRepr")]
+/// Serialises as flat arrays: readable ones in JSON, a compact form (threshold table, integer
+/// covers, one tagged entry per node) in postcard (`repr.rs`). Deserialising re-checks every
+/// structural invariant, so a scorer never indexes out of bounds or loops, whatever file it
+/// was given.
+#[derive(Clone, Debug)]
 pub struct GbtModel {
     pub(crate) n_features: usize,
     pub(crate) objective: Objective,
@@ -89,32 +92,46 @@ pub struct GbtModel {
     pub(crate) tree_starts: Vec<u32>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) cover: Vec<f64>,
-    pub(crate) gain: Vec<f64>,
+    pub(crate) importance: Vec<f64>,
     pub(crate) cat_bits: Vec<u32>,
+    /// The trainer's split gain per node, kept while training (early stopping drops trees and
+    /// recomputes the importance); not stored, so empty in a loaded model.
+    #[cfg(feature = "train")]
+    pub(crate) gain: Vec<f64>,
     /// Derived on construction: each tree's cover-weighted mean output (TreeSHAP's bias).
     pub(crate) tree_expected: Vec<f64>,
+    /// Derived on construction: the branch-free scoring layout (`None`: a tree is too deep).
+    pub(crate) layout: Option<Layout>,
 }
 
-impl From<GbtModel> for GbtModelRepr {
-    fn from(m: GbtModel) -> Self {
-        GbtModelRepr {
-            n_features: m.n_features as u32,
-            objective: m.objective,
-            base_score: m.base_score,
-            cat_levels: m.cat_levels,
-            tree_starts: m.tree_starts,
-            nodes: m.nodes,
-            cover: m.cover,
-            gain: m.gain,
-            cat_bits: m.cat_bits,
+/// Two models are equal when their stored fields are (the derived ones follow from them).
+impl PartialEq for GbtModel {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl GbtModel {
+    /// The stored fields.
+    pub(crate) fn parts(&self) -> Parts {
+        Parts {
+            n_features: self.n_features as u32,
+            objective: self.objective,
+            base_score: self.base_score,
+            cat_levels: self.cat_levels.clone(),
+            tree_starts: self.tree_starts.clone(),
+            nodes: self.nodes.clone(),
+            cover: self.cover.clone(),
+            importance: self.importance.clone(),
+            cat_bits: self.cat_bits.clone(),
         }
     }
 }
 
-impl TryFrom<GbtModelRepr> for GbtModel {
+impl TryFrom<Parts> for GbtModel {
     type Error = GbtError;
 
-    fn try_from(r: GbtModelRepr) -> Result<Self, GbtError> {
+    fn try_from(r: Parts) -> Result<Self, GbtError> {
         check(&r).map_err(GbtError::InvalidModel)?;
         let mut m = GbtModel {
             n_features: r.n_features as usize,
@@ -124,16 +141,37 @@ impl TryFrom<GbtModelRepr> for GbtModel {
             tree_starts: r.tree_starts,
             nodes: r.nodes,
             cover: r.cover,
-            gain: r.gain,
+            importance: r.importance,
             cat_bits: r.cat_bits,
+            #[cfg(feature = "train")]
+            gain: Vec::new(),
             tree_expected: Vec::new(),
+            layout: None,
         };
-        m.tree_expected = (0..m.n_trees()).map(|t| m.expected_value(t)).collect();
+        m.derive();
         Ok(m)
     }
 }
 
-fn check(r: &GbtModelRepr) -> Result<(), String> {
+/// Each feature's share of the total split `gain` (per node, 0 for leaves) of `nodes`, summed
+/// in node order; all zeros when nothing splits.
+pub(crate) fn importance_of(n_features: usize, nodes: &[Node], gain: &[f64]) -> Vec<f64> {
+    let mut imp = vec![0.0; n_features];
+    for (n, g) in nodes.iter().zip(gain) {
+        if !n.is_leaf()
+            && let Some(slot) = imp.get_mut(n.feature as usize)
+        {
+            *slot += g;
+        }
+    }
+    let total: f64 = imp.iter().sum();
+    if total > 0.0 {
+        imp.iter_mut().for_each(|v| *v /= total);
+    }
+    imp
+}
+
+fn check(r: &Parts) -> Result<(), String> {
     let n = r.nodes.len();
     if r.n_features == 0 {
         return Err("a model needs at least one feature".into());
@@ -141,8 +179,12 @@ fn check(r: &GbtModelRepr) -> Result<(), String> {
     if r.cat_levels.len() != r.n_features as usize {
         return Err(format!("{} feature kinds for {} features", r.cat_levels.len(), r.n_features));
     }
-    if r.cover.len() != n || r.gain.len() != n {
-        return Err("cover/gain arrays do not match the node count".into());
+    if r.cover.len() != n {
+        return Err("the cover array does not match the node count".into());
+    }
+    if r.importance.len() != r.n_features as usize || !r.importance.iter().all(|v| v.is_finite() && *v >= 0.0)
+    {
+        return Err("feature importance is not one finite, non-negative value per feature".into());
     }
     if !r.base_score.is_finite() {
         return Err("base score is not finite".into());
@@ -163,8 +205,9 @@ fn check(r: &GbtModelRepr) -> Result<(), String> {
         for i in start..end {
             let node = &r.nodes[i];
             let c = r.cover[i];
-            if !(node.value.is_finite() && c.is_finite() && c > 0.0 && r.gain[i].is_finite()) {
-                return Err(format!("node {i}: non-finite value, cover or gain, or zero cover"));
+            // Cover counts training rows: a whole number, which the compact form stores as such.
+            if !(node.value.is_finite() && c >= 1.0 && c <= f64::from(u32::MAX) && c == f64::from(c as u32)) {
+                return Err(format!("node {i}: non-finite value, or a cover that is not a count of rows"));
             }
             if node.is_leaf() {
                 continue;
@@ -194,7 +237,7 @@ fn check(r: &GbtModelRepr) -> Result<(), String> {
 }
 
 impl GbtModel {
-    /// Builds a checked model from parts (used by the trainer).
+    /// Builds a checked model from parts (used by the trainer), with its per-node split gains.
     #[cfg(feature = "train")]
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn from_parts(
@@ -208,7 +251,11 @@ impl GbtModel {
         gain: Vec<f64>,
         cat_bits: Vec<u32>,
     ) -> Result<Self, GbtError> {
-        GbtModel::try_from(GbtModelRepr {
+        if gain.len() != nodes.len() || !gain.iter().all(|g| g.is_finite()) {
+            return Err(GbtError::InvalidModel("gain array does not match the node count".into()));
+        }
+        let importance = importance_of(n_features, &nodes, &gain);
+        let mut m = GbtModel::try_from(Parts {
             n_features: n_features as u32,
             objective,
             base_score,
@@ -216,9 +263,11 @@ impl GbtModel {
             tree_starts,
             nodes,
             cover,
-            gain,
+            importance,
             cat_bits,
-        })
+        })?;
+        m.gain = gain;
+        Ok(m)
     }
 
     /// Number of input features a row must have.
@@ -267,6 +316,12 @@ impl GbtModel {
         go(self, self.tree_range(t).0)
     }
 
+    /// Computes the derived fields from the stored ones.
+    fn derive(&mut self) {
+        self.tree_expected = (0..self.n_trees()).map(|t| self.expected_value(t)).collect();
+        self.layout = Layout::build(self);
+    }
+
     /// Keeps only the first `n` trees (early stopping).
     #[cfg(feature = "train")]
     pub(crate) fn truncate(&mut self, n: usize) {
@@ -275,10 +330,10 @@ impl GbtModel {
         }
         let end = self.tree_starts[n] as usize;
         self.tree_starts.truncate(n);
-        self.tree_expected.truncate(n);
         self.nodes.truncate(end);
         self.cover.truncate(end);
         self.gain.truncate(end);
+        self.importance = importance_of(self.n_features, &self.nodes, &self.gain);
         let bits_end = self
             .nodes
             .iter()
@@ -287,5 +342,6 @@ impl GbtModel {
             .max()
             .unwrap_or(0);
         self.cat_bits.truncate(bits_end);
+        self.derive();
     }
 }

@@ -1,9 +1,11 @@
-//! Scoring: walking each tree's flat node array. No allocation, no std float calls (the
-//! probability link goes through `scorekit_core::math`), so native and Wasm scores match bit for bit.
+//! Scoring: the reference walk of each tree's node array, and the entry points that use the
+//! branch-free layout (`layout.rs`) when the model has one. No std float calls (the probability
+//! link goes through `scorekit_core::math`), so native and Wasm scores match bit for bit.
 
 use scorekit_core::math;
 
 use crate::error::GbtError;
+use crate::layout::level_of;
 use crate::model::{GbtModel, Node, Objective};
 
 impl GbtModel {
@@ -20,12 +22,16 @@ impl GbtModel {
         if !node.categorical {
             return v <= node.value;
         }
-        let n_levels = self.cat_levels[f];
-        // `as u32` saturates; the round trip rejects fractions, negatives and huge values.
-        let level = v as u32;
-        if v < 0.0 || level as f64 != v || level >= n_levels {
-            return node.default_left;
+        match level_of(v, self.cat_levels[f]) {
+            Some(level) => self.level_goes_left(node, level),
+            None => node.default_left,
         }
+    }
+
+    /// Whether level `level` (a level of the split's feature) goes left at categorical split
+    /// `node`: its bit is set; levels beyond the bitset go right.
+    #[inline]
+    pub(crate) fn level_goes_left(&self, node: &Node, level: u32) -> bool {
         let word = (level / 32) as usize;
         if word >= node.cat_len as usize {
             return false;
@@ -58,6 +64,18 @@ impl GbtModel {
     /// index, `NaN` for missing. A short row is scored as if the absent features were missing.
     pub fn predict_raw(&self, x: &[f64]) -> f64 {
         debug_assert_eq!(x.len(), self.n_features, "row length");
+        match &self.layout {
+            Some(layout) => layout.with_scratch(layout.width(), |bins| {
+                layout.bin_row(x, bins);
+                layout.margin_one(self.base_score, bins)
+            }),
+            None => self.predict_raw_reference(x),
+        }
+    }
+
+    /// [`predict_raw`](Self::predict_raw) by walking the stored nodes: the definition the
+    /// scoring layout must match bit for bit.
+    pub fn predict_raw_reference(&self, x: &[f64]) -> f64 {
         let mut margin = self.base_score;
         for t in 0..self.n_trees() {
             margin += self.tree_value(t, x);
@@ -88,9 +106,15 @@ impl GbtModel {
         if rows.len() != expected {
             return Err(GbtError::Shape { what: "rows (out.len() * n_features)", expected, got: rows.len() });
         }
-        // Tree-major over blocks of rows: the walks of different rows are independent, so the CPU
-        // overlaps their cache misses. Each row still sums base + tree 0 + tree 1 + … in order, so
-        // the result is bit-identical to `predict`.
+        if let Some(layout) = &self.layout {
+            layout.margins(self, rows, out);
+            for o in out.iter_mut() {
+                *o = self.link(*o);
+            }
+            return Ok(());
+        }
+        // Deep trees: tree-major over blocks of rows, so the walks of different rows overlap.
+        // Each row still sums base + tree 0 + tree 1 + … in order, as `predict` does.
         const BLOCK: usize = 64;
         let nf = self.n_features;
         for (rows, out) in rows.chunks(BLOCK * nf).zip(out.chunks_mut(BLOCK)) {

@@ -2,11 +2,18 @@
 //! count (one per sampler slot holding it), so 100 trees of 256 points cost far less than
 //! 25 600 copies and the serialised state stays small.
 
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Flat storage of points of a fixed dimension, addressed by slot index.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Two serialised forms: the fields as they are (JSON), and for postcard (modules, stream
+/// checkpoints) the values as indices into a table of the distinct values, delta-coded. Shingled
+/// points repeat each reading `shingle_size` times, and consecutive readings are consecutive
+/// table entries, so most values cost one byte instead of eight; decoding gives back the same
+/// bits.
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct PointStore {
     /// `slot × dim` values, row-major. Freed slots hold zeros.
     values: Vec<f64>,
@@ -14,6 +21,68 @@ pub(crate) struct PointStore {
     refs: Vec<u32>,
     /// Free slots, reused last-in first-out.
     free: Vec<u32>,
+}
+
+/// The JSON form (the fields as they are).
+#[derive(Serialize, Deserialize)]
+struct Readable {
+    values: Vec<f64>,
+    refs: Vec<u32>,
+    free: Vec<u32>,
+}
+
+/// The postcard form: `values[i] = table[index_i]`, `index_i = index_{i-1} + delta_i` (from 0),
+/// deltas zigzag-coded so that small steps either way are one byte.
+#[derive(Serialize, Deserialize)]
+struct Compact {
+    table: Vec<f64>,
+    deltas: Vec<u32>,
+    refs: Vec<u32>,
+    free: Vec<u32>,
+}
+
+impl Serialize for PointStore {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (refs, free) = (self.refs.clone(), self.free.clone());
+        if s.is_human_readable() {
+            return Readable { values: self.values.clone(), refs, free }.serialize(s);
+        }
+        let mut index: BTreeMap<u64, u32> = BTreeMap::new();
+        let mut table = Vec::new();
+        let mut deltas = Vec::with_capacity(self.values.len());
+        let mut previous = 0u32;
+        for v in &self.values {
+            let i = *index.entry(v.to_bits()).or_insert_with(|| {
+                table.push(*v);
+                (table.len() - 1) as u32
+            });
+            let d = i.wrapping_sub(previous) as i32;
+            deltas.push(((d << 1) ^ (d >> 31)) as u32);
+            previous = i;
+        }
+        Compact { table, deltas, refs, free }.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for PointStore {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let r = Readable::deserialize(d)?;
+            return Ok(PointStore { values: r.values, refs: r.refs, free: r.free });
+        }
+        let c = Compact::deserialize(d)?;
+        let mut values = Vec::with_capacity(c.deltas.len());
+        let mut i = 0u32;
+        for z in c.deltas {
+            i = i.wrapping_add(((z >> 1) as i32 ^ -((z & 1) as i32)) as u32);
+            let v = c
+                .table
+                .get(i as usize)
+                .ok_or_else(|| serde::de::Error::custom("point store value index out of range"))?;
+            values.push(*v);
+        }
+        Ok(PointStore { values, refs: c.refs, free: c.free })
+    }
 }
 
 impl PointStore {
@@ -106,5 +175,45 @@ impl PointStore {
             return Err("point store leaks unreferenced slots");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_form_keeps_the_bits_and_shares_repeated_values() {
+        let mut s = PointStore::new();
+        // Shingles of one stream: each reading is in two points; -0.0 and 0.0 stay distinct.
+        let readings = [1.5, -0.0, 0.0, 1e-300, f64::MAX, 1.5, 7.25];
+        for w in readings.windows(2) {
+            s.add(w);
+        }
+        let bytes = postcard::to_allocvec(&s).unwrap();
+        let back: PointStore = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            back.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            s.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+        assert_eq!((back.refs, back.free), (s.refs, s.free));
+        // Six distinct values of eight bytes, twelve one-byte deltas, six one-byte refs, four
+        // lengths: not the 96 bytes of the twelve values themselves.
+        assert_eq!(bytes.len(), 6 * 8 + 12 + 6 + 4);
+    }
+
+    #[test]
+    fn compact_form_refuses_an_index_past_the_table() {
+        // table [2.0], deltas [0, +1 (zigzag 2)], one slot of two values.
+        let c = Compact {
+            table: alloc::vec![2.0],
+            deltas: alloc::vec![0, 2],
+            refs: alloc::vec![0],
+            free: alloc::vec![0],
+        };
+        let bytes = postcard::to_allocvec(&c).unwrap();
+        let e = postcard::from_bytes::<PointStore>(&bytes).unwrap_err();
+        // (postcard keeps the kind, not the message, of a custom error.)
+        assert!(matches!(e, postcard::Error::SerdeDeCustom), "{e}");
     }
 }

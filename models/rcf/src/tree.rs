@@ -6,7 +6,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 use scorekit_core::rng::Rng;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::store::PointStore;
 
@@ -21,7 +21,11 @@ pub(crate) fn is_leaf(r: u32) -> bool {
 }
 
 /// A random cut tree over points of the shared [`PointStore`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Serialised as its structure only (see the module docs). Postcard (modules, checkpoints)
+/// writes child references as `0` (none), `2j + 1` (leaf `j`) or `2i + 2` (node `i`), so that
+/// a reference to a leaf is a small number instead of five bytes for the leaf bit.
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Tree {
     root: u32,
     cut_dim: Vec<u32>,
@@ -33,20 +37,105 @@ pub(crate) struct Tree {
     leaf_mass: Vec<u32>,
     free_leaves: Vec<u32>,
     // Derived data, rebuilt on load.
-    #[serde(skip)]
     parent: Vec<u32>,
-    #[serde(skip)]
     leaf_parent: Vec<u32>,
-    #[serde(skip)]
     mass: Vec<u32>,
     /// `node × dim` lower corners of the bounding boxes of internal nodes.
-    #[serde(skip)]
     box_min: Vec<f64>,
-    #[serde(skip)]
     box_max: Vec<f64>,
     /// Sum of the box's side lengths, the normaliser of cut probabilities.
-    #[serde(skip)]
     range_sum: Vec<f64>,
+}
+
+/// The serialised structure of a [`Tree`]; `R` is how a child reference is written.
+#[derive(Serialize, Deserialize)]
+struct Structure<R> {
+    root: R,
+    cut_dim: Vec<u32>,
+    cut_value: Vec<f64>,
+    left: Vec<R>,
+    right: Vec<R>,
+    free_nodes: Vec<u32>,
+    leaf_point: Vec<u32>,
+    leaf_mass: Vec<u32>,
+    free_leaves: Vec<u32>,
+}
+
+/// A child reference in the postcard form (see [`Tree`]).
+fn pack(r: u32) -> u64 {
+    match r {
+        NONE => 0,
+        r if is_leaf(r) => 2 * u64::from(r & !LEAF) + 1,
+        r => 2 * u64::from(r) + 2,
+    }
+}
+
+fn unpack(p: u64) -> Result<u32, &'static str> {
+    const OUT: &str = "tree reference out of range";
+    if p == 0 {
+        return Ok(NONE);
+    }
+    let i = u32::try_from((p - 1) / 2).map_err(|_| OUT)?;
+    match p % 2 {
+        1 if i < LEAF - 1 => Ok(i | LEAF),
+        0 if i < LEAF => Ok(i),
+        _ => Err(OUT),
+    }
+}
+
+impl Tree {
+    fn structure<R>(&self, write: impl Fn(u32) -> R) -> Structure<R> {
+        Structure {
+            root: write(self.root),
+            cut_dim: self.cut_dim.clone(),
+            cut_value: self.cut_value.clone(),
+            left: self.left.iter().map(|&r| write(r)).collect(),
+            right: self.right.iter().map(|&r| write(r)).collect(),
+            free_nodes: self.free_nodes.clone(),
+            leaf_point: self.leaf_point.clone(),
+            leaf_mass: self.leaf_mass.clone(),
+            free_leaves: self.free_leaves.clone(),
+        }
+    }
+
+    fn from_structure<R: Copy>(
+        s: Structure<R>,
+        read: impl Fn(R) -> Result<u32, &'static str>,
+    ) -> Result<Self, &'static str> {
+        let refs = |v: Vec<R>| v.into_iter().map(&read).collect::<Result<Vec<u32>, _>>();
+        let mut t = Tree::new();
+        t.root = read(s.root)?;
+        t.cut_dim = s.cut_dim;
+        t.cut_value = s.cut_value;
+        t.left = refs(s.left)?;
+        t.right = refs(s.right)?;
+        t.free_nodes = s.free_nodes;
+        t.leaf_point = s.leaf_point;
+        t.leaf_mass = s.leaf_mass;
+        t.free_leaves = s.free_leaves;
+        Ok(t)
+    }
+}
+
+impl Serialize for Tree {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            self.structure(|r| r).serialize(s)
+        } else {
+            self.structure(pack).serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Tree {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let tree = if d.is_human_readable() {
+            Tree::from_structure(Structure::<u32>::deserialize(d)?, Ok)
+        } else {
+            Tree::from_structure(Structure::<u64>::deserialize(d)?, unpack)
+        };
+        tree.map_err(serde::de::Error::custom)
+    }
 }
 
 /// The part of a tree the scoring visitors need, borrowed.
@@ -551,6 +640,18 @@ fn cut_between_points(a: &[f64], b: &[f64], rng: &mut Rng) -> (usize, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_references_round_trip_and_refuse_out_of_range() {
+        for r in [NONE, 0, 1, 300, LEAF - 1, LEAF, LEAF | 7, NONE - 1] {
+            assert_eq!(unpack(pack(r)), Ok(r), "reference {r:#x}");
+        }
+        assert_eq!(pack(LEAF | 3), 7);
+        assert_eq!(pack(3), 8);
+        for bad in [2 * u64::from(LEAF) + 2, 2 * u64::from(LEAF - 1) + 1, u64::MAX] {
+            assert_eq!(unpack(bad), Err("tree reference out of range"), "packed {bad}");
+        }
+    }
 
     #[test]
     fn clamp_keeps_cut_below_the_top() {

@@ -70,6 +70,13 @@ pub async fn module(State(app): State<App>, Path(name): Path<String>, headers: H
         Ok(e) => e,
         Err(e) => return app.unrouted(e),
     };
+    if entry.module.is_empty() {
+        let msg = format!(
+            "model '{}' is served by its remote endpoint: there is no module file to send",
+            entry.alias
+        );
+        return crate::error::ApiError::new(StatusCode::NOT_FOUND, "no_module_file", msg).into_response();
+    }
     let etag = format!("\"{}\"", entry.sha256());
     let tag = HeaderValue::from_str(&etag).ok();
     let mut resp = if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str())
