@@ -441,7 +441,9 @@ fn stream_state_persists_across_restart() {
 /// stream continues exactly as one that saw no swap, and the response says what happened.
 #[test]
 fn stream_state_carries_over_a_model_swap() {
-    let (server, _dir) = start_on_copy("stream-swap", &["--admin-token", "t"]);
+    // A generous deadline: this test is about the carried-over state, and 80 readings in one call
+    // took over the default 1 s on a loaded 2-core machine.
+    let (server, _dir) = start_on_copy("stream-swap", &["--admin-token", "t", "--deadline-ms", "30000"]);
     let t = temperatures(160);
     let feed = |key: &str, xs: &[f64]| -> Value {
         let body = json!({ "rows": xs.iter().map(|x| vec![*x]).collect::<Vec<_>>() }).to_string();
