@@ -341,6 +341,13 @@ fn a_policy_file_serves_models_through_a_remote_host_serve() {
         .collect();
     assert_eq!(listed.iter().map(|m| m.0.as_str()).collect::<Vec<_>>(), ["anomaly", "churn", "forecast"]);
     assert_eq!(listed[1].1, "remote:churn");
+    // A remote-only model has no module file to hand to the browser: a 404 that says why, while a
+    // local one is sent.
+    let m = send("GET", &front.url("/v1/models/churn/module"), &[], None);
+    assert_eq!(m.status, 404, "{}", m.body);
+    assert_eq!(m.json()["error"]["code"], "no_module_file", "{}", m.body);
+    assert!(m.body.contains("remote endpoint"), "{}", m.body);
+    assert_eq!(send("GET", &front.url("/v1/models/anomaly/module"), &[], None).status, 200);
 
     // The same calls, answered remotely, equal the remote's own answers.
     let rows = churn_rows(40).join("\n");
