@@ -16,6 +16,9 @@ pub const H: usize = 48;
 pub const TRAIN_LEN: usize = 1344;
 const SHARED: &str = "/work/shared/data";
 
+/// (unix seconds, value) pairs in time order.
+type Points = Vec<(i64, f64)>;
+
 pub struct Series {
     pub name: String,
     pub role: &'static str,
@@ -123,10 +126,24 @@ pub fn load(tsdata: Option<&Path>) -> Vec<Series> {
         role: "dev",
         group: None,
         origins: clean_origins(&vy, 20, n - 10 * H),
-        y: vy,
-        ts: Some(vts),
+        y: vy.clone(),
+        ts: Some(vts.clone()),
         periods: [24, 168],
     });
+    // Holiday regimes for choosing settings: vic_elec over Christmas and New Year 2012 and 2013
+    // (10 windows from 19 December each), a year or more before the eval windows.
+    for year in [2012, 2013] {
+        let xmas = from_time(&vts, ymd(year, 12, 19)) + 10 * H;
+        out.push(Series {
+            name: format!("vic_elec Christmas {year} (dev windows)"),
+            role: "dev",
+            group: None,
+            origins: clean_origins(&vy, 10, xmas),
+            y: vy.clone(),
+            ts: Some(vts.clone()),
+            periods: [24, 168],
+        });
+    }
     // taylor: half-hourly from Monday 2000-06-05 00:00 (local time, labelled as UTC).
     let t: Vec<f64> =
         rows(&shared.join("forecast/taylor.csv")).iter().map(|r| r[1].parse::<f64>().unwrap()).collect();
@@ -243,7 +260,7 @@ pub fn load(tsdata: Option<&Path>) -> Vec<Series> {
         });
     }
     // French and Belgian day-ahead prices and system load (hourly, 2015-01-01 … 2016-10-31).
-    let mut epf: BTreeMap<String, (Vec<(i64, f64)>, Vec<(i64, f64)>)> = BTreeMap::new();
+    let mut epf: BTreeMap<String, (Points, Points)> = BTreeMap::new();
     for r in rows(&tsdata.join("fpppy/EPF_FR_BE.csv")) {
         let e = epf.entry(r[0].clone()).or_default();
         let t = parse_time(&r[1]);

@@ -47,6 +47,9 @@ fn params() -> ForecastParams {
     if let Some(v) = env("FC_PROFILE") {
         p.profile_seasons = v.parse().unwrap();
     }
+    if let Some(v) = env("FC_CALIBRATE") {
+        p.calibrate_intervals = v == "1";
+    }
     if let Some(v) = env("FC_RIDGE") {
         p.ridge = v.parse().unwrap();
     }
@@ -69,8 +72,12 @@ fn ours(s: &Series, origin: usize) -> Fc {
     let seconds = now.elapsed().as_secs_f64();
     if std::env::var("FC_DEBUG").is_ok() {
         eprintln!(
-            "{} @{origin}: periods {:?} ridge {} profile weight {}",
-            s.name, t.report.seasonal_periods, t.report.ridge, t.report.profile_weight
+            "{} @{origin}: periods {:?} ridge {} profile weight {} interval scale {}",
+            s.name,
+            t.report.seasonal_periods,
+            t.report.ridge,
+            t.report.profile_weight,
+            t.report.interval_scale
         );
     }
     let q = |i: usize| f.quantiles[i].1.clone();

@@ -14,8 +14,11 @@
 //! give all `horizon` linear models at once. Uncertainty is not assumed Gaussian: the
 //! quantiles are the empirical quantiles of rolling-origin backtest residuals per horizon step
 //! (three blocks over the most recent half of the origins, each predicted by a fit on the data
-//! before it), stored in the model; sample paths draw from them through a Gaussian copula whose step-to-step
-//! correlation is also measured on the backtest.
+//! before it), widened or narrowed around their median by the factor that makes the quantiles
+//! of the earlier blocks cover the later ones at 80 % (a time-split conformal check, so the
+//! intervals carry the drift the training data shows), stored in the model; sample paths draw
+//! from them through a Gaussian copula whose step-to-step correlation is also measured on the
+//! backtest.
 //!
 //! Scoring ([`ForecastModel::forecast`]) is `no_std` + `alloc` and uses only
 //! [`scorekit_core::math`], so native and Wasm forecasts are bit-identical. Training

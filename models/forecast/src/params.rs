@@ -34,6 +34,10 @@ pub struct ForecastParams {
     /// Share of the forecast origins (the most recent) held out as the rolling-origin backtest that
     /// calibrates the quantiles. Default 0.5.
     pub backtest_fraction: f64,
+    /// Widen (or narrow) the backtest's residual quantiles by the drift the training data shows
+    /// between earlier and later backtest blocks, so 80 % intervals cover about 80 % of data
+    /// after the training period. Default true.
+    pub calibrate_intervals: bool,
 }
 
 impl Default for ForecastParams {
@@ -50,6 +54,7 @@ impl Default for ForecastParams {
             profile_seasons: 8,
             short_means: 0,
             baseline_mean: false,
+            calibrate_intervals: true,
         }
     }
 }
