@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Churn benchmark: scorekit-gbt vs XGBoost and LightGBM (defaults) and a smartcore decision tree.
 # Train rows 1-3333 (churnTrain), test rows 3334-5000 (churnTest); prints Markdown tables.
-# Usage: bench/churn/run.sh [tune]   (tune: 4-fold CV on the TRAIN rows only, for choosing defaults)
+# Usage: bench/churn/run.sh [tune [structure|more]]   (tune: 4-fold CV on the TRAIN rows only, for
+# choosing defaults; the word after it picks the grid)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -21,7 +22,7 @@ trap 'rm -rf "$out"' EXIT
 
 if [ "${1:-}" = "tune" ]; then
     "$venv/bin/python" "$here/peers.py" "$data" cv
-    "$bench" tune "$data"
+    "$bench" tune "$data" "${@:2}"
     exit 0
 fi
 

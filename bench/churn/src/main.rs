@@ -3,7 +3,9 @@
 //! `churn-bench eval CSV`: train on rows 1-3333 (churnTrain), score rows 3334-5000 (churnTest);
 //! prints one JSON object per model (ours with default parameters, smartcore decision tree).
 //! `churn-bench tune CSV`: grid over a few parameters, scored on a seeded 25 % validation split
-//! of the TRAIN rows only (the test rows are never looked at), to choose honest defaults.
+//! of the TRAIN rows only (the test rows are never looked at), to choose honest defaults; a
+//! further argument `structure` or `more` picks the tree-shape grid or the third grid (learning
+//! rate, column sampling, gamma, early-stopping patience).
 
 mod data;
 
@@ -135,7 +137,25 @@ fn tune(c: &Churn) {
     let base = GbtParams::default();
     let mut grid = vec![base.clone()];
     let structural = std::env::args().any(|a| a == "structure");
-    if structural {
+    if std::env::args().any(|a| a == "more") {
+        // Knobs the first two grids left at their defaults.
+        for learning_rate in [0.02, 0.05] {
+            for colsample in [0.5, 0.65, 0.8] {
+                for gamma in [0.0, 0.5] {
+                    for early_stopping_rounds in [Some(50), Some(100)] {
+                        grid.push(GbtParams {
+                            learning_rate,
+                            colsample,
+                            gamma,
+                            early_stopping_rounds,
+                            n_estimators: 2000,
+                            ..base.clone()
+                        });
+                    }
+                }
+            }
+        }
+    } else if structural {
         for max_depth in [4, 6, 8] {
             for max_leaves in [15, 31, 63] {
                 for min_samples_leaf in [1, 5, 20] {
@@ -182,7 +202,9 @@ fn tune(c: &Churn) {
     results.sort_by(|a, b| b.0.total_cmp(&a.0));
     for (auc, ll, trees, p) in results.iter().take(15) {
         println!(
-            "cv auc {auc:.4} logloss {ll:.4} trees {trees:5.1} lr {} colsample {} subsample {} min_data_per_category {} lambda {} depth {} leaves {} min_samples_leaf {} min_child_weight {}",
+            "cv auc {auc:.4} logloss {ll:.4} trees {trees:5.1} gamma {} patience {:?} lr {} colsample {} subsample {} min_data_per_category {} lambda {} depth {} leaves {} min_samples_leaf {} min_child_weight {}",
+            p.gamma,
+            p.early_stopping_rounds,
             p.learning_rate,
             p.colsample,
             p.subsample,
