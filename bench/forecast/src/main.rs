@@ -47,6 +47,9 @@ fn params() -> ForecastParams {
     if let Some(v) = env("FC_PROFILE") {
         p.profile_seasons = v.parse().unwrap();
     }
+    if let Some(v) = env("FC_BIAS") {
+        p.bias_correction = v.parse().unwrap();
+    }
     if let Some(v) = env("FC_CALIBRATE") {
         p.calibrate_intervals = v == "1";
     }

@@ -37,7 +37,7 @@ pub struct ForecastModel {
     pub(crate) residual_levels: Vec<f64>,
     /// `horizon × residual_levels.len()` scaled backtest residual quantiles, ascending per step.
     pub(crate) residual_quantiles: Vec<f64>,
-    /// Mean scaled backtest residual per step (bias correction of the mean forecast).
+    /// Bias correction of the mean forecast per step (a share of the mean scaled backtest residual).
     pub(crate) residual_mean: Vec<f64>,
     /// Per step, the design column (1-based lag position) of the same slot one longest season
     /// ago: the regression predicts the change from it, so the ridge shrinks toward seasonal

@@ -79,6 +79,8 @@ fn invalid_parameters_are_named() {
         (ForecastParams { ridge: f64::NAN, ..Default::default() }, "ridge"),
         (ForecastParams { seasonal_periods: Some(vec![1]), ..Default::default() }, "seasonal_periods"),
         (ForecastParams { backtest_fraction: 0.9, ..Default::default() }, "backtest_fraction"),
+        (ForecastParams { bias_correction: 1.5, ..Default::default() }, "bias_correction"),
+        (ForecastParams { bias_correction: f64::NAN, ..Default::default() }, "bias_correction"),
     ];
     for (p, name) in bad {
         match p.validate().unwrap_err() {

@@ -325,7 +325,7 @@ pub fn train_global(
     let block_rows: Vec<core::ops::Range<usize>> =
         (0..folds).map(block).map(|r| r.start - first..r.end - first).collect();
     let scale = if params.calibrate_intervals { interval_scale(&res, hz, &block_rows) } else { 1.0 };
-    calibrate(&mut model, &res, back_rows, hz, scale);
+    calibrate(&mut model, &res, back_rows, hz, scale, params.bias_correction);
     progress(total - 1, total);
 
     add_until(&mut acc, rows);
@@ -450,9 +450,10 @@ fn interval_scale(res: &[f64], hz: usize, blocks: &[core::ops::Range<usize>]) ->
     SCALES.map(|k| f64::from(k) / 20.0).find(|&s| coverage(s) >= NOMINAL).unwrap_or(3.0)
 }
 
-/// Stores per-step residual quantiles (widened by `scale` around the median), means and the
-/// step-to-step residual correlation.
-fn calibrate(model: &mut ForecastModel, res: &[f64], rows: usize, hz: usize, scale: f64) {
+/// Stores per-step residual quantiles (widened by `scale` around the median), the share `bias`
+/// of the mean residuals (the mean forecast's bias correction) and the step-to-step residual
+/// correlation.
+fn calibrate(model: &mut ForecastModel, res: &[f64], rows: usize, hz: usize, scale: f64, bias: f64) {
     let mut quantiles = Vec::with_capacity(hz * LEVELS.len());
     let mut means = Vec::with_capacity(hz);
     let mut col = vec![0.0; rows];
@@ -460,7 +461,7 @@ fn calibrate(model: &mut ForecastModel, res: &[f64], rows: usize, hz: usize, sca
         for (r, c) in col.iter_mut().enumerate() {
             *c = res[r * hz + h];
         }
-        means.push(col.iter().sum::<f64>() / rows as f64);
+        means.push(bias * (col.iter().sum::<f64>() / rows as f64));
         col.sort_unstable_by(f64::total_cmp);
         let mid = empirical_quantile(&col, 0.5);
         quantiles.extend(LEVELS.iter().map(|&q| {
@@ -620,9 +621,9 @@ mod tests {
             profile: Profile::default(),
             profile_steps: Vec::new(),
         };
-        calibrate(&mut model, &res, 101, hz, 1.0);
+        calibrate(&mut model, &res, 101, hz, 1.0, 1.0);
         let plain = model.residual_quantiles.clone();
-        calibrate(&mut model, &res, 101, hz, 2.0);
+        calibrate(&mut model, &res, 101, hz, 2.0, 1.0);
         for (p, w) in plain.iter().zip(&model.residual_quantiles) {
             assert!((w - 10.0 - 2.0 * (p - 10.0)).abs() < 1e-9, "{p} → {w}");
         }
