@@ -219,9 +219,16 @@ impl Layout {
         let mut quads = margins.chunks_exact_mut(4);
         let mut row_quads = rows.chunks_exact(4 * w);
         for (m, r) in (&mut quads).zip(&mut row_quads) {
-            let leaves = descend4::<D>([block; 4], [&r[..w], &r[w..2 * w], &r[2 * w..3 * w], &r[3 * w..]]);
-            for (m, l) in m.iter_mut().zip(leaves) {
-                *m += l;
+            let (r0, r1, r2, r3) = (&r[..w], &r[w..2 * w], &r[2 * w..3 * w], &r[3 * w..]);
+            let mut i = [1usize; 4];
+            for _ in 0..D {
+                i[0] = step(block, r0, i[0]);
+                i[1] = step(block, r1, i[1]);
+                i[2] = step(block, r2, i[2]);
+                i[3] = step(block, r3, i[3]);
+            }
+            for (m, i) in m.iter_mut().zip(i) {
+                *m += leaf(block, i);
             }
         }
         for (m, row) in quads.into_remainder().iter_mut().zip(row_quads.remainder().chunks_exact(w)) {
@@ -323,8 +330,8 @@ fn leaf(block: &[u64], i: usize) -> f64 {
 }
 
 /// The leaves that four independent descents of depth `D` reach, descent `k` through
-/// `blocks[k]` for binned row `rows[k]`: four rows through one tree ([`Layout::run_tree`]) or
-/// one row through four trees ([`Layout::run_one`]).
+/// `blocks[k]` for binned row `rows[k]`: one row through four trees ([`Layout::run_one`]).
+/// ([`Layout::run_tree`], four rows through one block, reads the one block directly.)
 #[inline(always)]
 fn descend4<const D: usize>(blocks: [&[u64]; 4], rows: [&[u32]; 4]) -> [f64; 4] {
     debug_assert!(blocks.iter().all(|b| b.len() == 2 << D), "a block of depth D");
