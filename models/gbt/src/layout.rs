@@ -232,27 +232,49 @@ impl Layout {
             }
         }
         for (m, row) in quads.into_remainder().iter_mut().zip(row_quads.remainder().chunks_exact(w)) {
-            let mut i = 1;
-            for _ in 0..D {
-                i = step(block, row, i);
-            }
-            *m += leaf(block, i);
+            *m += descend(block, row, D);
         }
     }
 
-    /// The margin of one binned row: trees in order, each descended with a runtime depth
-    /// (cheaper than [`Layout::accumulate`]'s per-tree dispatch when there is one row).
+    /// The margin of one binned row: trees in order. Runs of consecutive trees of one depth
+    /// (every tree, for most models) are descended four at a time, so that one row still has
+    /// four independent chains of loads; the leaves are added in tree order, so the sum is the
+    /// reference one.
     #[inline(never)]
     pub(crate) fn margin_one(&self, base: f64, row: &[u32]) -> f64 {
         debug_assert_eq!(row.len(), self.width);
         let mut margin = base;
-        for tree in &self.trees {
-            let block = &self.words[tree.offset as usize..][..2 << tree.depth];
-            let mut i = 1;
-            for _ in 0..tree.depth {
-                i = step(block, row, i);
+        let mut rest = &self.trees[..];
+        while let Some(first) = rest.first() {
+            let run = rest.iter().take_while(|t| t.depth == first.depth).count();
+            let (trees, next) = rest.split_at(run);
+            macro_rules! run {
+                ($($d:literal)*) => {
+                    match first.depth {
+                        $($d => margin = self.run_one::<$d>(trees, row, margin),)*
+                        _ => unreachable!("trees are at most MAX_LAYOUT_DEPTH deep"),
+                    }
+                };
             }
-            margin += leaf(block, i);
+            run!(0 1 2 3 4 5 6 7 8 9 10);
+            rest = next;
+        }
+        margin
+    }
+
+    /// Adds the leaves of `trees` (all of depth `D`) for one binned `row` to `margin`, in order.
+    #[inline(never)]
+    fn run_one<const D: usize>(&self, trees: &[Tree], row: &[u32], mut margin: f64) -> f64 {
+        let block = |t: &Tree| &self.words[t.offset as usize..][..2 << D];
+        let mut quads = trees.chunks_exact(4);
+        for q in &mut quads {
+            let leaves = descend4::<D>([block(&q[0]), block(&q[1]), block(&q[2]), block(&q[3])], [row; 4]);
+            for l in leaves {
+                margin += l;
+            }
+        }
+        for t in quads.remainder() {
+            margin += descend(block(t), row, D);
         }
         margin
     }
@@ -305,6 +327,36 @@ fn step(block: &[u64], row: &[u32], i: usize) -> usize {
 fn leaf(block: &[u64], i: usize) -> f64 {
     // SAFETY: see `step`: after `depth` steps `i` is a leaf slot, inside the block.
     f64::from_bits(unsafe { *block.get_unchecked(i) })
+}
+
+/// The leaves that four independent descents of depth `D` reach, descent `k` through
+/// `blocks[k]` for binned row `rows[k]`: one row through four trees ([`Layout::run_one`]).
+/// ([`Layout::run_tree`], four rows through one block, reads the one block directly.)
+#[inline(always)]
+fn descend4<const D: usize>(blocks: [&[u64]; 4], rows: [&[u32]; 4]) -> [f64; 4] {
+    debug_assert!(blocks.iter().all(|b| b.len() == 2 << D), "a block of depth D");
+    let [b0, b1, b2, b3] = blocks;
+    let [r0, r1, r2, r3] = rows;
+    let mut i = [1usize; 4];
+    for _ in 0..D {
+        i[0] = step(b0, r0, i[0]);
+        i[1] = step(b1, r1, i[1]);
+        i[2] = step(b2, r2, i[2]);
+        i[3] = step(b3, r3, i[3]);
+    }
+    [leaf(b0, i[0]), leaf(b1, i[1]), leaf(b2, i[2]), leaf(b3, i[3])]
+}
+
+/// The leaf of `block` (of depth `depth`) that binned `row` reaches: the odd rows or trees
+/// left over by [`descend4`], one copy for every depth.
+#[inline(never)]
+fn descend(block: &[u64], row: &[u32], depth: usize) -> f64 {
+    debug_assert_eq!(block.len(), 2 << depth);
+    let mut i = 1;
+    for _ in 0..depth {
+        i = step(block, row, i);
+    }
+    leaf(block, i)
 }
 
 /// How many of the sorted, power-of-two-padded `table` are below `v` (not NaN); branch-free.

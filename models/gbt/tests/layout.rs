@@ -37,6 +37,13 @@ proptest! {
     }
 
     #[test]
+    fn runs_of_trees_of_one_depth_score_like_the_reference_walk(seed in any::<u64>(), n_features in 1usize..6, n_trees in 8usize..40, max_depth in 1usize..3) {
+        // Shallow trees in numbers: runs of four or more of one depth, which one row descends
+        // four at a time, with odd trees left over.
+        check(seed, n_features, n_trees, max_depth)?;
+    }
+
+    #[test]
     fn deeper_trees_score_like_the_reference_walk(seed in any::<u64>(), n_features in 1usize..4) {
         // Up to deeper than the complete layout takes (MAX_LAYOUT_DEPTH = 10): those fall back.
         check(seed, n_features, 2, 13)?;

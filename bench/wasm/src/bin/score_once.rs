@@ -53,7 +53,9 @@ fn main() {
                 Ok(g) => scorekit_compile::compile_with_guest(&std::fs::read(g).unwrap(), &artifact).unwrap(),
                 Err(_) => scorekit_compile::compile(&artifact).unwrap(),
             };
-            let rt = Runtime::new(RuntimeConfig::default()).unwrap();
+            // Under valgrind a batch of 5,000 rows takes longer than the default 1 s deadline.
+            let config = RuntimeConfig { deadline: std::time::Duration::from_secs(600), ..RuntimeConfig::default() };
+            let rt = Runtime::new(config).unwrap();
             let module = rt.load(&wasm, None).unwrap();
             let dense = Rows::dense(n, &encoded).unwrap();
             let mut one = Rows::default();
