@@ -25,11 +25,30 @@
 
 mod file;
 mod store;
+#[cfg(feature = "wal")]
 pub mod wal;
+// Without the `wal` feature (the browser host, which has no files) no log can exist: `Wal` is a
+// type without values, so a book never holds one and the log's code (and CRC table) is not linked.
+#[cfg(not(feature = "wal"))]
+#[path = "no_wal.rs"]
+mod wal;
 
 pub use file::{FileStore, StateFile, decode_state, encode_state, escape_key, unescape_key, write_atomic};
 pub use store::{MemoryStore, StateMeta, StateStore, StoredState, StreamSummary};
-pub use wal::{Wal, WalRecord};
+pub use wal::Wal;
+
+/// One logged step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalRecord {
+    /// Model name (alias).
+    pub model: String,
+    /// Stream key.
+    pub key: String,
+    /// Readings the stream had learned before this step.
+    pub readings_before: u64,
+    /// The step's rows request (ABI wire bytes).
+    pub rows: Vec<u8>,
+}
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
