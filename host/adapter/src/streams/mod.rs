@@ -34,7 +34,7 @@ pub mod wal;
 mod wal;
 
 pub use file::{FileStore, StateFile, decode_state, encode_state, escape_key, unescape_key, write_atomic};
-pub use store::{MemoryStore, StateMeta, StateStore, StoredState, StreamSummary};
+pub use store::{MemoryStore, StateMeta, StateStore, StoredState, StreamSummary, sort_by_stream};
 pub use wal::Wal;
 
 /// One logged step.
@@ -425,7 +425,8 @@ impl StreamBook {
             .filter(|(k, _)| Some(*k) != keep)
             .filter_map(|(k, s)| s.try_lock().ok().map(|g| (k.clone(), g.last_used)))
             .collect();
-        idle.sort_by_key(|v| v.1);
+        // Ties (slots never stepped) come in the map's arbitrary order either way.
+        idle.sort_unstable_by_key(|v| v.1);
         for ((model, key), _) in idle {
             let Some(s) = map.get(&(model.clone(), key.clone())).cloned() else { continue };
             let Ok(mut g) = s.try_lock() else { continue };
@@ -757,7 +758,7 @@ impl StreamBook {
                 out.push(saved);
             }
         }
-        out.sort_by(|a, b| a.stream.cmp(&b.stream));
+        sort_by_stream(&mut out);
         Ok(out)
     }
 
