@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Rebuilds the browser host's glue — web/ (Rust) for wasm32, wasm-bindgen, then binaryen's
-# wasm-opt — and refreshes web/dist/, the committed copies `host serve` embeds, so a fresh clone
-# serves the page without the wasm32 target, wasm-bindgen-cli or node. The build is
-# reproducible (paths are remapped; the tools are pinned: wasm-bindgen-cli by version, binaryen
-# by web/package-lock.json), so the same sources give the same bytes on any machine.
+# Rebuilds what the page loads — web/ (Rust) for wasm32, wasm-bindgen, then binaryen's wasm-opt
+# for the glue; esbuild's minifier for the glue's JavaScript and the page's scripts (web/js/) —
+# and refreshes web/dist/, the committed copies `host serve` embeds, so a fresh clone serves the
+# page without the wasm32 target, wasm-bindgen-cli or node. The build is reproducible (paths
+# are remapped; the tools are pinned: wasm-bindgen-cli by version, binaryen and esbuild by
+# web/package-lock.json), so the same sources give the same bytes on any machine.
 #   scripts/build-web.sh           rebuild and refresh web/dist/
 #   scripts/build-web.sh --check   rebuild and fail if the committed web/dist/ differs (test script)
 # Installs what it needs when missing: the wasm32 target, wasm-bindgen-cli (cargo install) and
@@ -19,7 +20,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $bindgen_versio
     # offer; without default features the CLI needs no TLS stack at all (it never downloads).
     cargo install wasm-bindgen-cli --version "$bindgen_version" --no-default-features --quiet
 fi
-if [ ! -x web/node_modules/.bin/wasm-opt ] || ! cmp -s web/package-lock.json web/node_modules/.package-lock.json.src 2>/dev/null; then
+if [ ! -x web/node_modules/.bin/wasm-opt ] || [ ! -x web/node_modules/.bin/esbuild ] || ! cmp -s web/package-lock.json web/node_modules/.package-lock.json.src 2>/dev/null; then
     (cd web && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.src)
 fi
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
@@ -33,7 +34,13 @@ web/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     "$out/scorekit_web_bg.wasm" -o "$out/scorekit_web_bg.wasm"
-files=(scorekit_web.js scorekit_web_bg.wasm)
+# Minified as they are (no bundling, no syntax lowering): the same modules, imports and exports,
+# without comments, white space and long local names — under half the bytes.
+minify() { web/node_modules/.bin/esbuild "$1" --minify --format=esm --log-level=warning --outfile="$2"; }
+minify "$out/scorekit_web.js" "$out/scorekit_web.min.js"
+mv "$out/scorekit_web.min.js" "$out/scorekit_web.js"
+for f in scorekit.js scorekit-model.js charts.js; do minify "web/js/$f" "$out/$f"; done
+files=(scorekit.js scorekit-model.js charts.js scorekit_web.js scorekit_web_bg.wasm)
 if [ "${1:-}" = "--check" ]; then
     for f in "${files[@]}"; do
         if ! cmp -s "$out/$f" "web/dist/$f"; then

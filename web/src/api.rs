@@ -38,7 +38,14 @@ fn options(v: &JsValue) -> serde_json::Map<String, Json> {
                 _ => Json::Number(n),
             },
             Json::Array(a) => Json::Array(a.into_iter().map(integral).collect()),
-            Json::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, integral(v))).collect()),
+            Json::Object(o) => {
+                // Inserted one by one: collecting would link a sort (the keys are in order).
+                let mut out = serde_json::Map::new();
+                for (k, v) in o {
+                    out.insert(k, integral(v));
+                }
+                Json::Object(out)
+            }
             other => other,
         }
     }
@@ -65,6 +72,7 @@ fn word<T>(
 #[wasm_bindgen]
 pub struct Model {
     scorer: SharedScorer,
+    description_json: String,
     alias: String,
     policy: InputPolicy,
     gaps: Gaps,
@@ -85,13 +93,15 @@ impl Model {
             };
             let gaps = word(&o, "gaps", Gaps::parse, Gaps::default())?;
             // `SharedScorer` is the host layer's `Arc<dyn Scorer>`; the page has one thread.
+            let web = WebScorer::new(module, bytes)?;
+            let description_json = web.description_json().to_string();
             #[allow(clippy::arc_with_non_send_sync)]
-            let scorer: SharedScorer = Arc::new(WebScorer::new(module, bytes)?);
+            let scorer: SharedScorer = Arc::new(web);
             let alias = match o.get("name").and_then(Json::as_str) {
                 Some(n) => n.to_string(),
                 None => scorer.info().schema().name.clone(),
             };
-            Ok(Model { scorer, alias, policy, gaps })
+            Ok(Model { scorer, description_json, alias, policy, gaps })
         };
         load().map_err(to_js)
     }
@@ -114,10 +124,11 @@ impl Model {
         self.scorer.info().size
     }
 
-    /// The module's description (schema, family, forecaster facts) as JSON text.
+    /// The module's description (schema, family, forecaster facts) as JSON text, as the module
+    /// carries it.
     #[wasm_bindgen(getter, js_name = descriptionJson)]
     pub fn description_json(&self) -> String {
-        serde_json::to_string(&self.scorer.info().description).unwrap_or_default()
+        self.description_json.clone()
     }
 
     /// Names of the values a score returns per row.

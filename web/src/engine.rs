@@ -145,6 +145,8 @@ impl Instance {
 /// A model module compiled by the browser, as a [`Scorer`].
 pub struct WebScorer {
     info: ModelInfo,
+    /// The description as the module carries it (its integrity is checked with the payload).
+    description_json: String,
     module: WebAssembly::Module,
     idle: RefCell<Option<Instance>>,
 }
@@ -193,9 +195,18 @@ impl WebScorer {
             ));
         }
         check_payload(&description, &section_json, bytes).map_err(invalid)?;
+        let description_json = String::from_utf8(section_json)
+            .map_err(|_| invalid(format!("bad {} section: not UTF-8", scorekit_abi::SCHEMA_SECTION)))?;
         let first = Instance::new(&module)?;
         let info = ModelInfo { sha256: sha256_hex(bytes), size: bytes.len(), description };
-        Ok(WebScorer { info, module, idle: RefCell::new(Some(first)) })
+        Ok(WebScorer { info, description_json, module, idle: RefCell::new(Some(first)) })
+    }
+
+    /// The module's description as JSON text, exactly as the module carries it (what the
+    /// compiler wrote; the payload check covers it): the page reads it without a second
+    /// JSON writer in the glue.
+    pub fn description_json(&self) -> &str {
+        &self.description_json
     }
 
     /// Runs a stateless call on the idle instance (or a new one). After a trap or an internal

@@ -15,6 +15,11 @@
 //!
 //! The JavaScript-facing parts compile for `wasm32` only; the rest is tested natively.
 
+// The page's allocator (docs/web.md, Bytes): talc instead of the standard library's dlmalloc.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 pub mod answers;
 pub mod module_check;
 

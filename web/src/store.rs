@@ -5,7 +5,9 @@
 //! (a redeploy restarted the stream) go under `scorekit.archive/<model>/<key>/<tag>`.
 
 use js_sys::{Function, Reflect};
-use scorekit_host::streams::{StateMeta, StateStore, StoredState, StreamSummary, escape_key, unescape_key};
+use scorekit_host::streams::{
+    StateMeta, StateStore, StoredState, StreamSummary, escape_key, sort_by_stream, unescape_key,
+};
 use scorekit_host::{Code, HostError, HostResult};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -151,7 +153,7 @@ impl StateStore for WebStorage {
                 });
             }
         }
-        out.sort_by(|a, b| a.stream.cmp(&b.stream));
+        sort_by_stream(&mut out);
         Ok(out)
     }
 }

@@ -1,5 +1,5 @@
 // The browser host of the conformance suite (tests/conformance/src/hosts/browser.rs runs it):
-// serves web/js, web/dist and the suite's modules on a loopback port, opens one headless
+// serves web/dist (what host serve embeds) and the suite's modules on a loopback port, opens one headless
 // Chromium page, runs every case there with /web/scorekit.js, and prints the raw answers as one
 // JSON array on stdout (the Rust side turns them into outcomes and compares them with the
 // golden ones).
@@ -22,7 +22,7 @@ const server = createServer(async (req, res) => {
   const path = new URL(req.url, 'http://x').pathname;
   const name = path.split('/').pop();
   const candidates = path === '/' ? [join(web, 'demo', 'blank.html')]
-    : path.startsWith('/web/') ? [join(web, 'js', name), join(web, 'dist', name)]
+    : path.startsWith('/web/') ? [join(web, 'dist', name)]
     : path.startsWith('/modules/') ? [join(dir, 'modules', name)] : [];
   for (const file of candidates) {
     try {

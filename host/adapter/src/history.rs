@@ -184,8 +184,7 @@ fn too_long(n: usize) -> HostError {
 
 /// A timestamp for messages: ISO 8601 UTC.
 fn show(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map_or_else(|| t.to_string(), |d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+    crate::time::format_utc(t).unwrap_or_else(|| t.to_string())
 }
 
 #[cfg(test)]

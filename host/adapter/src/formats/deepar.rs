@@ -266,8 +266,7 @@ pub fn write_request(history: &History, query: &ForecastQuery) -> String {
     let mut out = String::with_capacity(history.values.len() * 12 + 200);
     out.push_str("{\"instances\":[{");
     if let Some(start) = history.start {
-        let text = chrono::DateTime::from_timestamp(start, 0)
-            .map_or_else(|| start.to_string(), |d| d.format("%Y-%m-%d %H:%M:%S").to_string());
+        let text = crate::time::format_utc(start).unwrap_or_else(|| start.to_string());
         out.push_str("\"start\":");
         out.push_str(&serde_json::to_string(&text).unwrap_or_default());
         out.push(',');

@@ -268,7 +268,7 @@ impl StateStore for FileStore {
                 });
             }
         }
-        out.sort_by(|a, b| a.stream.cmp(&b.stream));
+        super::store::sort_by_stream(&mut out);
         Ok(out)
     }
 }

@@ -25,11 +25,30 @@
 
 mod file;
 mod store;
+#[cfg(feature = "wal")]
 pub mod wal;
+// Without the `wal` feature (the browser host, which has no files) no log can exist: `Wal` is a
+// type without values, so a book never holds one and the log's code (and CRC table) is not linked.
+#[cfg(not(feature = "wal"))]
+#[path = "no_wal.rs"]
+mod wal;
 
 pub use file::{FileStore, StateFile, decode_state, encode_state, escape_key, unescape_key, write_atomic};
-pub use store::{MemoryStore, StateMeta, StateStore, StoredState, StreamSummary};
-pub use wal::{Wal, WalRecord};
+pub use store::{MemoryStore, StateMeta, StateStore, StoredState, StreamSummary, sort_by_stream};
+pub use wal::Wal;
+
+/// One logged step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalRecord {
+    /// Model name (alias).
+    pub model: String,
+    /// Stream key.
+    pub key: String,
+    /// Readings the stream had learned before this step.
+    pub readings_before: u64,
+    /// The step's rows request (ABI wire bytes).
+    pub rows: Vec<u8>,
+}
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -406,7 +425,8 @@ impl StreamBook {
             .filter(|(k, _)| Some(*k) != keep)
             .filter_map(|(k, s)| s.try_lock().ok().map(|g| (k.clone(), g.last_used)))
             .collect();
-        idle.sort_by_key(|v| v.1);
+        // Ties (slots never stepped) come in the map's arbitrary order either way.
+        idle.sort_unstable_by_key(|v| v.1);
         for ((model, key), _) in idle {
             let Some(s) = map.get(&(model.clone(), key.clone())).cloned() else { continue };
             let Ok(mut g) = s.try_lock() else { continue };
@@ -738,7 +758,7 @@ impl StreamBook {
                 out.push(saved);
             }
         }
-        out.sort_by(|a, b| a.stream.cmp(&b.stream));
+        sort_by_stream(&mut out);
         Ok(out)
     }
 

@@ -41,6 +41,12 @@ pub struct StreamSummary {
     pub loaded: bool,
 }
 
+/// Puts a listing in stream order (stream names are unique in a listing): the one sort every
+/// store and the book use, so a build links one copy of it.
+pub fn sort_by_stream(list: &mut [StreamSummary]) {
+    list.sort_unstable_by(|a, b| a.stream.cmp(&b.stream));
+}
+
 /// Persistence of stream states, keyed by (model name, stream key).
 pub trait StateStore: MaybeSendSync {
     /// The saved state, if any.

@@ -23,25 +23,13 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
+use super::WalRecord;
 use crate::error::{Code, HostError, HostResult};
 
 /// A segment is closed and a new one started past this size.
 const SEGMENT_BYTES: u64 = 64 << 20;
 /// A record larger than this is corrupt (requests are bounded far below it).
 const MAX_RECORD: usize = 256 << 20;
-
-/// One logged step.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WalRecord {
-    /// Model name (alias).
-    pub model: String,
-    /// Stream key.
-    pub key: String,
-    /// Readings the stream had learned before this step.
-    pub readings_before: u64,
-    /// The step's rows request (ABI wire bytes).
-    pub rows: Vec<u8>,
-}
 
 impl WalRecord {
     fn encode(&self) -> HostResult<Vec<u8>> {
