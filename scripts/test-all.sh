@@ -32,7 +32,9 @@ step "format"
 cargo fmt --all -- --check
 
 step "lint"
-cargo clippy --workspace --all-targets --release -- -D warnings
+# With the PostgreSQL extension's `remote` feature, so its remote code is linted too (the SDK is
+# already checked for the `host` binary: features unify across the workspace, nothing extra builds).
+cargo clippy --workspace --all-targets --release --features scorekit/remote -- -D warnings
 
 step "unit, property, golden, integration and conformance tests (optimised: scoring-heavy tests need it)"
 # Includes the remote SageMaker tests: scorekit-host's `remote` test (fault-injecting stand-in) and

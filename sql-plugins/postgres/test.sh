@@ -7,9 +7,9 @@
 #      the `pg_test` feature and installs it into the Debian PostgreSQL 15;
 #   4. end-to-end (tests/e2e.sh) against that installed extension: initdb in a temp dir, the
 #      server on a private socket, CREATE EXTENSION, load the modules, \copy the demo data, and
-#      compare every score with `host score` (parity), plus bad input, cancel and limits, the
-#      upgrade from the previous release, and the conformance suite with this server as its
-#      PostgreSQL host.
+#      compare every score with `host score` (parity), plus bad input, cancel and limits, remote
+#      SageMaker endpoints with `host serve` as the remote (tests/remote.sh), the upgrade from the
+#      previous release, and the conformance suite with this server as its PostgreSQL host.
 # The `pg_test` build is the production code plus the `tests` schema; building it once serves
 # both the #[pg_test]s and the end-to-end test (a second flavour would build wasmtime again).
 # Usage: sql-plugins/postgres/test.sh [--prepare-only] [--skip-pg-test]
@@ -27,6 +27,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/scorekit/target}
 # build.rs passes --no-gc-sections to the extension's link only; cargo-pgrx's RUSTFLAGS version of
 # it would rebuild every dependency (wasmtime included) a second time.
 export CARGO_PGRX_DISABLE_GC_SECTIONS_WORKAROUND=1
+# `remote`: models backed by SageMaker endpoints (scorekit.policy_file), tested by tests/remote.sh.
+FEATURES=remote
 SKIP_PG_TEST=0
 PREPARE_ONLY=0
 for a in "$@"; do
@@ -104,11 +106,11 @@ if [ $SKIP_PG_TEST -eq 0 ]; then
     chown postgres "$PGTEST_DATA"
     # The test cluster runs as postgres: it must be able to read the modules.
     chmod -R a+rX "$MODULES"
-    SCOREKIT_PG_TEST_MODULES="$MODULES" cargo pgrx test --release pg$PG_MAJOR --runas postgres --pgdata "$PGTEST_DATA"
+    SCOREKIT_PG_TEST_MODULES="$MODULES" cargo pgrx test --release pg$PG_MAJOR --features "$FEATURES" --runas postgres --pgdata "$PGTEST_DATA"
     rm -rf "$PGTEST_DATA"
 else
     step "cargo pgrx install --release"
-    cargo pgrx install --release --pg-config "$PG_CONFIG" ${SUDO:+--sudo} 2>&1 | tail -n 3
+    cargo pgrx install --release --features "$FEATURES" --pg-config "$PG_CONFIG" ${SUDO:+--sudo} 2>&1 | tail -n 3
 fi
 
 # The 0.1.0 install script, so that the end-to-end test can create the previous release and
