@@ -13,11 +13,25 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup targe
 # The guest has its own lock file (it is outside the workspace): bring it in line with the
 # model crates' dependencies (a no-op when nothing changed), then build with --locked.
 [ "${1:-}" = "--check" ] || cargo metadata --manifest-path guest/Cargo.toml --format-version 1 >/dev/null
-SCOREKIT_GUEST=source cargo build --release -q -p scorekit-compile
+# The fresh guests are the ones scorekit-compile's build script embeds, in its OUT_DIR; cargo names
+# that directory in its build-script-executed message (also when the build was already fresh).
+out_dir="$(SCOREKIT_GUEST=source cargo build --release -q -p scorekit-compile --message-format=json |
+    python3 -c 'import json, sys
+dirs = [m["out_dir"] for m in map(json.loads, sys.stdin)
+        if m.get("reason") == "build-script-executed" and "#scorekit-compile@" in m["package_id"]]
+print(dirs[-1] if dirs else "")')"
+if [ -z "$out_dir" ]; then
+    echo "error: cargo did not say where scorekit-compile's build script put the guests" >&2
+    exit 1
+fi
 stale=0
 mkdir -p guest/prebuilt
 for family in gbt rcf forecast; do
-    fresh="$CARGO_TARGET_DIR/guest/families/$family.wasm"
+    fresh="$out_dir/scorekit_guest_$family.wasm"
+    if [ ! -s "$fresh" ]; then
+        echo "error: the build left no guest for $family at $fresh" >&2
+        exit 1
+    fi
     committed="guest/prebuilt/scorekit_guest_$family.wasm"
     if [ "${1:-}" = "--check" ]; then
         if ! cmp -s "$fresh" "$committed"; then

@@ -88,11 +88,16 @@ fn target_installed() -> bool {
 /// Builds the guest of `family` and returns where its copy is (`<target>/families/<family>.wasm`:
 /// the three builds share one target directory, so cargo's own output is overwritten by the next).
 fn build_guest(root: &Path, out_dir: &Path, family: &str) -> PathBuf {
-    // Share one guest build between profiles: put it next to the outer target dir (the nearest
-    // ancestor of OUT_DIR holding cargo's CACHEDIR.TAG), falling back to OUT_DIR.
-    let target_dir = out_dir
+    // Share one guest build between profiles: put it in the outer target dir. OUT_DIR is
+    // `<target>/<profile>/build/<package>-<hash>/out`; cargo's CACHEDIR.TAG marks `<target>` only
+    // when cargo created that directory itself (not when another tool made it first), so the
+    // layout decides and the tag is a fallback. OUT_DIR itself is the last resort.
+    let by_layout = out_dir
         .ancestors()
-        .find(|p| p.join("CACHEDIR.TAG").exists())
+        .nth(4)
+        .filter(|_| out_dir.ancestors().nth(2).and_then(Path::file_name) == Some("build".as_ref()));
+    let target_dir = by_layout
+        .or_else(|| out_dir.ancestors().find(|p| p.join("CACHEDIR.TAG").exists()))
         .map_or_else(|| out_dir.join("guest-target"), |t| t.join("guest"));
     // Held until cargo is done: no other checkout re-points the stable root meanwhile.
     let (_lock, root) = stable_root(root);
