@@ -5,6 +5,7 @@
 # listens (a remote that is down), and tests/slow_endpoint.py (a remote that answers after 5 s).
 # Ports 56110-56112 (this project's range for the SQL-remote tests).
 
+remote_t0=$(date +%s)
 SERVE_PORT=56110 DOWN_PORT=56111 SLOW_PORT=56112 SLOW_DELAY_S=5
 RMODELS=$WORK/remote_models
 mkdir -p "$RMODELS"
@@ -167,3 +168,4 @@ PGOPTIONS="-c scorekit.policy_file=$WORK/bad.toml" expect_error "SELECT scorekit
     "[models.churn]: policy 'fallback' is not one of: local, remote, local-then-remote, shadow"
 unset PGOPTIONS
 expect_error "SELECT scorekit.score_args('churn_remote', 1)" "unknown model 'churn_remote'"
+echo "     (remote section: $(($(date +%s) - remote_t0)) s)"
