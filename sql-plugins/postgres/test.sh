@@ -74,7 +74,18 @@ MODULES="$HERE/tests/modules"
 mkdir -p "$MODULES"
 # Built exactly as scripts/test-all.sh's test step builds it (a no-op right after that step): a plain
 # `cargo build -p host` resolves other features and would build wasmtime once more.
-cargo test --workspace --release --exclude scorekit --no-run --quiet --manifest-path "$ROOT/Cargo.toml"
+# The conformance suite's test binary is run by path in the end-to-end test: after `cargo pgrx
+# test`, a `cargo test` of the workspace would rebuild ring and everything above it (the nested
+# `cargo pgrx install` that pgrx-tests runs from inside the test binary sees the test process's
+# CARGO_PKG_* variables, which ring's build script watches, and rebuilds it in place).
+CONFORMANCE_BIN=$(cargo test --workspace --release --exclude scorekit --no-run --quiet --message-format=json \
+    --manifest-path "$ROOT/Cargo.toml" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "conformance" and m.get("executable"):
+        print(m["executable"])')
+export CONFORMANCE_BIN
 HOST="$CARGO_TARGET_DIR/release/host"
 if [ ! -s "$MODULES/stream_a_retrained.wasm" ] || [ "$HOST" -nt "$MODULES/churn.wasm" ]; then
     rm -rf "$MODULES"/*.wasm "$MODULES/demo" "$MODULES/fixtures"

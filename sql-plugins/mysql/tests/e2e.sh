@@ -19,7 +19,7 @@ source "$HERE/tests/server.sh"
 # shellcheck source=remote.sh
 source "$HERE/tests/remote.sh"
 # shellcheck disable=SC2086 # a list of pids (the stand-in endpoints)
-trap 'stop_server; [ -n "${REMOTE_PIDS:-}" ] && kill $REMOTE_PIDS 2>/dev/null' EXIT
+trap 'stop_server; [ -z "${REMOTE_PIDS:-}" ] || kill $REMOTE_PIDS 2>/dev/null || true' EXIT
 remote_start
 start_server
 

@@ -3,22 +3,27 @@
 # the policy file are read once per server process) and `remote_checks` after the churn table and
 # the KILL QUERY checks. The remote is `host serve` on loopback (it speaks SageMaker; the server
 # signs with the fixed test credentials e2e.sh exports), a port where nothing listens, and
-# ../postgres/tests/slow_endpoint.py (answers after 5 s). Ports 56120-56122.
+# ../postgres/tests/slow_endpoint.py (answers after 5 s). The live endpoints listen on free ports they
+# pick (port 0); the endpoint that is down is 56121 (this helper's range).
 
-R_SERVE_PORT=56120 R_DOWN_PORT=56121 R_SLOW_PORT=56122 R_SLOW_DELAY_S=5
+R_DOWN_PORT=56121 R_SLOW_DELAY_S=5
 remote_start() {
     local dir=$WORK/remote_models
     mkdir -p "$dir"
     for e in churn-remote churn-fallback; do cp "$MODULES/churn.wasm" "$dir/$e.wasm"; done
-    "$HOST" serve --models "$dir" --no-demo --no-state --port $R_SERVE_PORT >"$WORK/serve.log" 2>&1 &
+    "$HOST" serve --models "$dir" --no-demo --no-state --port 0 >"$WORK/serve.out" 2>"$WORK/serve.log" &
     REMOTE_PIDS="$!"
-    python3 "$ROOT/sql-plugins/postgres/tests/slow_endpoint.py" $R_SLOW_PORT $R_SLOW_DELAY_S >"$WORK/slow.log" 2>&1 &
+    python3 "$ROOT/sql-plugins/postgres/tests/slow_endpoint.py" 0 $R_SLOW_DELAY_S >"$WORK/slow.log" 2>&1 &
     REMOTE_PIDS="$REMOTE_PIDS $!"
+    R_SERVE_PORT= R_SLOW_PORT=
     for _ in $(seq 100); do
-        curl -sf "http://127.0.0.1:$R_SERVE_PORT/ping" >/dev/null && grep -q ready "$WORK/slow.log" && break
+        R_SERVE_PORT=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$WORK/serve.out")
+        R_SLOW_PORT=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$WORK/slow.log")
+        [ -n "$R_SERVE_PORT" ] && [ -n "$R_SLOW_PORT" ] && curl -sf "http://127.0.0.1:$R_SERVE_PORT/ping" >/dev/null && break
         sleep 0.1
     done
-    curl -sf "http://127.0.0.1:$R_SERVE_PORT/ping" >/dev/null || { echo "FAIL host serve did not start:"; cat "$WORK/serve.log"; exit 1; }
+    curl -sf "http://127.0.0.1:$R_SERVE_PORT/ping" >/dev/null && [ -n "$R_SLOW_PORT" ] ||
+        { echo "FAIL the test endpoints did not start:"; cat "$WORK/serve.out" "$WORK/serve.log" "$WORK/slow.log"; exit 1; }
     cat >"$WORK/policy.toml" <<TOML
 [defaults]
 region = "us-east-1"

@@ -27,8 +27,9 @@ use crate::guc;
 
 #[cfg(feature = "remote")]
 type Policies = std::rc::Rc<scorekit_host::policy::Policies>;
+/// Without remote endpoints no policy file can be in force: loading one is always an ERROR.
 #[cfg(not(feature = "remote"))]
-type Policies = ();
+type Policies = std::convert::Infallible;
 
 /// The file read, as it was when read.
 #[derive(Clone, PartialEq)]
@@ -92,14 +93,7 @@ pub fn generation() -> u64 {
         let s = s.borrow();
         s.setting == want && s.loaded.as_ref().map(|(st, _)| st) == stamp.as_ref()
     });
-    let loaded = if unchanged {
-        None
-    } else {
-        Some(stamp.map(|st| {
-            let p = load(&st);
-            (st, p)
-        }))
-    };
+    let loaded = if unchanged { None } else { Some(stamp.map(load)) };
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         if let Some(l) = loaded {
@@ -112,8 +106,9 @@ pub fn generation() -> u64 {
     })
 }
 
+/// Reads the policy file `stamp` names.
 #[cfg(feature = "remote")]
-fn load(stamp: &Stamp) -> Policies {
+fn load(stamp: Stamp) -> (Stamp, Policies) {
     use scorekit_host::remote::runtime::Interrupt;
     with_signals_blocked(|| {
         let _ = scorekit_host::remote::runtime::runtime();
@@ -122,11 +117,12 @@ fn load(stamp: &Stamp) -> Policies {
     let p = scorekit_host::policy::Policies::load(&stamp.path)
         .unwrap_or_else(|e| raise("", e.context("scorekit.policy_file")))
         .with_interrupt(interrupt);
-    std::rc::Rc::new(p)
+    (stamp, std::rc::Rc::new(p))
 }
 
+/// Refuses the policy file `stamp` names: this build has no remote endpoints.
 #[cfg(not(feature = "remote"))]
-fn load(stamp: &Stamp) -> Policies {
+fn load(stamp: Stamp) -> (Stamp, Policies) {
     raise(
         "",
         HostError::new(

@@ -3,7 +3,7 @@
 answered after DELAY seconds with one CSV value per request line (text/csv, as the XGBoost
 container answers). Used by tests/remote.sh to check that a waiting query is canceled promptly.
 
-usage: slow_endpoint.py PORT DELAY_SECONDS   (prints "ready" once listening)"""
+usage: slow_endpoint.py PORT DELAY_SECONDS   (PORT 0: any free port; prints "ready PORT" once listening)"""
 import http.server
 import socketserver
 import sys
@@ -39,5 +39,5 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 if __name__ == "__main__":
     PORT, DELAY = int(sys.argv[1]), float(sys.argv[2])
     with Server(("127.0.0.1", PORT), Handler) as s:
-        print("ready", flush=True)
+        print("ready", s.server_address[1], flush=True)
         s.serve_forever()
