@@ -33,6 +33,10 @@ cargo fmt --all -- --check
 
 step "lint"
 cargo clippy --workspace --all-targets --release -- -D warnings
+# Again with the PostgreSQL extension's `remote` feature, so both of its builds are linted (the SDK
+# is already checked for the `host` binary: features unify across the workspace; only the extension
+# is checked again, seconds).
+cargo clippy --workspace --all-targets --release --features scorekit/remote -- -D warnings
 
 step "unit, property, golden, integration and conformance tests (optimised: scoring-heavy tests need it)"
 # Includes the remote SageMaker tests: scorekit-host's `remote` test (fault-injecting stand-in) and
@@ -44,12 +48,14 @@ step "browser host: web/dist freshness, end to end in headless Chromium, conform
 # reuses the release build above. About 7 min cold on 2 cores, 1.5 min warm.
 web/test.sh
 
-step "PostgreSQL extension: #[pg_test]s and end-to-end against a real PostgreSQL 15"
-sql-plugins/postgres/test.sh
-
 step "MySQL/MariaDB plugin: end-to-end against a real MariaDB 10.11 (apt mariadb-server when missing)"
 # Its unit tests (the udf crate's mock) ran in the workspace step; this reuses that build.
 sql-plugins/mysql/test.sh
+
+# Last: the nested `cargo pgrx install` of its #[pg_test]s rebuilds ring (and what is above it) under
+# other environment variables, so a workspace build after it would rebuild them once more.
+step "PostgreSQL extension: #[pg_test]s and end-to-end against a real PostgreSQL 15"
+sql-plugins/postgres/test.sh
 
 echo
 echo "all test suites passed"

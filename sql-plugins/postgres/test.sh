@@ -7,9 +7,9 @@
 #      the `pg_test` feature and installs it into the Debian PostgreSQL 15;
 #   4. end-to-end (tests/e2e.sh) against that installed extension: initdb in a temp dir, the
 #      server on a private socket, CREATE EXTENSION, load the modules, \copy the demo data, and
-#      compare every score with `host score` (parity), plus bad input, cancel and limits, the
-#      upgrade from the previous release, and the conformance suite with this server as its
-#      PostgreSQL host.
+#      compare every score with `host score` (parity), plus bad input, cancel and limits, remote
+#      SageMaker endpoints with `host serve` as the remote (tests/remote.sh), the upgrade from the
+#      previous release, and the conformance suite with this server as its PostgreSQL host.
 # The `pg_test` build is the production code plus the `tests` schema; building it once serves
 # both the #[pg_test]s and the end-to-end test (a second flavour would build wasmtime again).
 # Usage: sql-plugins/postgres/test.sh [--prepare-only] [--skip-pg-test]
@@ -27,6 +27,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/scorekit/target}
 # build.rs passes --no-gc-sections to the extension's link only; cargo-pgrx's RUSTFLAGS version of
 # it would rebuild every dependency (wasmtime included) a second time.
 export CARGO_PGRX_DISABLE_GC_SECTIONS_WORKAROUND=1
+# `remote`: models backed by SageMaker endpoints (scorekit.policy_file), tested by tests/remote.sh.
+FEATURES=remote
 SKIP_PG_TEST=0
 PREPARE_ONLY=0
 for a in "$@"; do
@@ -72,7 +74,18 @@ MODULES="$HERE/tests/modules"
 mkdir -p "$MODULES"
 # Built exactly as scripts/test-all.sh's test step builds it (a no-op right after that step): a plain
 # `cargo build -p host` resolves other features and would build wasmtime once more.
-cargo test --workspace --release --exclude scorekit --no-run --quiet --manifest-path "$ROOT/Cargo.toml"
+# The conformance suite's test binary is run by path in the end-to-end test: after `cargo pgrx
+# test`, a `cargo test` of the workspace would rebuild ring and everything above it (the nested
+# `cargo pgrx install` that pgrx-tests runs from inside the test binary sees the test process's
+# CARGO_PKG_* variables, which ring's build script watches, and rebuilds it in place).
+CONFORMANCE_BIN=$(cargo test --workspace --release --exclude scorekit --no-run --quiet --message-format=json \
+    --manifest-path "$ROOT/Cargo.toml" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "conformance" and m.get("executable"):
+        print(m["executable"])')
+export CONFORMANCE_BIN
 HOST="$CARGO_TARGET_DIR/release/host"
 if [ ! -s "$MODULES/stream_a_retrained.wasm" ] || [ "$HOST" -nt "$MODULES/churn.wasm" ]; then
     rm -rf "$MODULES"/*.wasm "$MODULES/demo" "$MODULES/fixtures"
@@ -104,11 +117,11 @@ if [ $SKIP_PG_TEST -eq 0 ]; then
     chown postgres "$PGTEST_DATA"
     # The test cluster runs as postgres: it must be able to read the modules.
     chmod -R a+rX "$MODULES"
-    SCOREKIT_PG_TEST_MODULES="$MODULES" cargo pgrx test --release pg$PG_MAJOR --runas postgres --pgdata "$PGTEST_DATA"
+    SCOREKIT_PG_TEST_MODULES="$MODULES" cargo pgrx test --release pg$PG_MAJOR --features "$FEATURES" --runas postgres --pgdata "$PGTEST_DATA"
     rm -rf "$PGTEST_DATA"
 else
     step "cargo pgrx install --release"
-    cargo pgrx install --release --pg-config "$PG_CONFIG" ${SUDO:+--sudo} 2>&1 | tail -n 3
+    cargo pgrx install --release --features "$FEATURES" --pg-config "$PG_CONFIG" ${SUDO:+--sudo} 2>&1 | tail -n 3
 fi
 
 # The 0.1.0 install script, so that the end-to-end test can create the previous release and

@@ -59,6 +59,8 @@ pub struct Config {
     pub flush_seconds: u64,
     /// Model name → the only SHA-256 its modules may have.
     pub pins: BTreeMap<String, String>,
+    /// The policy file (docs/sagemaker.md): models a remote SageMaker endpoint answers. Absolute.
+    pub policy_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -82,6 +84,7 @@ impl Default for Config {
             max_streams_per_prefix: 0,
             flush_seconds: 30,
             pins: BTreeMap::new(),
+            policy_file: None,
         }
     }
 }
@@ -128,8 +131,9 @@ impl Settings {
         }
         let relative =
             |p: &Path| p.is_relative().then(|| at(format!("'{}' must be an absolute path", p.display())));
-        if let Some(e) =
-            relative(&config.model_dir).or_else(|| config.state_dir.as_deref().and_then(relative))
+        if let Some(e) = relative(&config.model_dir)
+            .or_else(|| config.state_dir.as_deref().and_then(relative))
+            .or_else(|| config.policy_file.as_deref().and_then(relative))
         {
             return Err(e);
         }

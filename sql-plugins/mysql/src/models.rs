@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use scorekit_host::local::LocalLoader;
-use scorekit_host::{names, Code, HostError, HostResult, ModuleLoader, Schema, SharedScorer};
+use scorekit_host::{names, Backends, Code, HostError, HostResult, ModuleLoader, Schema, SharedScorer};
 
 /// Longest model name.
 pub const MAX_NAME: usize = 64;
@@ -132,6 +132,8 @@ type Cache = HashMap<(PathBuf, String), (FileId, Arc<Loaded>)>;
 pub struct Registry {
     dir: PathBuf,
     loader: LocalLoader,
+    /// What serves names beyond their local modules (the policy file), if configured.
+    backends: Option<Arc<dyn Backends>>,
     pins: BTreeMap<String, [u8; 32]>,
     max_bytes: usize,
     cache: Mutex<Cache>,
@@ -162,7 +164,15 @@ impl Registry {
         pins: BTreeMap<String, [u8; 32]>,
         max_bytes: usize,
     ) -> Self {
-        Registry { dir, loader, pins, max_bytes, cache: Mutex::default() }
+        Registry { dir, loader, backends: None, pins, max_bytes, cache: Mutex::default() }
+    }
+
+    /// The same registry, serving names as `backends` says (a remote endpoint, a fallback, a
+    /// shadow) on top of their local modules.
+    #[must_use]
+    pub fn with_backends(mut self, backends: Arc<dyn Backends>) -> Self {
+        self.backends = Some(backends);
+        self
     }
 
     /// The directory.
@@ -228,14 +238,28 @@ impl Registry {
         let (name, select) = parse_reference(reference)?;
         match select {
             Select::Alias => {
-                let alias = self.path(name, None);
-                if std::fs::symlink_metadata(&alias).is_ok() {
-                    return self.load(name, &alias, None);
-                }
-                let (_, versions) = self.versions(name)?;
-                match versions.last() {
-                    Some(v) => self.load(name, &self.path(name, Some(*v)), None),
-                    None => Err(self.no_such_model(name)),
+                let local = self.resolve_alias(name);
+                let Some(backends) = &self.backends else { return local };
+                let (local, missing) = match local {
+                    Ok(l) => (Some(l), None),
+                    Err(e) if e.code == Code::UnknownModel => (None, Some(e)),
+                    Err(e) => return Err(e),
+                };
+                match backends.scorer(name, local.as_ref().map(|l| l.scorer.clone()))? {
+                    None => Err(missing.unwrap_or_else(|| self.no_such_model(name))),
+                    Some(s) => match local {
+                        Some(l) if Arc::ptr_eq(&s, &l.scorer) => Ok(l),
+                        l => {
+                            let outputs_per_row = names::score_outputs(s.info().schema()).len().max(1);
+                            Ok(Arc::new(Loaded {
+                                name: name.to_string(),
+                                version: l.as_ref().and_then(|l| l.version),
+                                file: l.map(|l| l.file.clone()).unwrap_or_default(),
+                                scorer: s,
+                                outputs_per_row,
+                            }))
+                        }
+                    },
                 }
             }
             Select::Version(v) => {
@@ -276,6 +300,19 @@ impl Registry {
                     self.dir.display()
                 )))
             }
+        }
+    }
+
+    /// The local module `NAME` selects: the alias file, else the highest version.
+    fn resolve_alias(&self, name: &str) -> HostResult<Arc<Loaded>> {
+        let alias = self.path(name, None);
+        if std::fs::symlink_metadata(&alias).is_ok() {
+            return self.load(name, &alias, None);
+        }
+        let (_, versions) = self.versions(name)?;
+        match versions.last() {
+            Some(v) => self.load(name, &self.path(name, Some(*v)), None),
+            None => Err(self.no_such_model(name)),
         }
     }
 

@@ -57,6 +57,10 @@ impl Plugin {
             settings.pins.clone(),
             c.max_module_mb << 20,
         );
+        let models = match &c.policy_file {
+            Some(path) => models.with_backends(policies(path)?),
+            None => models,
+        };
         Ok(Plugin { settings, models, streams: Mutex::new(None) })
     }
 
@@ -73,6 +77,25 @@ impl Plugin {
         *s = Some(open.clone());
         Ok(open)
     }
+}
+
+/// The policy file's backends; remote calls stop waiting when the statement is killed.
+#[cfg(feature = "remote")]
+fn policies(path: &std::path::Path) -> HostResult<Arc<dyn scorekit_host::Backends>> {
+    let interrupt: scorekit_host::remote::Interrupt = Arc::new(server::killed);
+    let p = scorekit_host::policy::Policies::load(path)?.with_interrupt(interrupt);
+    Ok(Arc::new(p))
+}
+
+#[cfg(not(feature = "remote"))]
+fn policies(path: &std::path::Path) -> HostResult<Arc<dyn scorekit_host::Backends>> {
+    Err(HostError::new(
+        Code::Unavailable,
+        format!(
+            "policy_file {} is set, but this plugin was built without remote endpoints (feature `remote`)",
+            path.display()
+        ),
+    ))
 }
 
 static PLUGIN: OnceLock<Result<Plugin, String>> = OnceLock::new();

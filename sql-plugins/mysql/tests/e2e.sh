@@ -11,9 +11,16 @@ CMP="python3 $ROOT/sql-plugins/postgres/tests/compare.py"
 DB=scorekit_demo
 
 # --- the server (tests/server.sh: install-db, start, stop, kill -9) ---------------------------------
+# Fixed test credentials: the server signs its requests to the test endpoints (tests/remote.sh)
+# with them, through the AWS SDK's standard chain (no instance metadata here).
+export AWS_ACCESS_KEY_ID=AKIDSCOREKITTEST AWS_SECRET_ACCESS_KEY=scorekit-test-secret AWS_EC2_METADATA_DISABLED=true
 # shellcheck source=server.sh
 source "$HERE/tests/server.sh"
-trap 'stop_server' EXIT
+# shellcheck source=remote.sh
+source "$HERE/tests/remote.sh"
+# shellcheck disable=SC2086 # a list of pids (the stand-in endpoints)
+trap 'stop_server; [ -z "${REMOTE_PIDS:-}" ] || kill $REMOTE_PIDS 2>/dev/null || true' EXIT
+remote_start
 start_server
 
 sql() { $MYSQL -N -B -D "$DB" -e "$1"; }
@@ -44,7 +51,7 @@ echo "-- $(sql 'SELECT VERSION()' 2>/dev/null || $MYSQL -N -B -e 'SELECT VERSION
 $MYSQL -e "CREATE DATABASE $DB"
 
 # --- install -------------------------------------------------------------------------------------------
-config='{"deadline_ms": 20000, "memory_limit_mb": 64, "flush_seconds": 3600}'
+config="{\"deadline_ms\": 20000, \"memory_limit_mb\": 64, \"flush_seconds\": 3600, \"policy_file\": \"$WORK/policy.toml\"}"
 bash "$HERE/install.sh" --client "$MYSQL" --library "$LIBRARY" --plugin-dir "$WORK/plugin" \
     --model-dir "$MODULES" --state-dir "$WORK/state" --config-json "$config"
 expect_eq "12 functions" 12 "$(sql "SELECT count(*) FROM mysql.func WHERE dl LIKE 'libscorekit_mysql-%'")"
@@ -194,6 +201,9 @@ expect_error "SET STATEMENT max_statement_time = 1 FOR SELECT scorekit_score('sp
 ms=$(( ($(date +%s%N) - t1) / 1000000 ))
 expect_eq "max_statement_time stops it too (in ${ms} ms, < 2500)" yes "$([ $ms -lt 2500 ] && echo yes)"
 alive "killed spinning modules"
+
+# --- remote SageMaker endpoints (policy_file) -------------------------------------------------------------
+remote_checks
 
 # --- anomaly streams: a trigger scores each reading; the stream survives kill -9 ------------------------------
 sql "CREATE TABLE temps (id int AUTO_INCREMENT PRIMARY KEY, ts datetime, value double)"

@@ -162,6 +162,12 @@ fn create_function(
             };
         }
     }
+    if pin && engine::parse_hex(&loaded.sha256).is_none() {
+        user_error(format!(
+            "model '{model}' is answered by a remote endpoint ({}); pin => true pins a local module",
+            loaded.sha256
+        ));
+    }
     let (callee, model_lit, volatility) = if pin {
         ("scorekit.score_args_pinned", format!("sha256:{}", loaded.sha256), "IMMUTABLE")
     } else {

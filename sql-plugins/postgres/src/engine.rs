@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pgrx::prelude::*;
@@ -22,6 +23,7 @@ use scorekit_runtime::{InterruptCheck, Runtime, RuntimeConfig};
 
 use crate::error::{OrRaise, raise, user_error};
 use crate::guc;
+use crate::policy;
 use crate::stats;
 
 /// A model ready to call, with what SQL needs to know about it.
@@ -75,7 +77,9 @@ fn settings() -> Settings {
     }
 }
 
-fn cancel_pending() -> bool {
+/// Whether a query cancel (Ctrl-C, `pg_cancel_backend`, `statement_timeout`) or a termination is
+/// pending: the interrupt check of module calls and of waits on a remote endpoint.
+pub fn cancel_pending() -> bool {
     // SAFETY: plain reads of sig_atomic_t flags that PostgreSQL's signal handlers set; volatile
     // because they change behind the compiler's back. Same thread as the backend (the check runs
     // inside the call).
@@ -85,7 +89,8 @@ fn cancel_pending() -> bool {
     }
 }
 
-fn data_dir() -> PathBuf {
+/// The server's data directory (relative settings are under it).
+pub fn data_dir() -> PathBuf {
     // SAFETY: DataDir is set by the postmaster before any backend runs extension code.
     let p = unsafe { pg_sys::DataDir };
     if p.is_null() {
@@ -103,6 +108,8 @@ struct Session {
     /// The (deadline, memory) GUC values the runtime was built with: checked per call without
     /// allocating (the cache directory is re-read whenever a module must be loaded).
     limits: Option<(i32, i32)>,
+    /// The policy generation ([`policy::generation`]) the alias resolutions were made under.
+    policies: u64,
     by_hash: HashMap<String, Rc<Loaded>>,
     by_ref: HashMap<String, Rc<Loaded>>,
 }
@@ -132,7 +139,8 @@ pub fn loader() -> LocalLoader {
             interrupt: Some(InterruptCheck::new(cancel_pending)),
             ..RuntimeConfig::default()
         };
-        let rt = Runtime::new(config).unwrap_or_else(|e| {
+        // The runtime's epoch-ticker thread must not take PostgreSQL's signals.
+        let rt = crate::policy::with_signals_blocked(|| Runtime::new(config)).unwrap_or_else(|e| {
             raise("", HostError::new(Code::Unavailable, format!("cannot start the wasm engine: {e}")))
         });
         let loader = LocalLoader::new(rt);
@@ -165,22 +173,60 @@ pub fn loaded_count() -> usize {
     SESSION.with(|s| s.borrow().by_hash.len())
 }
 
-/// Resolves a model reference: `name` (its deployed alias), `name@version`, or `sha256:<hex>`.
+/// Resolves a model reference: `name` (its deployed alias, or what the policy file says serves
+/// it), `name@version`, or `sha256:<hex>`. A pinned reference (version or hash) names module
+/// bytes and always runs that module; the policy file applies to names.
 pub fn resolve(model: &str) -> Rc<Loaded> {
-    // Fast path (every row of a query): a cached resolution under unchanged limits.
+    // Fast path (every row of a query): a cached resolution under unchanged limits and policies.
     let limits = Some((guc::DEADLINE_MS.get(), guc::MEMORY_LIMIT_MB.get()));
+    let policies = policy::generation();
     let hit = SESSION.with(|s| {
-        let s = s.borrow();
+        let mut s = s.borrow_mut();
+        if s.policies != policies {
+            s.policies = policies;
+            s.by_ref.clear();
+        }
         if s.limits == limits { s.by_ref.get(model).cloned() } else { None }
     });
     if let Some(hit) = hit {
         return hit;
     }
     let loader = loader();
-    let sha = resolve_hash(model);
-    let loaded = by_hash(&loader, &sha);
+    let loaded = if pinned_hash(model).is_some() || model.starts_with("sha256:") || model.contains('@') {
+        by_hash(&loader, &resolve_hash(model))
+    } else {
+        by_name(&loader, model)
+    };
     SESSION.with(|s| s.borrow_mut().by_ref.insert(model.to_string(), loaded.clone()));
     loaded
+}
+
+/// A model by name: its deployed module, composed with a remote endpoint when the policy file
+/// says so, or the endpoint alone.
+fn by_name(loader: &LocalLoader, name: &str) -> Rc<Loaded> {
+    let local = alias_hash(name).map(|sha| by_hash(loader, &sha));
+    let served = policy::scorer(name, local.as_ref().map(|l| l.scorer.clone()));
+    match (served, local) {
+        (None, _) => raise("", HostError::new(Code::UnknownModel, format!("unknown model '{name}'"))),
+        (Some(s), Some(l)) if Arc::ptr_eq(&s, &l.scorer) => l,
+        (Some(scorer), _) => {
+            let outputs_per_row = names::score_outputs(scorer.info().schema()).len().max(1);
+            let sha256 = scorer.info().sha256.clone();
+            Rc::new(Loaded { sha256, name: name.to_string(), scorer, outputs_per_row })
+        }
+    }
+}
+
+/// The hash the alias `name` points at, if it is deployed.
+fn alias_hash(name: &str) -> Option<String> {
+    match Spi::get_one_with_args::<String>(
+        "SELECT sha256 FROM scorekit.aliases WHERE name = $1",
+        &[name.into()],
+    ) {
+        Ok(found) => found,
+        Err(pgrx::spi::Error::InvalidPosition) => None,
+        Err(e) => raise("", HostError::new(Code::Storage, format!("looking up model '{name}': {e}"))),
+    }
 }
 
 /// Whether `model` names a hash (`sha256:<64 hex>`); returns the hex.

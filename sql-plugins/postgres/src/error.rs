@@ -10,7 +10,7 @@
 //! | `UnknownModel`, `UnknownStream` (client) | 42704 undefined_object | where models are listed |
 //! | `InvalidModule` (model) | 22P03 invalid_binary_representation | |
 //! | `ModuleFailed`, `StreamLost` (model) | 38000 external_routine_exception | |
-//! | `Deadline` (limit) | 57014 query_canceled | raise `scorekit.deadline_ms` |
+//! | `Deadline` (limit) | 57014 query_canceled | raise `scorekit.deadline_ms` (a module) or the policy file's `timeout_ms` (an endpoint) |
 //! | `MemoryLimit` (limit) | 54000 program_limit_exceeded | raise `scorekit.memory_limit_mb` |
 //! | `TooLarge` (limit) | 54000 program_limit_exceeded | |
 //! | `Interrupted` (interrupted) | PostgreSQL's own cancel (57014 `canceling statement due to …`) | |
@@ -44,9 +44,12 @@ fn sqlstate(code: Code) -> (PgSqlErrorCode, Option<&'static str>) {
         Code::UnknownStream => (ERRCODE_UNDEFINED_OBJECT, None),
         Code::InvalidModule => (ERRCODE_INVALID_BINARY_REPRESENTATION, None),
         Code::ModuleFailed | Code::StreamLost => (ERRCODE_EXTERNAL_ROUTINE_EXCEPTION, None),
-        Code::Deadline => {
-            (ERRCODE_QUERY_CANCELED, Some("Raise scorekit.deadline_ms if the model needs longer."))
-        }
+        Code::Deadline => (
+            ERRCODE_QUERY_CANCELED,
+            Some(
+                "Raise scorekit.deadline_ms (a module call) or the policy file's timeout_ms (a remote endpoint) if the model needs longer.",
+            ),
+        ),
         Code::MemoryLimit => {
             (ERRCODE_PROGRAM_LIMIT_EXCEEDED, Some("A superuser can raise scorekit.memory_limit_mb."))
         }

@@ -79,6 +79,10 @@ pub static MAX_LIVE_STREAMS: GucSetting<i32> = GucSetting::<i32>::new(32);
 pub static CACHE_DIR: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"scorekit_cache"));
 
+/// `scorekit.policy_file`: the policy file (remote endpoints per model); empty: every model is
+/// local. Relative paths are under PGDATA.
+pub static POLICY_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
 /// The input policy now in force.
 pub fn input_policy() -> InputPolicy {
     InputPolicy {
@@ -190,6 +194,14 @@ pub fn register() {
         c"Empty disables the cache. Only the server's OS user must be able to write it: its code is executed.",
         &CACHE_DIR,
         GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"scorekit.policy_file",
+        c"Policy file saying which models a remote SageMaker endpoint answers (relative to the data directory); empty: all local.",
+        c"The TOML file host serve reads (docs/sagemaker.md). Re-read when the setting, or the file's size or modification time, changes (checked once per statement). Superuser-set: the file names endpoints and credential profiles.",
+        &POLICY_FILE,
+        GucContext::Suset,
         GucFlags::default(),
     );
 }

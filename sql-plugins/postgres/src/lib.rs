@@ -15,12 +15,14 @@
 use pgrx::prelude::*;
 
 mod anomaly;
+mod aurora;
 mod cells;
 mod codegen;
 mod engine;
 mod error;
 mod forecast;
 mod guc;
+mod policy;
 mod score;
 mod stats;
 mod store;

@@ -23,7 +23,7 @@ thread_local! {
 
 /// A builder for rows of `schema` under the session's input policy, writing into the session's
 /// spare request buffer when it has one (see [`give_back`]).
-fn builder(schema: &Schema) -> BatchBuilder<'_> {
+pub(crate) fn builder(schema: &Schema) -> BatchBuilder<'_> {
     match SPARE.with(|s| s.borrow_mut().take()) {
         Some(rows) => BatchBuilder::reusing(schema, guc::input_policy(), rows),
         None => BatchBuilder::new(schema, guc::input_policy()),
@@ -31,7 +31,7 @@ fn builder(schema: &Schema) -> BatchBuilder<'_> {
 }
 
 /// Keeps a finished request's buffer for the next row.
-fn give_back(rows: Rows) {
+pub(crate) fn give_back(rows: Rows) {
     SPARE.with(|s| *s.borrow_mut() = Some(rows));
 }
 
@@ -92,16 +92,53 @@ fn model_arg<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a str {
     }
 }
 
-/// `scorekit.score_args(model text, VARIADIC "any")` / `score_args_pinned`: the entry point of
-/// generated typed functions. Arguments after the model are the model's inputs in schema order,
-/// of any type (see [`crate::cells`]); the host layer's rules make them a row.
-unsafe fn score_args_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    let model = model_arg(fcinfo);
-    let loaded = engine::resolve(model);
+/// The arguments of a `VARIADIC "any"` call from argument `first` on, as host values. With
+/// `expand_array`, a lone array argument stands for its elements (Aurora's
+/// `invoke_endpoint(name, n, ARRAY[...])` form).
+///
+/// # Safety
+/// `fcinfo` must be the live call info of a V1 function with a `VARIADIC "any"` parameter.
+pub(crate) unsafe fn variadic_datums<'a>(
+    fcinfo: pg_sys::FunctionCallInfo,
+    first: usize,
+    expand_array: bool,
+) -> Vec<Datum<'a>> {
     // SAFETY: fcinfo is the live call info of this V1 function.
     let nargs = unsafe { (*fcinfo).nargs } as usize;
-    let mut datums: Vec<Datum<'_>> = Vec::with_capacity(nargs.saturating_sub(1));
-    for i in 1..nargs {
+    if expand_array && nargs == first + 1 {
+        // SAFETY: as below; an array datum is read with its element type's length and alignment.
+        unsafe {
+            let typoid = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, first as i32);
+            let elem = if typoid == pg_sys::InvalidOid { typoid } else { pg_sys::get_element_type(typoid) };
+            if elem != pg_sys::InvalidOid && !pgrx::fcinfo::pg_arg_is_null(fcinfo, first) {
+                let raw = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, first);
+                let arr = pg_sys::pg_detoast_datum(raw.cast_mut_ptr()).cast::<pg_sys::ArrayType>();
+                let (mut len, mut byval, mut align) = (0i16, false, 0 as std::ffi::c_char);
+                pg_sys::get_typlenbyvalalign(elem, &mut len, &mut byval, &mut align);
+                let mut elems: *mut pg_sys::Datum = std::ptr::null_mut();
+                let mut nulls: *mut bool = std::ptr::null_mut();
+                let mut n: i32 = 0;
+                pg_sys::deconstruct_array(
+                    arr,
+                    elem,
+                    len.into(),
+                    byval,
+                    align,
+                    &mut elems,
+                    &mut nulls,
+                    &mut n,
+                );
+                return (0..n as usize)
+                    .map(|i| {
+                        let d = (!*nulls.add(i)).then(|| *elems.add(i));
+                        cells::from_datum(d, elem)
+                    })
+                    .collect();
+            }
+        }
+    }
+    let mut datums: Vec<Datum<'_>> = Vec::with_capacity(nargs.saturating_sub(first));
+    for i in first..nargs {
         // SAFETY: i < nargs; the type comes from the call expression, so the datum matches it.
         unsafe {
             if pgrx::fcinfo::pg_arg_is_null(fcinfo, i) {
@@ -116,6 +153,17 @@ unsafe fn score_args_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
             datums.push(cells::from_datum(Some(datum), typoid));
         }
     }
+    datums
+}
+
+/// `scorekit.score_args(model text, VARIADIC "any")` / `score_args_pinned`: the entry point of
+/// generated typed functions. Arguments after the model are the model's inputs in schema order,
+/// of any type (see [`crate::cells`]); the host layer's rules make them a row.
+unsafe fn score_args_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let model = model_arg(fcinfo);
+    let loaded = engine::resolve(model);
+    // SAFETY: forwarded from the caller.
+    let datums = unsafe { variadic_datums(fcinfo, 1, false) };
     let values: Vec<Value<'_>> = datums.iter().map(Datum::value).collect();
     let mut b = builder(loaded.schema());
     b.push_positional(&values).or_raise(model);

@@ -22,13 +22,20 @@ else
     as_pg() { "$@"; }
 fi
 stop() {
+    # shellcheck disable=SC2086 # a list of pids (tests/remote.sh's stand-in endpoints)
+    # (|| true: an endpoint that already exited must not end this handler before the server stops;
+    # the server would keep the lock file of the caller's flock open.)
+    [ -z "${REMOTE_PIDS:-}" ] || kill $REMOTE_PIDS 2>/dev/null || true
     as_pg "$BIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
 trap stop EXIT
 
 as_pg "$BIN/initdb" -D "$WORK/data" -A trust -U postgres --no-sync >/dev/null
-as_pg "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w \
+# Fixed test credentials: the server signs its requests to the test endpoints (tests/remote.sh)
+# with them, through the AWS SDK's standard chain (no instance metadata here).
+as_pg env AWS_ACCESS_KEY_ID=AKIDSCOREKITTEST AWS_SECRET_ACCESS_KEY=scorekit-test-secret \
+    AWS_EC2_METADATA_DISABLED=true "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w \
     -o "-c listen_addresses='' -k $WORK -p 5432 -c fsync=off" start >/dev/null
 # The server reads modules given by path (load_model_file) as its own OS user.
 cp "$MODULES"/*.wasm "$WORK/" && chmod 644 "$WORK"/*.wasm
@@ -225,11 +232,20 @@ expect_eq "a plain role streams" "601" "$(sql "SET ROLE analyst; SELECT count(*)
 expect_eq "server still up" 1 "$(sql 'SELECT 1')"
 expect_eq "stats view" "5000|0" "$(sql "SELECT count(churn_probability($inputs)) FROM churn; SELECT rows, errors FROM scorekit.stats WHERE model = 'churn'" | tail -1)"
 
+# --- remote SageMaker endpoints and the Aurora drop-in (scorekit.policy_file) -------------------------
+# shellcheck source=remote.sh
+source "$HERE/remote.sh"
+
 # --- the cross-host conformance suite (tests/conformance), with this server as its PostgreSQL host ----
 sql "CREATE DATABASE conformance"
-if SCOREKIT_CONFORMANCE_PSQL="$BIN/psql -h $WORK -p 5432 -U postgres -d conformance" \
-    cargo test --workspace --release --exclude scorekit --test conformance --manifest-path "$ROOT/Cargo.toml" \
-    -- --nocapture >"$WORK/conformance.log" 2>&1; then
+conformance() { # the suite's test binary as ../test.sh built it ($CONFORMANCE_BIN), else through cargo
+    if [ -n "${CONFORMANCE_BIN:-}" ]; then
+        (cd "$ROOT/tests/conformance" && "$CONFORMANCE_BIN" --nocapture)
+    else
+        cargo test --workspace --release --exclude scorekit --test conformance --manifest-path "$ROOT/Cargo.toml" -- --nocapture
+    fi
+}
+if SCOREKIT_CONFORMANCE_PSQL="$BIN/psql -h $WORK -p 5432 -U postgres -d conformance" conformance >"$WORK/conformance.log" 2>&1; then
     echo "ok   conformance suite: $(grep -c ' postgres *ok$' "$WORK/conformance.log") cases agree on postgres," \
         "$(grep -c ' postgres *skip' "$WORK/conformance.log") skipped with their reason"
 else
@@ -260,9 +276,10 @@ CREATE TEMP TABLE s (hex text);
 INSERT INTO scorekit.stream_state (model, stream_key, sha256, state, readings)
 SELECT 'anomaly', 'm1', sha256, decode((SELECT hex FROM s), 'hex'), 600 FROM scorekit.modules WHERE name = 'anomaly';
 SQL
-psql_up -c "ALTER EXTENSION scorekit UPDATE TO '0.2.0'"
+psql_up -c "ALTER EXTENSION scorekit UPDATE TO '0.2.0'" -c "ALTER EXTENSION scorekit UPDATE"
 expect_eq "upgraded to" "$(sql 'SELECT scorekit.version()')" "$(psql_up -At -c "SELECT extversion FROM pg_extension WHERE extname = 'scorekit'")"
-catalog="SELECT 'fn', p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ') ' || pg_get_function_result(p.oid) || ' ' || p.provolatile::text || p.proparallel::text || p.proisstrict::text || p.prosecdef::text || ' ' || coalesce(array_to_string(p.proconfig, ';'), '') || ' ' || coalesce(p.proacl::text, '') || ' ' || md5(p.prosrc) FROM pg_proc p WHERE p.pronamespace = 'scorekit'::regnamespace
+catalog="SELECT 'fn', p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ') ' || pg_get_function_result(p.oid) || ' ' || p.provolatile::text || p.proparallel::text || p.proisstrict::text || p.prosecdef::text || ' ' || coalesce(array_to_string(p.proconfig, ';'), '') || ' ' || coalesce(p.proacl::text, '') || ' ' || md5(p.prosrc) FROM pg_proc p WHERE p.pronamespace IN ('scorekit'::regnamespace, 'aws_sagemaker'::regnamespace)
+  UNION ALL SELECT 'nsp', nspname || ' ' || coalesce(nspacl::text, '') || ' ' || coalesce(obj_description(oid, 'pg_namespace'), '') FROM pg_namespace WHERE nspname IN ('scorekit', 'aws_sagemaker')
   UNION ALL SELECT 'col', c.relname || '.' || a.attname || ' ' || a.attnum || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE c.relnamespace = 'scorekit'::regnamespace AND c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped
   UNION ALL SELECT 'rel', c.relname || ' ' || c.relkind::text || ' ' || coalesce(c.relacl::text, '') || ' ' || coalesce(obj_description(c.oid, 'pg_class'), '') FROM pg_class c WHERE c.relnamespace = 'scorekit'::regnamespace
   UNION ALL SELECT 'con', conrelid::regclass::text || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'scorekit'::regnamespace
@@ -272,7 +289,7 @@ catalog="SELECT 'fn', p.proname || '(' || pg_get_function_identity_arguments(p.o
 sql "$catalog" >"$WORK/catalog_fresh.txt"
 psql_up -At -c "$catalog" >"$WORK/catalog_upgraded.txt"
 if diff "$WORK/catalog_fresh.txt" "$WORK/catalog_upgraded.txt" >"$WORK/catalog.diff"; then
-    echo "ok   upgraded schema = fresh 0.2.0 schema ($(wc -l <"$WORK/catalog_fresh.txt") catalog rows)"
+    echo "ok   upgraded schema (0.1.0 -> 0.2.0 -> 0.3.0) = fresh install schema ($(wc -l <"$WORK/catalog_fresh.txt") catalog rows)"
 else
     echo "FAIL upgraded schema differs from a fresh install:"; head -20 "$WORK/catalog.diff"; fails=$((fails + 1))
 fi

@@ -285,6 +285,30 @@ impl Policies {
     pub fn endpoint(&self, name: &str) -> Option<&SharedEndpoint> {
         self.models.get(name)?.endpoint.as_ref()
     }
+
+    /// The model a SageMaker endpoint name stands for (what an Aurora-style call names): the
+    /// model of that name when the file has a section for it, else the one model whose
+    /// `endpoint` it is, else the name itself (a local model of that name).
+    ///
+    /// # Errors
+    /// [`Code::BadInput`] when several models name the same endpoint (the call is ambiguous).
+    pub fn model_for_endpoint<'a>(&'a self, endpoint: &'a str) -> HostResult<&'a str> {
+        if self.models.contains_key(endpoint) {
+            return Ok(endpoint);
+        }
+        let mut named = self
+            .models
+            .iter()
+            .filter(|(_, m)| m.endpoint.as_ref().is_some_and(|e| e.config().endpoint_name == endpoint));
+        match (named.next(), named.next()) {
+            (None, _) => Ok(endpoint),
+            (Some((model, _)), None) => Ok(model),
+            (Some((a, _)), Some((b, _))) => Err(HostError::bad_input(format!(
+                "policy file {}: endpoint '{endpoint}' is the endpoint of more than one model ('{a}', '{b}'); call the model by its name",
+                self.source.display()
+            ))),
+        }
+    }
 }
 
 impl Backends for Policies {
@@ -344,6 +368,13 @@ mod tests {
         assert_eq!((c.endpoint_name.as_str(), c.region.as_deref()), ("churn-prod", Some("eu-west-1")));
         assert_eq!(c.timeout, Duration::from_millis(500));
         assert_eq!(p.remote_names(), ["churn"]);
+        assert_eq!(p.model_for_endpoint("churn-prod").unwrap(), "churn");
+        assert_eq!(p.model_for_endpoint("anomaly").unwrap(), "anomaly");
+        assert_eq!(p.model_for_endpoint("elsewhere").unwrap(), "elsewhere");
+        let two = parse("[models.a]\npolicy = \"remote\"\nendpoint = \"e\"\n[models.b]\npolicy = \"remote\"\nendpoint = \"e\"\n")
+            .unwrap();
+        let e = two.model_for_endpoint("e").unwrap_err();
+        assert!(e.message.contains("more than one model ('a', 'b')"), "{}", e.message);
         let e = parse("[models.churn]\npolcy = \"remote\"\n").unwrap_err();
         assert!(e.message.contains("unknown field `polcy`"), "{}", e.message);
         let e = parse("[models.churn]\npolicy = \"fallback\"\n").unwrap_err();

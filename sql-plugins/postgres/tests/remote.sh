@@ -1,0 +1,176 @@
+# Remote SageMaker endpoints from SQL (scorekit.policy_file, docs/sagemaker.md), sourced by e2e.sh
+# after its churn section (it uses e2e.sh's server, helpers, the churn table, $inputs and the
+# `host score` answers). The remote is `host serve` on loopback (it speaks SageMaker; requests are
+# SigV4-signed with the fixed test credentials the server was started with), a port where nothing
+# listens (a remote that is down), and tests/slow_endpoint.py (a remote that answers after 5 s).
+# The live endpoints listen on free ports they pick (port 0: fixed ports in the ephemeral range were
+# taken by other processes' connections); the endpoint that is down is 56111 (this helper's range).
+
+remote_t0=$(date +%s)
+DOWN_PORT=56111 SLOW_DELAY_S=5
+RMODELS=$WORK/remote_models
+mkdir -p "$RMODELS"
+# host serve answers endpoint NAME with NAME.wasm: the churn module under the endpoints' names.
+for e in churn-prod churn-remote churn-fallback; do cp "$MODULES/churn.wasm" "$RMODELS/$e.wasm"; done
+"$HOST" serve --models "$RMODELS" --no-demo --no-state --port 0 >"$WORK/serve.out" 2>"$WORK/serve.log" &
+REMOTE_PIDS="$!"
+python3 "$HERE/slow_endpoint.py" 0 $SLOW_DELAY_S >"$WORK/slow.log" 2>&1 &
+REMOTE_PIDS="$REMOTE_PIDS $!"
+SERVE_PORT= SLOW_PORT=
+for _ in $(seq 100); do
+    SERVE_PORT=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$WORK/serve.out")
+    SLOW_PORT=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$WORK/slow.log")
+    [ -n "$SERVE_PORT" ] && [ -n "$SLOW_PORT" ] && curl -sf "http://127.0.0.1:$SERVE_PORT/ping" >/dev/null && break
+    sleep 0.1
+done
+curl -sf "http://127.0.0.1:$SERVE_PORT/ping" >/dev/null && [ -n "$SLOW_PORT" ] ||
+    { echo "FAIL the test endpoints did not start:"; cat "$WORK/serve.out" "$WORK/serve.log" "$WORK/slow.log"; exit 1; }
+
+cat >"$WORK/policy.toml" <<TOML
+[defaults]
+region = "us-east-1"
+endpoint_url = "http://127.0.0.1:$SERVE_PORT"
+retries = 0
+timeout_ms = 10000
+
+# The Aurora wrapper's endpoint: the local module answers, the endpoint if it cannot.
+[models.churn]
+policy = "local-then-remote"
+endpoint = "churn-prod"
+
+# No local module of this name: the endpoint answers; the schema comes from the module file.
+[models.churn_remote]
+policy = "remote"
+endpoint = "churn-remote"
+description = "churn.wasm"
+max_rows_per_request = 1000
+
+[models.churn_fallback]
+policy = "local-then-remote"
+endpoint = "churn-fallback"
+description = "churn.wasm"
+
+[models.churn_down]
+policy = "remote"
+endpoint = "churn-down"
+endpoint_url = "http://127.0.0.1:$DOWN_PORT"
+description = "churn.wasm"
+
+[models.churn_lt_down]
+policy = "local-then-remote"
+endpoint = "churn-lt-down"
+endpoint_url = "http://127.0.0.1:$DOWN_PORT"
+description = "churn.wasm"
+
+[models.churn_slow]
+policy = "remote"
+endpoint = "churn-slow"
+endpoint_url = "http://127.0.0.1:$SLOW_PORT"
+timeout_ms = 30000
+description = "churn.wasm"
+
+[models.churn_slow_timeout]
+policy = "remote"
+endpoint = "churn-slow-timeout"
+endpoint_url = "http://127.0.0.1:$SLOW_PORT"
+timeout_ms = 300
+description = "churn.wasm"
+TOML
+chmod 644 "$WORK/policy.toml"
+export PGOPTIONS="-c scorekit.policy_file=$WORK/policy.toml"
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+requests() { # endpoint name -> 2xx invocations host serve answered
+    curl -sf "http://127.0.0.1:$SERVE_PORT/metrics" |
+        sed -n "s/^scorekit_requests_total{model=\"$1\",endpoint=\"invocations\",status=\"2xx\"} //p" | grep . || echo 0
+}
+
+echo "-- remote endpoints (policy file $WORK/policy.toml)"
+# --- remote-only model: the same calls, the same scores, bit for bit ----------------------------------
+expect_eq "no local module of churn_remote" 0 "$(sql "SELECT count(*) FROM scorekit.modules WHERE name = 'churn_remote'")"
+t=$(date +%s%N)
+out "SELECT scorekit.score_args('churn_remote', $inputs) FROM churn ORDER BY id" pg_remote_args.csv
+row_ms=$(ms_since "$t")
+$CMP "remote churn, row path" "$WORK/host_churn.csv" probability "$WORK/pg_remote_args.csv" 0 || fails=$((fails + 1))
+expect_eq "row path: one request per row" 5000 "$(requests churn-remote)"
+t=$(date +%s%N)
+out "SELECT score FROM scorekit.score_query('churn_remote', 'SELECT * FROM churn', 'id') ORDER BY key::int" pg_remote_batch.csv
+batch_ms=$(ms_since "$t")
+$CMP "remote churn, score_query" "$WORK/host_churn.csv" probability "$WORK/pg_remote_batch.csv" 0 || fails=$((fails + 1))
+# 5 module calls of scorekit.batch_size 1024 rows, each in requests of max_rows_per_request 1000.
+expect_eq "score_query: requests of at most 1000 rows" 5009 "$(requests churn-remote)"
+t=$(date +%s%N)
+out "SELECT scorekit.score_args('churn', $inputs) FROM churn ORDER BY id" pg_local_args.csv
+local_ms=$(ms_since "$t")
+echo "     (5000 rows: local row path ${local_ms} ms; remote row path ${row_ms} ms; remote score_query ${batch_ms} ms; loopback, one backend)"
+sql "SELECT scorekit.create_function('churn_remote_probability', 'churn_remote')" >/dev/null
+out "SELECT churn_remote_probability($inputs) FROM churn ORDER BY id" pg_remote_typed.csv
+$CMP "remote churn, generated typed function" "$WORK/host_churn.csv" probability "$WORK/pg_remote_typed.csv" 0 || fails=$((fails + 1))
+expect_error "SELECT scorekit.create_function('churn_remote_pinned', 'churn_remote', pin => true)" \
+    "model 'churn_remote' is answered by a remote endpoint (remote:churn-remote); pin => true pins a local module"
+expect_error "SELECT * FROM scorekit.explain('churn_remote', (SELECT c FROM churn c WHERE id = 1))" \
+    "served by the remote endpoint 'churn-remote', which cannot explain"
+
+# --- fallback exactly per policy ------------------------------------------------------------------
+out "SELECT scorekit.score_args('churn_fallback', $inputs) FROM churn WHERE id <= 100 ORDER BY id" pg_fallback.csv
+head -101 "$WORK/host_churn.csv" >"$WORK/host_churn100.csv"
+$CMP "local-then-remote without a local module: the endpoint answers" "$WORK/host_churn100.csv" probability "$WORK/pg_fallback.csv" 0 || fails=$((fails + 1))
+expect_eq "fallback requests" 100 "$(requests churn-fallback)"
+sql "SELECT scorekit.deploy('churn_lt_down', 'sha256:$(sql "SELECT sha256 FROM scorekit.models WHERE name = 'churn'")')" >/dev/null
+out "SELECT scorekit.score_args('churn_lt_down', $inputs) FROM churn WHERE id <= 100 ORDER BY id" pg_lt_down.csv
+$CMP "local-then-remote with its module: local answers, the endpoint is never asked" "$WORK/host_churn100.csv" probability "$WORK/pg_lt_down.csv" 0 || fails=$((fails + 1))
+expect_eq "Aurora endpoint model answered locally" 0 "$(sql "SELECT count(scorekit.score_args('churn', $inputs)) FROM churn WHERE id <= 10" >/dev/null; requests churn-prod)"
+expect_error "SELECT scorekit.score_args('churn_down', $inputs) FROM churn WHERE id = 1" "scorekit: model 'churn_down': endpoint 'churn-down'"
+expect_eq "an unreachable endpoint is SQLSTATE 53000" "ERROR:  53000" \
+    "$(psql_ -v VERBOSITY=verbose -At -c "SELECT scorekit.score_args('churn_down', $inputs) FROM churn WHERE id = 1" 2>&1 | grep -o '^ERROR:  [0-9A-Z]\{5\}')"
+expect_error "SELECT scorekit.score_args('churn_slow_timeout', $inputs) FROM churn WHERE id = 1" "endpoint 'churn-slow-timeout': no answer within 300 ms"
+
+# --- a slow remote: statement_timeout and pg_cancel_backend stop the wait -------------------------------
+t=$(date +%s%N)
+expect_error "SET statement_timeout = '300ms'; SELECT scorekit.score_args('churn_slow', $inputs) FROM churn WHERE id = 1" \
+    "canceling statement due to statement timeout"
+took=$(ms_since "$t")
+if [ "$took" -lt $((SLOW_DELAY_S * 1000 / 2)) ]; then echo "ok   statement_timeout 300 ms stopped a ${SLOW_DELAY_S} s remote call after $took ms"; else
+    echo "FAIL statement_timeout took $took ms (the remote answers after ${SLOW_DELAY_S} s)"; fails=$((fails + 1)); fi
+t=$(date +%s%N)
+(psql_ -At -c "SELECT scorekit.score_args('churn_slow', $inputs) FROM churn WHERE id = 1 /* slow-cancel */" >"$WORK/cancel.out" 2>&1 || true) &
+bg=$!
+canceled=f
+for _ in $(seq 50); do
+    sleep 0.1
+    canceled=$(sql "SELECT coalesce(bool_or(pg_cancel_backend(pid)), false) FROM pg_stat_activity WHERE query LIKE '%slow-cancel */' AND pid <> pg_backend_pid() AND state = 'active'")
+    [ "$canceled" = t ] && break
+done
+wait $bg
+took=$(ms_since "$t")
+if [ "$canceled" = t ] && grep -q "canceling statement due to user request" "$WORK/cancel.out" && [ "$took" -lt $((SLOW_DELAY_S * 1000 / 2)) ]; then
+    echo "ok   pg_cancel_backend stopped a ${SLOW_DELAY_S} s remote call; the statement ended after $took ms"
+else
+    echo "FAIL pg_cancel_backend (canceled=$canceled, $took ms): $(cat "$WORK/cancel.out")"; fails=$((fails + 1))
+fi
+expect_eq "the backend still answers after the canceled waits" "1" "$(sql "SELECT 1")"
+
+# --- the Aurora PostgreSQL drop-in: aws_sagemaker.invoke_endpoint -------------------------------------
+psql_ -f "$HERE/../examples/aurora_invoke_endpoint.sql" >/dev/null
+aurora_in="state, account_length::int8, area_code, international_plan, voice_mail_plan, number_vmail_messages::int8, total_day_minutes, total_day_calls::int8, total_day_charge, total_eve_minutes, total_eve_calls::int8, total_eve_charge, total_night_minutes, total_night_calls::int8, total_night_charge, total_intl_minutes, total_intl_calls::int8, total_intl_charge, number_customer_service_calls::int8"
+out "SELECT will_churn_aurora($aurora_in) FROM churn ORDER BY id" pg_aurora_example.csv
+$CMP "the Aurora documentation's wrapper (endpoint churn-prod -> model churn)" "$WORK/host_churn.csv" probability "$WORK/pg_aurora_example.csv" 0 || fails=$((fails + 1))
+expect_eq "invoke_endpoint local = remote, as text, every row" 0 \
+    "$(sql "SELECT count(*) FROM churn WHERE aws_sagemaker.invoke_endpoint('churn', NULL, $inputs) IS DISTINCT FROM aws_sagemaker.invoke_endpoint('churn-remote', 10000, $inputs)")"
+expect_eq "invoke_endpoint with the inputs in one array" \
+    "$(sql "SELECT aws_sagemaker.invoke_endpoint('churn', NULL, $inputs) FROM churn WHERE id = 7")" \
+    "$(sql "SELECT aws_sagemaker.invoke_endpoint('churn-remote', NULL, ARRAY[$(echo "$inputs" | sed 's/\([a-z_][a-z_]*\)/\1::text/g')]) FROM churn WHERE id = 7")"
+expect_error "SELECT aws_sagemaker.invoke_endpoint('churn', 0, 1)" "max_rows_per_batch must be NULL or at least 1, got 0"
+expect_error "SELECT aws_sagemaker.invoke_endpoint('nowhere', NULL, 1)" "unknown model 'nowhere'"
+
+# --- the setting: superuser only; a missing or wrong file is an ERROR naming it ----------------------
+# (With the library loaded: before that the name is a placeholder, which PostgreSQL re-checks
+# against the role that set it when the library defines the setting.)
+expect_error "SELECT scorekit.version(); SET ROLE analyst; SET scorekit.policy_file = '/tmp/x.toml'" "permission denied to set parameter \"scorekit.policy_file\""
+PGOPTIONS="-c scorekit.policy_file=$WORK/none.toml" expect_error "SELECT scorekit.score('churn', c) FROM churn c WHERE id = 1" \
+    "cannot read the policy file $WORK/none.toml (scorekit.policy_file)"
+printf '[models.churn]\npolicy = "fallback"\n' >"$WORK/bad.toml" && chmod 644 "$WORK/bad.toml"
+PGOPTIONS="-c scorekit.policy_file=$WORK/bad.toml" expect_error "SELECT scorekit.score('churn', c) FROM churn c WHERE id = 1" \
+    "[models.churn]: policy 'fallback' is not one of: local, remote, local-then-remote, shadow"
+unset PGOPTIONS
+expect_error "SELECT scorekit.score_args('churn_remote', 1)" "unknown model 'churn_remote'"
+echo "     (remote section: $(($(date +%s) - remote_t0)) s)"
