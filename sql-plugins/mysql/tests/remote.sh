@@ -3,31 +3,18 @@
 # the policy file are read once per server process) and `remote_checks` after the churn table and
 # the KILL QUERY checks. The remote is `host serve` on loopback (it speaks SageMaker; the server
 # signs with the fixed test credentials e2e.sh exports), a port where nothing listens, and
-# ../postgres/tests/slow_endpoint.py (answers after 5 s). The live endpoints listen on free ports they
-# pick (port 0); the endpoint that is down is 56121 (this helper's range).
+# ../testing/slow_endpoint.py (answers after 5 s). The live endpoints listen on free ports they
+# pick (port 0); the endpoint that is down is 56121 (a port no test listens on).
 
 R_DOWN_PORT=56121 R_SLOW_DELAY_S=5
+# shellcheck source=../../testing/endpoints.sh
+source "$ROOT/sql-plugins/testing/endpoints.sh"
 remote_start() {
-    local dir=$WORK/remote_models
-    mkdir -p "$dir"
-    for e in churn-remote churn-fallback; do cp "$MODULES/churn.wasm" "$dir/$e.wasm"; done
-    "$HOST" serve --models "$dir" --no-demo --no-state --port 0 >"$WORK/serve.out" 2>"$WORK/serve.log" &
-    REMOTE_PIDS="$!"
-    python3 "$ROOT/sql-plugins/postgres/tests/slow_endpoint.py" 0 $R_SLOW_DELAY_S >"$WORK/slow.log" 2>&1 &
-    REMOTE_PIDS="$REMOTE_PIDS $!"
-    R_SERVE_PORT= R_SLOW_PORT=
-    for _ in $(seq 100); do
-        R_SERVE_PORT=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$WORK/serve.out")
-        R_SLOW_PORT=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$WORK/slow.log")
-        [ -n "$R_SERVE_PORT" ] && [ -n "$R_SLOW_PORT" ] && curl -sf "http://127.0.0.1:$R_SERVE_PORT/ping" >/dev/null && break
-        sleep 0.1
-    done
-    curl -sf "http://127.0.0.1:$R_SERVE_PORT/ping" >/dev/null && [ -n "$R_SLOW_PORT" ] ||
-        { echo "FAIL the test endpoints did not start:"; cat "$WORK/serve.out" "$WORK/serve.log" "$WORK/slow.log"; exit 1; }
+    start_test_endpoints "$MODULES/churn.wasm" $R_SLOW_DELAY_S churn-remote churn-fallback
     cat >"$WORK/policy.toml" <<TOML
 [defaults]
 region = "us-east-1"
-endpoint_url = "http://127.0.0.1:$R_SERVE_PORT"
+endpoint_url = "http://127.0.0.1:$SERVE_PORT"
 retries = 0
 timeout_ms = 10000
 
@@ -50,7 +37,7 @@ description = "$MODULES/churn.wasm"
 [models.churn_slow]
 policy = "remote"
 endpoint = "churn-slow"
-endpoint_url = "http://127.0.0.1:$R_SLOW_PORT"
+endpoint_url = "http://127.0.0.1:$SLOW_PORT"
 timeout_ms = 30000
 description = "$MODULES/churn.wasm"
 TOML
@@ -58,7 +45,7 @@ TOML
 }
 
 remote_requests() { # endpoint name -> 2xx invocations host serve answered
-    curl -sf "http://127.0.0.1:$R_SERVE_PORT/metrics" |
+    curl -sf "http://127.0.0.1:$SERVE_PORT/metrics" |
         sed -n "s/^scorekit_requests_total{model=\"$1\",endpoint=\"invocations\",status=\"2xx\"} //p" | grep . || echo 0
 }
 

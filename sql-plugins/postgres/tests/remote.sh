@@ -2,29 +2,16 @@
 # after its churn section (it uses e2e.sh's server, helpers, the churn table, $inputs and the
 # `host score` answers). The remote is `host serve` on loopback (it speaks SageMaker; requests are
 # SigV4-signed with the fixed test credentials the server was started with), a port where nothing
-# listens (a remote that is down), and tests/slow_endpoint.py (a remote that answers after 5 s).
+# listens (a remote that is down), and ../testing/slow_endpoint.py (a remote that answers after 5 s).
 # The live endpoints listen on free ports they pick (port 0: fixed ports in the ephemeral range were
-# taken by other processes' connections); the endpoint that is down is 56111 (this helper's range).
+# taken by other processes' connections); the endpoint that is down is 56111 (a port no test listens on).
 
 remote_t0=$(date +%s)
 DOWN_PORT=56111 SLOW_DELAY_S=5
-RMODELS=$WORK/remote_models
-mkdir -p "$RMODELS"
 # host serve answers endpoint NAME with NAME.wasm: the churn module under the endpoints' names.
-for e in churn-prod churn-remote churn-fallback; do cp "$MODULES/churn.wasm" "$RMODELS/$e.wasm"; done
-"$HOST" serve --models "$RMODELS" --no-demo --no-state --port 0 >"$WORK/serve.out" 2>"$WORK/serve.log" &
-REMOTE_PIDS="$!"
-python3 "$HERE/slow_endpoint.py" 0 $SLOW_DELAY_S >"$WORK/slow.log" 2>&1 &
-REMOTE_PIDS="$REMOTE_PIDS $!"
-SERVE_PORT= SLOW_PORT=
-for _ in $(seq 100); do
-    SERVE_PORT=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$WORK/serve.out")
-    SLOW_PORT=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$WORK/slow.log")
-    [ -n "$SERVE_PORT" ] && [ -n "$SLOW_PORT" ] && curl -sf "http://127.0.0.1:$SERVE_PORT/ping" >/dev/null && break
-    sleep 0.1
-done
-curl -sf "http://127.0.0.1:$SERVE_PORT/ping" >/dev/null && [ -n "$SLOW_PORT" ] ||
-    { echo "FAIL the test endpoints did not start:"; cat "$WORK/serve.out" "$WORK/serve.log" "$WORK/slow.log"; exit 1; }
+# shellcheck source=../../testing/endpoints.sh
+source "$HERE/../../testing/endpoints.sh"
+start_test_endpoints "$MODULES/churn.wasm" $SLOW_DELAY_S churn-prod churn-remote churn-fallback
 
 cat >"$WORK/policy.toml" <<TOML
 [defaults]
