@@ -543,4 +543,9 @@ fn forecast_training_finds_the_timestamp_and_refuses_or_fills_gaps_and_trains_gl
     };
     assert!(metric("mase") < 1.5 && metric("coverage_80") > 0.4, "{report}");
     assert!(report.to_string().contains("3 series"), "{report}");
+    // The interval widening the training chose is reported, within its grid (0.8 to 3).
+    let widening = report["details"].as_array().unwrap().iter().find(|d| d[0] == "interval widening");
+    let factor: f64 =
+        widening.and_then(|d| d[1].as_str()?.split(' ').next()?.parse().ok()).expect("a factor");
+    assert!((0.8..=3.0).contains(&factor), "{report}");
 }

@@ -224,6 +224,13 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
         ("seasonal periods".into(), format!("{:?}", full.report.seasonal_periods)),
         ("profile weight".into(), format!("{}", full.report.profile_weight)),
         (
+            "interval widening".into(),
+            format!(
+                "{} (the residual quantiles scaled around their median so that earlier backtest blocks' 80 % intervals cover the later ones)",
+                full.report.interval_scale
+            ),
+        ),
+        (
             "timestamps".into(),
             match (cols.timestamp, cols.timestamp_found) {
                 (Some(c), true) => {
