@@ -180,32 +180,34 @@ mod tests {
 
     #[test]
     fn every_code_has_a_kind_and_a_distinct_name() {
-        let all = [
-            Code::BadInput,
-            Code::NullInput,
-            Code::Unsupported,
-            Code::UnknownModel,
-            Code::UnknownStream,
-            Code::InvalidModule,
-            Code::ModuleFailed,
-            Code::StreamLost,
-            Code::Deadline,
-            Code::MemoryLimit,
-            Code::TooLarge,
-            Code::Interrupted,
-            Code::Unavailable,
-            Code::Storage,
-            Code::QuotaExceeded,
-        ];
-        assert_eq!(Code::ALL, all);
-        for c in all {
+        // Exhaustive: a new code does not compile here until it has a place, and the places
+        // must be exactly 0..ALL.len() in ALL's order, so ALL cannot miss a code.
+        let place = |c: Code| match c {
+            Code::BadInput => 0,
+            Code::NullInput => 1,
+            Code::Unsupported => 2,
+            Code::UnknownModel => 3,
+            Code::UnknownStream => 4,
+            Code::InvalidModule => 5,
+            Code::ModuleFailed => 6,
+            Code::StreamLost => 7,
+            Code::Deadline => 8,
+            Code::MemoryLimit => 9,
+            Code::TooLarge => 10,
+            Code::Interrupted => 11,
+            Code::Unavailable => 12,
+            Code::Storage => 13,
+            Code::QuotaExceeded => 14,
+        };
+        assert_eq!(Code::ALL.map(place), core::array::from_fn(|i| i));
+        for c in Code::ALL {
             assert_eq!(Code::parse(c.as_str()), Some(c));
         }
         assert_eq!(Code::parse("nope"), None);
-        let mut names: Vec<&str> = all.iter().map(|c| c.as_str()).collect();
+        let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), all.len());
+        assert_eq!(names.len(), Code::ALL.len());
         assert_eq!(Code::Deadline.kind(), Kind::Limit);
         assert_eq!(Code::InvalidModule.kind(), Kind::Model);
         assert_eq!(HostError::bad_input("x").context("row 2").message, "row 2: x");

@@ -192,6 +192,14 @@ pub trait StreamScorer: MaybeSend {
     fn import_state(&mut self, state: &[u8]) -> HostResult<()>;
 }
 
+/// The SHA-256 a pin names (`pinned_sha256` of [`ModuleLoader::load`]) from its 64 hex digits,
+/// either case; `None` for any other text.
+pub fn parse_sha256_hex(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(text, &mut out).ok()?;
+    Some(out)
+}
+
 /// Loads module bytes into a scorer (the server's registry, the SQL plugins' caches).
 pub trait ModuleLoader: MaybeSendSync {
     /// Validates and loads a module, optionally pinned to a SHA-256.
@@ -199,4 +207,26 @@ pub trait ModuleLoader: MaybeSendSync {
     /// # Errors
     /// [`crate::Code::InvalidModule`] naming why.
     fn load(&self, bytes: &[u8], pinned_sha256: Option<[u8; 32]>) -> HostResult<SharedScorer>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_sha256_hex;
+
+    #[test]
+    fn a_pin_is_exactly_64_hex_digits() {
+        let digits = "00ff10AB".repeat(8);
+        let sha = parse_sha256_hex(&digits).expect("64 digits");
+        assert_eq!(&sha[..4], &[0x00, 0xff, 0x10, 0xab]);
+        assert_eq!(sha[31], 0xab);
+        for bad in [
+            &digits[..63],
+            &format!("{digits}0"),
+            "",
+            &format!("+f{}", &digits[2..]),
+            &format!("é{}", &digits[2..]),
+        ] {
+            assert_eq!(parse_sha256_hex(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -106,18 +106,6 @@ pub struct Settings {
     pub pins: BTreeMap<String, [u8; 32]>,
 }
 
-/// Parses 64 hex digits.
-pub fn parse_hex(hex: &str) -> Option<[u8; 32]> {
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
 impl Settings {
     /// Parses and checks a configuration text read from `path`.
     ///
@@ -149,8 +137,8 @@ impl Settings {
         }
         let mut pins = BTreeMap::new();
         for (name, hex) in &config.pins {
-            let sha =
-                parse_hex(hex).ok_or_else(|| at(format!("pins.{name}: '{hex}' is not 64 hex digits")))?;
+            let sha = scorekit_host::parse_sha256_hex(hex)
+                .ok_or_else(|| at(format!("pins.{name}: '{hex}' is not 64 hex digits")))?;
             pins.insert(name.clone(), sha);
         }
         let book = BookConfig {

@@ -93,7 +93,7 @@ pub fn parse_reference(reference: &str) -> HostResult<(&str, Select)> {
         None => (reference, Select::Alias),
         Some((name, rest)) => {
             let select = if let Some(hex) = rest.strip_prefix("sha256:") {
-                Select::Sha(crate::config::parse_hex(&hex.to_ascii_lowercase()).ok_or_else(|| {
+                Select::Sha(scorekit_host::parse_sha256_hex(hex).ok_or_else(|| {
                     HostError::bad_input(format!(
                         "model reference '{reference}': sha256: must be followed by 64 hex digits"
                     ))

@@ -162,7 +162,7 @@ fn create_function(
             };
         }
     }
-    if pin && engine::parse_hex(&loaded.sha256).is_none() {
+    if pin && scorekit_host::parse_sha256_hex(&loaded.sha256).is_none() {
         user_error(format!(
             "model '{model}' is answered by a remote endpoint ({}); pin => true pins a local module",
             loaded.sha256

@@ -280,22 +280,10 @@ fn by_hash(loader: &LocalLoader, sha: &str) -> Rc<Loaded> {
             HostError::new(Code::UnknownModel, format!("no module with SHA-256 {sha} in scorekit.modules")),
         ),
     };
-    let expected = parse_hex(sha);
+    let expected = scorekit_host::parse_sha256_hex(sha);
     let scorer = loader.load(&bytes, expected).or_raise(&name);
     let outputs_per_row = names::score_outputs(scorer.info().schema()).len().max(1);
     let loaded = Rc::new(Loaded { sha256: sha.to_string(), name, scorer, outputs_per_row });
     SESSION.with(|s| s.borrow_mut().by_hash.insert(sha.to_string(), loaded.clone()));
     loaded
-}
-
-/// Parses 64 hex digits.
-pub fn parse_hex(hex: &str) -> Option<[u8; 32]> {
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }

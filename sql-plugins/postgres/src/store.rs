@@ -9,7 +9,7 @@ use pgrx::prelude::*;
 
 use scorekit_host::{Code, HostError, ModuleLoader};
 
-use crate::engine::{self, parse_hex, pinned_hash};
+use crate::engine::{self, pinned_hash};
 use crate::error::{OrRaise, raise, report, user_error};
 
 /// The role whose members may load, deploy and roll back models.
@@ -99,7 +99,7 @@ fn store(
     require_admin("load_model");
     check_name(name);
     let expected = expected_sha256.map(|h| {
-        parse_hex(h.trim_start_matches("sha256:"))
+        scorekit_host::parse_sha256_hex(h.trim_start_matches("sha256:"))
             .unwrap_or_else(|| user_error(format!("expected_sha256 '{h}' is not 64 hex digits")))
     });
     // Loading verifies everything: hash pin, valid Wasm, imports nothing, ABI version, exports,

@@ -58,8 +58,9 @@ pub fn unescape_key(name: &str) -> Option<String> {
     let mut i = 0;
     while i < raw.len() {
         if raw[i] == b'%' {
-            let hex = name.get(i + 1..i + 3)?;
-            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            let mut byte = [0u8; 1];
+            hex::decode_to_slice(name.get(i + 1..i + 3)?, &mut byte).ok()?;
+            bytes.push(byte[0]);
             i += 3;
         } else {
             bytes.push(raw[i]);
@@ -290,6 +291,10 @@ mod tests {
             let name = escape_key(key);
             assert!(!name.contains('/') && !name.starts_with('.') && !name.contains(' '), "{name}");
             assert_eq!(unescape_key(&name).as_deref(), Some(key));
+        }
+        // Names escape_key never writes are no keys (a stray file in the state directory).
+        for name in ["%+f", "%G1", "%4", "%", "%c3"] {
+            assert_eq!(unescape_key(name), None, "{name}");
         }
     }
 
