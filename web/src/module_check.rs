@@ -9,12 +9,7 @@
 
 use scorekit_abi::Description;
 use scorekit_abi::payload::{self, PAYLOAD_MAGIC};
-use sha2::{Digest, Sha256};
-
-/// Lowercase hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use scorekit_host::sha256_hex;
 
 struct Cursor<'a> {
     bytes: &'a [u8],

@@ -46,6 +46,6 @@ pub use scorekit_abi::{Description, ForecastOutput, ForecastQuery, Rows};
 pub use scorekit_core::{Family, Field, FieldKind, Schema};
 pub use scorer::{
     Backends, MaybeSend, MaybeSendSync, ModelInfo, ModuleLoader, Scorer, SharedScorer, Stat, StatKind,
-    StreamScorer, parse_sha256_hex,
+    StreamScorer, digest_hex, parse_sha256_hex, sha256_hex,
 };
 pub use time::parse_timestamp;

@@ -192,6 +192,17 @@ pub trait StreamScorer: MaybeSend {
     fn import_state(&mut self, state: &[u8]) -> HostResult<()>;
 }
 
+/// The SHA-256 of `bytes` as lowercase hex, as every host names a module (listings, pins, ETags).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A SHA-256 digest as lowercase hex (the text [`parse_sha256_hex`] reads back).
+pub fn digest_hex(digest: &[u8; 32]) -> String {
+    hex::encode(digest)
+}
+
 /// The SHA-256 a pin names (`pinned_sha256` of [`ModuleLoader::load`]) from its 64 hex digits,
 /// either case; `None` for any other text.
 pub fn parse_sha256_hex(text: &str) -> Option<[u8; 32]> {
@@ -211,7 +222,7 @@ pub trait ModuleLoader: MaybeSendSync {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_sha256_hex;
+    use super::{digest_hex, parse_sha256_hex, sha256_hex};
 
     #[test]
     fn a_pin_is_exactly_64_hex_digits() {
@@ -228,5 +239,10 @@ mod tests {
         ] {
             assert_eq!(parse_sha256_hex(bad), None, "{bad:?}");
         }
+        assert_eq!(digest_hex(&sha), digits.to_ascii_lowercase());
+        // The SHA-256 of "abc" (FIPS 180-2's first example).
+        let abc = sha256_hex(b"abc");
+        assert_eq!(abc, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(parse_sha256_hex(&abc).map(|d| digest_hex(&d)), Some(abc));
     }
 }

@@ -453,8 +453,4 @@ fn module_alias(path: &Path) -> Option<String> {
     name.strip_suffix(".wasm").map(str::to_string)
 }
 
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use scorekit_host::sha256_hex;

@@ -282,7 +282,7 @@ impl Registry {
                 if !alias && versions.is_empty() {
                     return Err(self.no_such_model(name));
                 }
-                let hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+                let hex = scorekit_host::digest_hex(&sha);
                 let candidates = alias
                     .then(|| self.path(name, None))
                     .into_iter()
