@@ -40,6 +40,10 @@ pub(crate) const CHUNK_NODES: usize = 2048;
 /// scorer): below the Wasm engines' limit on one function (wasmparser: 7,654,321 bytes).
 const MAX_FUNCTION_BYTES: usize = 4 << 20;
 
+/// Nor more code than this in all (about a million nodes): it bounds the module's growth and the
+/// engine's compile time (Cranelift: ~4 µs a node, churn's 7,300 nodes cost 30 ms).
+const MAX_CODE_BYTES: usize = 16 << 20;
+
 /// Categorical features of more levels than this are tested against a bit set in memory.
 const MASK_LEVELS: u32 = 63;
 
@@ -57,14 +61,17 @@ pub(crate) struct TreeCode {
 
 /// The margins of `model` as code. The chunk functions (when more than one) must get the
 /// function indices `first_chunk ..`, the tables the address `tables_at` (8-byte aligned).
-/// `None` when a tree's function would be too large for Wasm engines.
+/// `None` when a tree's function would be too large for Wasm engines, or the whole code larger
+/// than [`MAX_CODE_BYTES`].
 pub(crate) fn generate(model: &GbtModel, first_chunk: u32, tables_at: u32) -> Option<TreeCode> {
     let groups = chunks(model);
     let mut tables = Vec::new();
     let mut bodies = Vec::with_capacity(groups.len());
+    let mut total = 0;
     for (k, trees) in groups.iter().enumerate() {
         let f = Chunk { model, tables_at, tables: &mut tables }.function(trees.clone(), k == 0);
-        if f.byte_len() > MAX_FUNCTION_BYTES {
+        total += f.byte_len();
+        if f.byte_len() > MAX_FUNCTION_BYTES || total > MAX_CODE_BYTES {
             return None;
         }
         bodies.push(f);
