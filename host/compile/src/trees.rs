@@ -212,18 +212,19 @@ impl Chunk<'_> {
 
     /// Pushes the leaf value that a row reaches from node `i`: as `if`/`else` blocks, except
     /// that subtrees of height at most [`SELECT_HEIGHT`] are computed without branches.
-    fn node(&mut self, sink: &mut InstructionSink<'_>, reads: &BTreeMap<(usize, Read), u32>, i: usize) {
+    fn node(&mut self, sink: &mut InstructionSink<'_>, reads: &Reads, i: usize) {
         if height(self.model, i) <= SELECT_HEIGHT {
             self.select(sink, reads, i);
             sink.f64_reinterpret_i64();
             return;
         }
-        match self.test(sink, reads, i) {
+        match way(self.model, i) {
             Way::Leaf(value) => {
                 sink.f64_const(value.into());
             }
             Way::Always(child) => self.node(sink, reads, child),
             Way::Test { first, second } => {
+                self.test(sink, reads, i);
                 sink.if_(BlockType::Result(ValType::F64));
                 self.node(sink, reads, first);
                 sink.else_();
@@ -235,113 +236,98 @@ impl Chunk<'_> {
 
     /// Pushes the bits (`i64`) of the leaf value a row reaches from node `i`, without branches:
     /// both children, then the test, then `select` (integer selects become conditional moves).
-    fn select(&mut self, sink: &mut InstructionSink<'_>, reads: &BTreeMap<(usize, Read), u32>, i: usize) {
-        if let TreeNode::Leaf { value } = self.model.node(i) {
-            sink.i64_const(value.to_bits() as i64);
-            return;
-        }
-        // The test goes last (after both children), so emit the children first.
-        let (first, second) = match self.way(i) {
-            Way::Leaf(_) => unreachable!("not a leaf"),
-            Way::Always(child) => return self.select(sink, reads, child),
-            Way::Test { first, second } => (first, second),
-        };
-        self.select(sink, reads, first);
-        self.select(sink, reads, second);
-        self.test(sink, reads, i);
-        sink.select();
-    }
-
-    /// Which way split `i` can go, without emitting anything.
-    fn way(&mut self, i: usize) -> Way {
-        let mut scratch = Function::new([]);
-        let mut sink = scratch.instructions();
-        let tables = self.tables.len();
-        let reads = BTreeMap::new();
-        let way = self.test_with(&mut sink, &reads, i, false);
-        self.tables.truncate(tables);
-        way
-    }
-
-    fn test(
-        &mut self,
-        sink: &mut InstructionSink<'_>,
-        reads: &BTreeMap<(usize, Read), u32>,
-        i: usize,
-    ) -> Way {
-        self.test_with(sink, reads, i, true)
-    }
-
-    /// For split `i`: pushes an `i32` that is non-zero when a row goes to `first` (`emit`), or
-    /// says that every row goes one way.
-    fn test_with(
-        &mut self,
-        sink: &mut InstructionSink<'_>,
-        reads: &BTreeMap<(usize, Read), u32>,
-        i: usize,
-        emit: bool,
-    ) -> Way {
-        let (feature, default_left, test, left, right) = match self.model.node(i) {
-            TreeNode::Leaf { value } => return Way::Leaf(value),
-            TreeNode::Split { feature, default_left, test, left, right } => {
-                (feature, default_left, test, left, right)
+    fn select(&mut self, sink: &mut InstructionSink<'_>, reads: &Reads, i: usize) {
+        match way(self.model, i) {
+            Way::Leaf(value) => {
+                sink.i64_const(value.to_bits() as i64);
             }
+            Way::Always(child) => self.select(sink, reads, child),
+            Way::Test { first, second } => {
+                self.select(sink, reads, first);
+                self.select(sink, reads, second);
+                self.test(sink, reads, i);
+                sink.select();
+            }
+        }
+    }
+
+    /// Pushes the test of split `i` (one that [`way`] says can go both ways): an `i32`,
+    /// non-zero when the row goes to the `first` child.
+    fn test(&mut self, sink: &mut InstructionSink<'_>, reads: &Reads, i: usize) {
+        let TreeNode::Split { feature, default_left, test, .. } = self.model.node(i) else {
+            unreachable!("a leaf has no test")
         };
-        let (first, second) = match test {
+        match test {
             SplitTest::AtMost(threshold) => {
-                if emit {
-                    sink.local_get(reads[&(feature, Read::Value)]).f64_const(threshold.into());
-                }
+                sink.local_get(reads[&(feature, Read::Value)]).f64_const(threshold.into());
                 if default_left {
                     // `x > t` is false for NaN: right only for a present value above t.
-                    if emit {
-                        sink.f64_gt();
-                    }
-                    (right, left)
+                    sink.f64_gt();
                 } else {
                     // `x <= t` is false for NaN: left only for a present value at most t.
-                    if emit {
-                        sink.f64_le();
-                    }
-                    (left, right)
+                    sink.f64_le();
                 }
             }
             SplitTest::Levels(goes_left) if goes_left.len() as u32 <= MASK_LEVELS => {
-                let mut mask = u64::from(default_left) << 63;
-                for (l, _) in goes_left.iter().enumerate().filter(|(_, b)| **b) {
-                    mask |= 1 << l;
-                }
-                let every = (1u64 << 63) | ((1u64 << goes_left.len()) - 1);
-                if mask == 0 || mask == every {
-                    // Every row goes one way.
-                    return Way::Always(if mask == 0 { right } else { left });
-                }
-                if emit {
-                    sink.local_get(reads[&(feature, Read::OneHot)]).i64_const(mask as i64).i64_and();
-                    sink.i64_eqz();
-                }
-                (right, left)
+                let mask = level_mask(&goes_left, default_left);
+                sink.local_get(reads[&(feature, Read::OneHot)]).i64_const(mask as i64).i64_and();
+                sink.i64_eqz();
             }
             SplitTest::Levels(goes_left) => {
                 // Bit `level` of the split's bit set; bit `levels` is the default direction.
-                if emit {
-                    let at = self.tables_at as u64 + self.tables.len() as u64;
-                    let bits: Vec<bool> = goes_left.iter().copied().chain([default_left]).collect();
-                    for word in bits.chunks(64) {
-                        let w = word.iter().enumerate().fold(0u64, |w, (b, &on)| w | (u64::from(on) << b));
-                        self.tables.extend_from_slice(&w.to_le_bytes());
-                    }
-                    let level = reads[&(feature, Read::Level)];
-                    sink.local_get(level).i32_const(6).i32_shr_u().i32_const(3).i32_shl();
-                    sink.i64_load(MemArg { offset: at, align: 3, memory_index: 0 });
-                    sink.local_get(level).i64_extend_i32_u().i64_shr_u().i64_const(1).i64_and();
-                    sink.i64_eqz();
+                let at = self.tables_at as u64 + self.tables.len() as u64;
+                let bits: Vec<bool> = goes_left.iter().copied().chain([default_left]).collect();
+                for word in bits.chunks(64) {
+                    let w = word.iter().enumerate().fold(0u64, |w, (b, &on)| w | (u64::from(on) << b));
+                    self.tables.extend_from_slice(&w.to_le_bytes());
                 }
-                (right, left)
+                let level = reads[&(feature, Read::Level)];
+                sink.local_get(level).i32_const(6).i32_shr_u().i32_const(3).i32_shl();
+                sink.i64_load(MemArg { offset: at, align: 3, memory_index: 0 });
+                sink.local_get(level).i64_extend_i32_u().i64_shr_u().i64_const(1).i64_and();
+                sink.i64_eqz();
             }
-        };
-        Way::Test { first, second }
+        }
     }
+}
+
+/// The locals holding a row's values, by feature and how they are read.
+type Reads = BTreeMap<(usize, Read), u32>;
+
+/// How a row leaves node `i`, and which child a non-zero [`Chunk::test`] means.
+fn way(m: &GbtModel, i: usize) -> Way {
+    let (default_left, test, left, right) = match m.node(i) {
+        TreeNode::Leaf { value } => return Way::Leaf(value),
+        TreeNode::Split { default_left, test, left, right, .. } => (default_left, test, left, right),
+    };
+    match test {
+        // `x > t` (right) when missing values go left, else `x <= t` (left).
+        SplitTest::AtMost(_) if default_left => Way::Test { first: right, second: left },
+        SplitTest::AtMost(_) => Way::Test { first: left, second: right },
+        SplitTest::Levels(goes_left) if goes_left.len() as u32 <= MASK_LEVELS => {
+            let mask = level_mask(&goes_left, default_left);
+            if mask == 0 {
+                Way::Always(right)
+            } else if mask == (1 << 63) | ((1 << goes_left.len()) - 1) {
+                Way::Always(left)
+            } else {
+                // `onehot & mask == 0`: right.
+                Way::Test { first: right, second: left }
+            }
+        }
+        // The bit is 0: right.
+        SplitTest::Levels(_) => Way::Test { first: right, second: left },
+    }
+}
+
+/// The bits of a split on a feature of at most 63 levels: bit `l` set when level `l` goes left,
+/// bit 63 when a value that is not a level does.
+fn level_mask(goes_left: &[bool], default_left: bool) -> u64 {
+    let mut mask = u64::from(default_left) << 63;
+    for (l, _) in goes_left.iter().enumerate().filter(|(_, b)| **b) {
+        mask |= 1 << l;
+    }
+    mask
 }
 
 /// How a row leaves a node.
@@ -350,7 +336,7 @@ enum Way {
     Leaf(f64),
     /// Every row goes to this child (a categorical split that sends every value one way).
     Always(usize),
-    /// The test pushed goes to `first` when non-zero, else to `second`.
+    /// [`Chunk::test`] pushes non-zero for `first`, zero for `second`.
     Test { first: usize, second: usize },
 }
 
@@ -366,7 +352,7 @@ fn height(m: &GbtModel, i: usize) -> usize {
 }
 
 /// Records the reads the subtree of node `i` needs.
-fn collect_reads(m: &GbtModel, i: usize, reads: &mut BTreeMap<(usize, Read), u32>) {
+fn collect_reads(m: &GbtModel, i: usize, reads: &mut Reads) {
     if let TreeNode::Split { feature, test, left, right, .. } = m.node(i) {
         let read = match test {
             SplitTest::AtMost(_) => Read::Value,
