@@ -43,6 +43,10 @@ pub struct ForecastParams {
     /// error is a noisy guess of the final model's; 0.5 was chosen on the dev series of
     /// bench/forecast among 0, 0.25, 0.5, 0.75 and 1. Default 0.5.
     pub bias_correction: f64,
+    /// Also try the seasonal naive forecast of each seasonal period as the base forecaster,
+    /// chosen over the ridge when its backtest error is lower (the profile blend and the interval
+    /// calibration then apply to it). Default true.
+    pub naive_candidates: bool,
 }
 
 impl Default for ForecastParams {
@@ -61,6 +65,7 @@ impl Default for ForecastParams {
             baseline_mean: false,
             calibrate_intervals: true,
             bias_correction: 0.5,
+            naive_candidates: true,
         }
     }
 }
