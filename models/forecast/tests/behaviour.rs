@@ -36,7 +36,8 @@ fn a_seasonal_random_walk_is_left_to_seasonal_naive() {
         y.push(y[t - 24] + 0.5 * rng.next_normal() + jump);
     }
     // The longest period (a week) is the ridge's baseline; the day's walk is the right base.
-    let params = ForecastParams { seasonal_periods: Some(vec![24, 168]), ..small_params() };
+    let params =
+        ForecastParams { seasonal_periods: Some(vec![24, 168]), naive_candidates: true, ..small_params() };
     let t = fit(&y[..1376], &params);
     assert_eq!(t.report.seasonal_naive, Some(24), "{:?}", t.report);
     let without = fit(&y[..1376], &ForecastParams { naive_candidates: false, ..params });
@@ -110,7 +111,8 @@ fn intervals_carry_a_spread_that_grows_through_training_into_the_future() {
 #[test]
 fn eighty_percent_interval_covers_about_eighty_percent_out_of_sample() {
     let y = noisy(4000, 11);
-    let params = ForecastParams { seasonal_periods: Some(vec![24, 168]), ..small_params() };
+    let params =
+        ForecastParams { seasonal_periods: Some(vec![24, 168]), naive_candidates: true, ..small_params() };
     let t = fit(&y[..3000], &params);
     let (mut actual, mut lo, mut hi) = (vec![], vec![], vec![]);
     // Non-overlapping held-out windows after the training data.
