@@ -7,7 +7,8 @@
 //! * `source`: built from `guest/` for `wasm32-unknown-unknown`, `--features <family>` (fails
 //!   clearly without the target);
 //! * unset: `source` when the wasm32 target and binaryen's `wasm-opt` are installed, else
-//!   `prebuilt`.
+//!   `prebuilt` (with a warning when only `wasm-opt` is missing: edits to the guest's sources
+//!   would not reach the embedded guests).
 //!
 //! A source build is cargo's build of the guest, then binaryen's `wasm-opt -O3` (without its inlining; the npm package
 //! `binaryen`, pinned by `web/package-lock.json`: `web/node_modules/.bin/wasm-opt`, or
@@ -48,7 +49,15 @@ fn main() {
             }
             true
         }
-        "" => target_installed() && wasm_opt(&root).is_ok(),
+        "" => {
+            target_installed()
+                && wasm_opt(&root)
+                    .inspect_err(|e| {
+                        // Edits to guest/ or models/ would not reach the embedded guests.
+                        println!("cargo:warning=embedding the committed guests (guest/prebuilt/): {e}");
+                    })
+                    .is_ok()
+        }
         other => panic!("SCOREKIT_GUEST must be 'prebuilt' or 'source', not '{other}'"),
     };
     if !from_source {
