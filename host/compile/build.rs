@@ -4,16 +4,17 @@
 //! Where the guests come from (`SCOREKIT_GUEST`):
 //! * `prebuilt`: the committed `guest/prebuilt/scorekit_guest_<family>.wasm` (what a fresh clone
 //!   without the wasm32 target uses);
-//! * `source`: built from `guest/` for `wasm32-unknown-unknown`, `--features <family>` (fails
-//!   clearly without the target);
+//! * `source`: built from `guest/` for `wasm32-unknown-unknown`, `--features <family>`, then
+//!   optimised by `wasm-opt` (fails clearly without the target or `wasm-opt`);
 //! * unset: `source` when the wasm32 target and binaryen's `wasm-opt` are installed, else
 //!   `prebuilt` (with a warning when only `wasm-opt` is missing: edits to the guest's sources
 //!   would not reach the embedded guests).
 //!
-//! A source build is cargo's build of the guest, then binaryen's `wasm-opt -O3` (without its inlining; the npm package
-//! `binaryen`, pinned by `web/package-lock.json`: `web/node_modules/.bin/wasm-opt`, or
-//! `SCOREKIT_WASM_OPT`), which takes 12–15 % off every guest without slowing its scoring.
-//! It is reproducible (built through one fixed path, paths remapped, one pinned optimiser), so it equals
+//! A source build is cargo's build of the guest, then binaryen's `wasm-opt -O3` without its
+//! inlining pass (the npm package `binaryen`, pinned by `web/package-lock.json`:
+//! `web/node_modules/.bin/wasm-opt`, or `SCOREKIT_WASM_OPT`), which takes 11–13 % off every guest
+//! and keeps its scoring speed (docs/eval-wasm.md). It is reproducible (built through one fixed
+//! path, paths remapped, one pinned optimiser), so it equals
 //! the committed files unless the guest's sources changed; then a warning says to run
 //! `scripts/build-guest.sh`, which refreshes the committed files (and `--check` fails the test
 //! script when one is stale).
