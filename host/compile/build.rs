@@ -211,7 +211,7 @@ const WASM_OPT_VERSION: &str = "wasm-opt version 132";
 
 /// `-O3` without binaryen's inlining: with it the GBT guest came out 2 KB smaller but scored 7 %
 /// slower (callgrind: 27,925 against 26,067 instructions per row in a batch); without it,
-/// 26,167 and 32,469 one row per call (32,549 unoptimised), 12 % fewer bytes (docs/eval-wasm.md).
+/// 26,167 and 32,469 one row per call (32,549 unoptimised), 11 % fewer bytes (docs/eval-wasm.md).
 const WASM_OPT_PASSES: [&str; 2] = ["-O3", "--skip-pass=inlining-optimizing"];
 
 /// The Wasm features the guest is compiled with (Rust's wasm32 defaults), which `wasm-opt` must
