@@ -2,6 +2,7 @@
 
 use alloc::format;
 use alloc::vec::Vec;
+use scorekit_core::decimal::Decimal;
 
 use crate::error::ForecastError;
 
@@ -96,16 +97,19 @@ impl ForecastParams {
             }
         }
         if !(self.ridge.is_finite() && self.ridge > 0.0) {
-            return Err(invalid("ridge", format!("{} must be finite and > 0", self.ridge)));
+            return Err(invalid("ridge", format!("{} must be finite and > 0", Decimal(self.ridge))));
         }
         if !(self.backtest_fraction >= 0.05 && self.backtest_fraction <= 0.5) {
             return Err(invalid(
                 "backtest_fraction",
-                format!("{} is not in [0.05, 0.5]", self.backtest_fraction),
+                format!("{} is not in [0.05, 0.5]", Decimal(self.backtest_fraction)),
             ));
         }
         if !(0.0..=1.0).contains(&self.bias_correction) {
-            return Err(invalid("bias_correction", format!("{} is not in [0, 1]", self.bias_correction)));
+            return Err(invalid(
+                "bias_correction",
+                format!("{} is not in [0, 1]", Decimal(self.bias_correction)),
+            ));
         }
         Ok(())
     }
