@@ -339,6 +339,17 @@ fn bad_answer(message: String) -> HostError {
     HostError::new(crate::Code::ModuleFailed, message)
 }
 
+/// The `text/csv` answer body of a model of `family` with `width` values per row, as `host
+/// serve` writes it by default: the XGBoost container's one comma-joined line for a GBT model
+/// with one value per row, one line per row otherwise.
+pub fn write_answer(values: &[f64], family: scorekit_core::Family, width: usize) -> String {
+    if family == scorekit_core::Family::Gbt && width == 1 {
+        write_joined(values)
+    } else {
+        write_lines(values, width)
+    }
+}
+
 /// Writes `values` (`width` per row) as CSV, one line per row.
 pub fn write_lines(values: &[f64], width: usize) -> String {
     let mut out = String::with_capacity(values.len() * 20);
