@@ -420,6 +420,12 @@ mod tests {
             (r.local_calls, r.remote_calls, r.remote_requests, r.fallbacks, r.shadow_calls),
             (0, 0, 0, 0, 0)
         );
+        let j = r.json();
+        assert_eq!(
+            (j["policy"].as_str(), j["breaker"].as_str(), j["fallbacks"].as_u64()),
+            (Some("remote"), Some("closed"), Some(0))
+        );
+        assert!(report[0].json()["breaker"].is_null());
         assert_eq!(p.model_for_endpoint("churn-prod").unwrap(), "churn");
         assert_eq!(p.model_for_endpoint("anomaly").unwrap(), "anomaly");
         assert_eq!(p.model_for_endpoint("elsewhere").unwrap(), "elsewhere");

@@ -220,6 +220,31 @@ pub struct PolicyReport {
     pub shadow_skipped: u64,
 }
 
+impl PolicyReport {
+    /// The report as one JSON object, keyed by the field names (`breaker`: `closed`,
+    /// `half-open`, `open` or null), as the SQL plugins show it.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "model": self.model,
+            "policy": self.policy.as_str(),
+            "endpoint": self.endpoint,
+            "local_calls": self.local_calls,
+            "local_failures": self.local_failures,
+            "remote_calls": self.remote_calls,
+            "remote_failures": self.remote_failures,
+            "remote_requests": self.remote_requests,
+            "fallbacks": self.fallbacks,
+            "breaker": self.breaker.map(|b| b.as_str()),
+            "shadow_calls": self.shadow_calls,
+            "shadow_agreed": self.shadow_agreed,
+            "shadow_disagreed": self.shadow_disagreed,
+            "shadow_rows_disagreed": self.shadow_rows_disagreed,
+            "shadow_errors": self.shadow_errors,
+            "shadow_skipped": self.shadow_skipped,
+        })
+    }
+}
+
 /// How shadow calls compare and how many may run at once.
 #[derive(Clone, Debug)]
 pub struct ShadowSettings {
