@@ -339,15 +339,17 @@ fn bad_answer(message: String) -> HostError {
     HostError::new(crate::Code::ModuleFailed, message)
 }
 
+/// Whether a `text/csv` answer of a model of `family` with `width` values per row is one
+/// comma-joined line, as the XGBoost container answers (a GBT model with one value per row),
+/// rather than one line per row.
+pub fn answer_is_joined(family: scorekit_core::Family, width: usize) -> bool {
+    family == scorekit_core::Family::Gbt && width == 1
+}
+
 /// The `text/csv` answer body of a model of `family` with `width` values per row, as `host
-/// serve` writes it by default: the XGBoost container's one comma-joined line for a GBT model
-/// with one value per row, one line per row otherwise.
+/// serve` writes it by default ([`answer_is_joined`]).
 pub fn write_answer(values: &[f64], family: scorekit_core::Family, width: usize) -> String {
-    if family == scorekit_core::Family::Gbt && width == 1 {
-        write_joined(values)
-    } else {
-        write_lines(values, width)
-    }
+    if answer_is_joined(family, width) { write_joined(values) } else { write_lines(values, width) }
 }
 
 /// Writes `values` (`width` per row) as CSV, one line per row.
