@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Rebuilds the Wasm guests (guest/, the scoring code inside every model module; one build per
-# model family, so a module carries only its family's code) from source and refreshes
-# guest/prebuilt/scorekit_guest_<family>.wasm, the copies that builds without the wasm32 target
-# embed (a fresh clone's `cargo run -p host -- serve`). The builds are reproducible: paths are
-# remapped, so the same sources give the same bytes on any machine with the same toolchain.
+# model family, so a module carries only its family's code; each then optimised by binaryen's
+# wasm-opt) from source and refreshes guest/prebuilt/scorekit_guest_<family>.wasm, the copies that
+# builds without the wasm32 target or wasm-opt embed (a fresh clone's `cargo run -p host -- serve`).
+# The builds are reproducible: paths are remapped and wasm-opt is pinned, so the same sources give
+# the same bytes on any machine with the same toolchain. Installs node/npm and web/node_modules
+# (npm ci) when missing.
 #   scripts/build-guest.sh           rebuild and refresh the committed copies
 #   scripts/build-guest.sh --check   rebuild and fail if a committed copy differs (test script)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/scorekit/target}"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# Every guest build ends with binaryen's wasm-opt (npm `binaryen`, pinned by web/package-lock.json).
+. scripts/node-tools.sh
 # The guest has its own lock file (it is outside the workspace): bring it in line with the
 # model crates' dependencies (a no-op when nothing changed), then build with --locked.
 [ "${1:-}" = "--check" ] || cargo metadata --manifest-path guest/Cargo.toml --format-version 1 >/dev/null

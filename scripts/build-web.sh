@@ -20,9 +20,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $bindgen_versio
     # offer; without default features the CLI needs no TLS stack at all (it never downloads).
     cargo install wasm-bindgen-cli --version "$bindgen_version" --no-default-features --quiet
 fi
-if [ ! -x web/node_modules/.bin/wasm-opt ] || [ ! -x web/node_modules/.bin/esbuild ] || ! cmp -s web/package-lock.json web/node_modules/.package-lock.json.src 2>/dev/null; then
-    (cd web && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.src)
-fi
+. scripts/node-tools.sh
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$root=/scorekit --remap-path-prefix=$cargo_home=/cargo"
 cargo build --locked --quiet -p scorekit-web --target wasm32-unknown-unknown --profile web

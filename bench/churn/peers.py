@@ -6,6 +6,7 @@ median of several runs: with one thread in process CPU seconds (comparable with 
 also single-threaded CPU seconds), and with the library's default threading in wall-clock seconds.
 """
 import json
+import os
 import statistics
 import sys
 import time
@@ -45,9 +46,9 @@ def timed(f, n, clock):
     return statistics.median(times), out
 
 
-def folds():
+def folds(seed):
     """The same seeded, stratified 4-fold split of the training rows as `churn-bench tune`."""
-    state, keys = 2024, []
+    state, keys = seed, []
     for i in range(N_TRAIN):
         state = (state * 6364136223846793005 + 1442695040888963407) % 2**64
         keys.append((state >> 11, i))
@@ -65,7 +66,8 @@ def folds():
 if len(sys.argv) > 2 and sys.argv[2] == "cv":
     for name in ["XGBoost", "LightGBM"]:
         aucs = []
-        for tr, va in folds():
+        seeds = [int(s) for s in os.environ.get("CHURN_CV_SEEDS", "2024").split(",")]
+        for tr, va in (f for seed in seeds for f in folds(seed)):
             m = make(name, None).fit(Xtr.iloc[tr], ytr.iloc[tr])
             aucs.append(roc_auc_score(ytr.iloc[va], m.predict_proba(Xtr.iloc[va])[:, 1]))
         print(json.dumps({"model": name, "cv_auc": statistics.mean(aucs), "folds": aucs}))
@@ -89,5 +91,6 @@ for name in ["XGBoost", "LightGBM"]:
         precision=precision_score(yte, label),
         recall=recall_score(yte, label),
         log_loss=log_loss(yte, p),
+        scores=[round(float(v), 6) for v in p],
     )
     print(json.dumps(res))

@@ -30,4 +30,4 @@ fi
 "$venv/bin/python" "$here/peers.py" "$data" > "$out/peers.jsonl"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-"$venv/bin/python" "$here/report.py" "$out/ours.jsonl" "$out/peers.jsonl"
+"$venv/bin/python" "$here/report.py" "$out/ours.jsonl" "$out/peers.jsonl" "$data"

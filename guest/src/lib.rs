@@ -19,7 +19,7 @@ mod state;
 use core::panic::PanicInfo;
 
 #[global_allocator]
-static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+static ALLOC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 #[panic_handler]
 fn panic(_: &PanicInfo<'_>) -> ! {

@@ -80,7 +80,13 @@ fn eval(c: &Churn) {
     let mut top: Vec<(usize, f64)> = imp.iter().copied().enumerate().collect();
     top.sort_by(|a, b| b.1.total_cmp(&a.1));
     let top: Vec<String> = top.iter().take(5).map(|(f, v)| format!("\"{}:{v:.3}\"", c.names[*f])).collect();
-    let extra = format!(",\"trees\":{},\"top_features\":[{}]", m.n_trees(), top.join(","));
+    let test_scores: Vec<String> = scores.iter().map(|v| format!("{v:.6}")).collect();
+    let extra = format!(
+        ",\"trees\":{},\"top_features\":[{}],\"scores\":[{}]",
+        m.n_trees(),
+        top.join(","),
+        test_scores.join(",")
+    );
     report("scorekit-gbt", &scores, &ty, train_s, rows_per_s, &extra);
 
     // smartcore CART decision tree on level indices (its default parameters).
@@ -98,9 +104,20 @@ fn eval(c: &Churn) {
     report("smartcore DecisionTree", &dscores, &ty, dt_train, dt_rate, "");
 }
 
+/// Seeds of the cross-validation splits: `CHURN_CV_SEEDS` (comma-separated), default 2024 (one
+/// 4-fold split). More seeds repeat the 4-fold CV on other splits, which averages out the
+/// fold-to-fold noise.
+fn cv_seeds() -> Vec<u64> {
+    std::env::var("CHURN_CV_SEEDS")
+        .unwrap_or_else(|_| "2024".into())
+        .split(',')
+        .map(|s| s.trim().parse().expect("CHURN_CV_SEEDS: comma-separated integers"))
+        .collect()
+}
+
 /// Fold `k` of a seeded, stratified 4-fold split of the training rows: (train, validation).
-fn split(c: &Churn, k: usize) -> (Vec<usize>, Vec<usize>) {
-    let mut state = 2024u64;
+fn split(c: &Churn, k: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut state = seed;
     let mut key = |_| {
         state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         state >> 11
@@ -117,18 +134,20 @@ fn split(c: &Churn, k: usize) -> (Vec<usize>, Vec<usize>) {
     (tr, va)
 }
 
-/// Mean validation AUC and log-loss over the 4 folds, and the mean tree count.
+/// Mean validation AUC and log-loss over the 4 folds of every CV seed, and the mean tree count.
 fn cv(c: &Churn, p: &GbtParams) -> (f64, f64, f64) {
     let (mut auc, mut ll, mut trees) = (0.0, 0.0, 0.0);
-    for k in 0..4 {
-        let (tr, va) = split(c, k);
+    let seeds = cv_seeds();
+    let n = 4.0 * seeds.len() as f64;
+    for (seed, k) in seeds.iter().flat_map(|&s| (0..4).map(move |k| (s, k))) {
+        let (tr, va) = split(c, k, seed);
         let (x, y) = c.select(&tr);
         let (vx, vy) = c.select(&va);
         let m = fit(c, &x, &y, p);
         let s: Vec<f64> = vx.chunks_exact(c.n_features).map(|r| m.predict(r)).collect();
-        auc += metrics::roc_auc(&s, &vy) / 4.0;
-        ll += metrics::log_loss(&s, &vy) / 4.0;
-        trees += m.n_trees() as f64 / 4.0;
+        auc += metrics::roc_auc(&s, &vy) / n;
+        ll += metrics::log_loss(&s, &vy) / n;
+        trees += m.n_trees() as f64 / n;
     }
     (auc, ll, trees)
 }
@@ -137,7 +156,42 @@ fn tune(c: &Churn) {
     let base = GbtParams::default();
     let mut grid = vec![base.clone()];
     let structural = std::env::args().any(|a| a == "structure");
-    if std::env::args().any(|a| a == "more") {
+    if std::env::args().any(|a| a == "defaults") {
+        // Only the defaults (with CHURN_CV_SEEDS: a repeated CV to set beside the peers').
+    } else if std::env::args().any(|a| a == "cat") {
+        // Structure: how categorical levels are split, leaf regularisation, bins, XGBoost's shape.
+        for min_data_per_category in [50, 100, 200] {
+            for max_cat_threshold in [1, 8, 32] {
+                for cat_l2 in [10.0, 50.0] {
+                    grid.push(GbtParams { min_data_per_category, max_cat_threshold, cat_l2, ..base.clone() });
+                }
+            }
+        }
+        for lambda in [3.0, 10.0] {
+            grid.push(GbtParams { lambda, ..base.clone() });
+        }
+        for max_bins in [32, 63, 127] {
+            grid.push(GbtParams { max_bins, ..base.clone() });
+        }
+        for min_child_weight in [1.0, 3.0] {
+            grid.push(GbtParams { min_child_weight, max_leaves: 64, ..base.clone() });
+        }
+        // XGBoost's defaults in our trainer (no early stopping: 100 rounds at 0.3).
+        grid.push(GbtParams {
+            n_estimators: 100,
+            learning_rate: 0.3,
+            max_leaves: 64,
+            min_child_weight: 1.0,
+            subsample: 1.0,
+            colsample: 1.0,
+            early_stopping_rounds: None,
+            min_data_per_category: 1,
+            cat_l2: 0.0,
+            cat_smooth: 0.0,
+            max_cat_threshold: 64,
+            ..base.clone()
+        });
+    } else if std::env::args().any(|a| a == "more") {
         // Knobs the first two grids left at their defaults.
         for learning_rate in [0.02, 0.05] {
             for colsample in [0.5, 0.65, 0.8] {
@@ -200,9 +254,9 @@ fn tune(c: &Churn) {
         .collect();
     let (da, dl, dt, _) = results[0].clone();
     results.sort_by(|a, b| b.0.total_cmp(&a.0));
-    for (auc, ll, trees, p) in results.iter().take(15) {
+    for (auc, ll, trees, p) in results.iter().take(40) {
         println!(
-            "cv auc {auc:.4} logloss {ll:.4} trees {trees:5.1} gamma {} patience {:?} lr {} colsample {} subsample {} min_data_per_category {} lambda {} depth {} leaves {} min_samples_leaf {} min_child_weight {}",
+            "cv auc {auc:.4} logloss {ll:.4} trees {trees:5.1} gamma {} patience {:?} lr {} colsample {} subsample {} min_data_per_category {} lambda {} depth {} leaves {} min_samples_leaf {} min_child_weight {} max_cat_threshold {} cat_l2 {} max_bins {} rounds {}",
             p.gamma,
             p.early_stopping_rounds,
             p.learning_rate,
@@ -213,7 +267,11 @@ fn tune(c: &Churn) {
             p.max_depth,
             p.max_leaves,
             p.min_samples_leaf,
-            p.min_child_weight
+            p.min_child_weight,
+            p.max_cat_threshold,
+            p.cat_l2,
+            p.max_bins,
+            p.n_estimators
         );
     }
     println!("defaults: cv auc {da:.4} logloss {dl:.4} trees {dt:.1}");

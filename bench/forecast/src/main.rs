@@ -53,6 +53,9 @@ fn params() -> ForecastParams {
     if let Some(v) = env("FC_CALIBRATE") {
         p.calibrate_intervals = v == "1";
     }
+    if let Some(v) = env("FC_NAIVE") {
+        p.naive_candidates = v == "1";
+    }
     if let Some(v) = env("FC_RIDGE") {
         p.ridge = v.parse().unwrap();
     }
@@ -75,10 +78,11 @@ fn ours(s: &Series, origin: usize) -> Fc {
     let seconds = now.elapsed().as_secs_f64();
     if std::env::var("FC_DEBUG").is_ok() {
         eprintln!(
-            "{} @{origin}: periods {:?} ridge {} profile weight {} interval scale {}",
+            "{} @{origin}: periods {:?} ridge {} naive {:?} profile weight {} interval scale {}",
             s.name,
             t.report.seasonal_periods,
             t.report.ridge,
+            t.report.seasonal_naive,
             t.report.profile_weight,
             t.report.interval_scale
         );

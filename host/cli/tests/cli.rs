@@ -548,4 +548,8 @@ fn forecast_training_finds_the_timestamp_and_refuses_or_fills_gaps_and_trains_gl
     let factor: f64 =
         widening.and_then(|d| d[1].as_str()?.split(' ').next()?.parse().ok()).expect("a factor");
     assert!((0.8..=3.0).contains(&factor), "{report}");
+    // So is the base forecaster the backtest kept (the ridge or a seasonal naive).
+    let base = report["details"].as_array().unwrap().iter().find(|d| d[0] == "base forecaster");
+    let base = base.and_then(|d| d[1].as_str()).expect("a base forecaster");
+    assert!(base.starts_with("ridge, penalty ") || base.starts_with("seasonal naive, period "), "{report}");
 }

@@ -11,6 +11,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use scorekit_abi::{Layout, RowsRequest, WireError};
+use scorekit_core::decimal::Decimal;
 use scorekit_core::{Cell, FieldKind, InputError, encode_row};
 #[cfg(feature = "forecast")]
 use scorekit_forecast::{Forecast, ForecastRequest};
@@ -131,12 +132,12 @@ impl Artifact {
                 let bad = match &field.kind {
                     _ if x.is_nan() => None,
                     FieldKind::Numeric if x.is_infinite() => {
-                        Some(alloc::format!("value must be finite, got {x}"))
+                        Some(alloc::format!("value must be finite, got {}", Decimal(x)))
                     }
                     FieldKind::Categorical { levels }
                         if !(x >= 0.0 && x < levels.len() as f64 && x == libm_trunc(x)) =>
                     {
-                        Some(alloc::format!("level index {x} is not one of 0..{}", levels.len()))
+                        Some(alloc::format!("level index {} is not one of 0..{}", Decimal(x), levels.len()))
                     }
                     _ => None,
                 };

@@ -52,7 +52,7 @@ fn number_as_level(x: f64) -> String {
     if x.is_finite() && x == libm::trunc(x) && libm::fabs(x) < 1e15 {
         format!("{}", x as i64)
     } else {
-        format!("{x}")
+        crate::decimal::to_text(x)
     }
 }
 
@@ -116,7 +116,7 @@ fn check_finite(field: &Field, x: f64, row_index: usize) -> Result<f64, InputErr
         return Err(InputError::NotFinite {
             row: row_index,
             column: field.name.clone(),
-            value: format!("{x}"),
+            value: crate::decimal::to_text(x),
         });
     }
     Ok(x)

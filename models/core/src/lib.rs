@@ -11,6 +11,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod decimal;
 pub mod encode;
 pub mod error;
 pub mod math;

@@ -43,7 +43,10 @@ pub enum ForecastError {
         max: usize,
     },
     /// A requested quantile level is not strictly between 0 and 1.
-    #[error("quantile level {value} is out of range: must be strictly between 0 and 1")]
+    #[error(
+        "quantile level {} is out of range: must be strictly between 0 and 1",
+        scorekit_core::decimal::Decimal(*.value)
+    )]
     BadQuantile {
         /// The offending level.
         value: f64,
@@ -68,7 +71,10 @@ pub enum ForecastError {
         reason: String,
     },
     /// The training series is constant: there is nothing to learn and no scale to learn it in.
-    #[error("the training series is constant (every value is {value}); nothing to forecast")]
+    #[error(
+        "the training series is constant (every value is {}); nothing to forecast",
+        scorekit_core::decimal::Decimal(*.value)
+    )]
     ConstantSeries {
         /// The constant value.
         value: f64,

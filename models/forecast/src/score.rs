@@ -1,7 +1,6 @@
 //! Scoring: history in, mean / quantiles / sample paths out. `no_std`, deterministic, never panics
 //! on bad input.
 
-use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 use scorekit_core::math;
@@ -122,7 +121,10 @@ impl ForecastModel {
 /// Carries the last value forward over NaNs (leading NaNs take the first finite value).
 fn impute(w: &[f64], offset: usize) -> Result<Vec<f64>, ForecastError> {
     if let Some(i) = w.iter().position(|v| v.is_infinite()) {
-        return Err(ForecastError::NonFinite { index: offset + i, value: format!("{}", w[i]) });
+        return Err(ForecastError::NonFinite {
+            index: offset + i,
+            value: scorekit_core::decimal::to_text(w[i]),
+        });
     }
     let missing = w.iter().filter(|v| v.is_nan()).count();
     if missing == 0 {

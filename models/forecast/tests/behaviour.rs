@@ -25,6 +25,38 @@ fn pure_seasonal_series_is_forecast_exactly_with_tight_intervals() {
 }
 
 #[test]
+fn a_seasonal_random_walk_is_left_to_seasonal_naive() {
+    // Every hour of the day walks on its own (y[t] = y[t−24] + noise with occasional jumps): the
+    // best forecast is the same hour yesterday, which the backtest finds; without candidates the
+    // ridge is kept.
+    let mut rng = scorekit_core::rng::Rng::seed_from_u64(5);
+    let mut y: Vec<f64> = (0..24).map(|h| 20.0 + f64::from(h)).collect();
+    for t in 24..1616 {
+        let jump = if rng.next_f64() < 0.02 { 8.0 * rng.next_normal() } else { 0.0 };
+        y.push(y[t - 24] + 0.5 * rng.next_normal() + jump);
+    }
+    // The longest period (a week) is the ridge's baseline; the day's walk is the right base.
+    let params =
+        ForecastParams { seasonal_periods: Some(vec![24, 168]), naive_candidates: true, ..small_params() };
+    let t = fit(&y[..1376], &params);
+    assert_eq!(t.report.seasonal_naive, Some(24), "{:?}", t.report);
+    let without = fit(&y[..1376], &ForecastParams { naive_candidates: false, ..params });
+    assert_eq!(without.report.seasonal_naive, None);
+    // Both models forecast the ten days after training from their own histories.
+    let mae = |m: &scorekit_forecast::ForecastModel| {
+        (1376..1616)
+            .step_by(24)
+            .map(|o| {
+                let f = m.forecast(&y[..o], &req(24)).unwrap();
+                f.mean.iter().zip(&y[o..o + 24]).map(|(a, b)| (a - b).abs()).sum::<f64>()
+            })
+            .sum::<f64>()
+    };
+    let (naive, ridge) = (mae(&t.model), mae(&without.model));
+    assert!(naive < ridge, "absolute error with the naive base {naive} vs the ridge {ridge}");
+}
+
+#[test]
 fn linear_trend_is_extrapolated() {
     let y: Vec<f64> = (0..600).map(|t| 5.0 + 0.3 * t as f64).collect();
     let params = ForecastParams { seasonal_periods: Some(vec![]), ..small_params() };
@@ -79,7 +111,8 @@ fn intervals_carry_a_spread_that_grows_through_training_into_the_future() {
 #[test]
 fn eighty_percent_interval_covers_about_eighty_percent_out_of_sample() {
     let y = noisy(4000, 11);
-    let params = ForecastParams { seasonal_periods: Some(vec![24, 168]), ..small_params() };
+    let params =
+        ForecastParams { seasonal_periods: Some(vec![24, 168]), naive_candidates: true, ..small_params() };
     let t = fit(&y[..3000], &params);
     let (mut actual, mut lo, mut hi) = (vec![], vec![], vec![]);
     // Non-overlapping held-out windows after the training data.

@@ -47,11 +47,15 @@ struct Compact {
 
 /// One node: `split` is `feature << 1 | default_left`, `to_left` the distance to the left
 /// child (its right sibling follows it), `cover` the training rows that reached the node.
+/// A split whose cover is its children's sum (every split of a trained model: each row goes one
+/// way) is written without it (the `…Summed` forms, appended so earlier encodings still read).
 #[derive(Serialize, Deserialize)]
 enum CompactNode {
     Leaf { value: f64, cover: u32 },
     Numeric { split: u32, to_left: u32, threshold: u32, cover: u32 },
     Categorical { split: u32, to_left: u32, cat_start: u32, cat_len: u32, cover: u32 },
+    NumericSummed { split: u32, to_left: u32, threshold: u32 },
+    CategoricalSummed { split: u32, to_left: u32, cat_start: u32, cat_len: u32 },
 }
 
 impl Serialize for GbtModel {
@@ -106,10 +110,26 @@ fn compact(p: Parts) -> Compact {
             let cover = c as u32;
             let split = n.feature << 1 | u32::from(n.default_left);
             let to_left = n.left.wrapping_sub(i as u32);
-            match (n.is_leaf(), n.categorical) {
-                (true, _) => CompactNode::Leaf { value: n.value, cover },
-                (false, false) => CompactNode::Numeric { split, to_left, threshold: index(n.value), cover },
-                (false, true) => CompactNode::Categorical {
+            let l = n.left as usize;
+            let summed = !n.is_leaf()
+                && p.cover
+                    .get(l..l + 2)
+                    .is_some_and(|k| (k[0] as u32).checked_add(k[1] as u32) == Some(cover));
+            match (n.is_leaf(), n.categorical, summed) {
+                (true, _, _) => CompactNode::Leaf { value: n.value, cover },
+                (false, false, true) => {
+                    CompactNode::NumericSummed { split, to_left, threshold: index(n.value) }
+                }
+                (false, false, false) => {
+                    CompactNode::Numeric { split, to_left, threshold: index(n.value), cover }
+                }
+                (false, true, true) => CompactNode::CategoricalSummed {
+                    split,
+                    to_left,
+                    cat_start: n.cat_start,
+                    cat_len: n.cat_len,
+                },
+                (false, true, false) => CompactNode::Categorical {
                     split,
                     to_left,
                     cat_start: n.cat_start,
@@ -151,6 +171,8 @@ fn from_compact(c: Compact) -> Result<Parts, GbtError> {
         return Err(bad("tree sizes do not add up to the node count"));
     }
     let (mut nodes, mut cover) = (Vec::with_capacity(c.nodes.len()), Vec::with_capacity(c.nodes.len()));
+    // Covers as row counts; `None` for a split whose cover is its children's sum, filled below.
+    let mut rows_of: Vec<Option<u32>> = Vec::with_capacity(c.nodes.len());
     for (i, n) in c.nodes.into_iter().enumerate() {
         let left = |to_left: u32| (i as u32).checked_add(to_left).ok_or_else(|| bad("child index overflows"));
         let (node, rows) = match n {
@@ -164,39 +186,39 @@ fn from_compact(c: Compact) -> Result<Parts, GbtError> {
                     cat_start: 0,
                     cat_len: 0,
                 },
-                cover,
+                Some(cover),
             ),
             CompactNode::Numeric { split, to_left, threshold, cover } => {
-                let value = *c.thresholds.get(threshold as usize).ok_or_else(|| {
-                    GbtError::InvalidModel(format!("node {i}: threshold {threshold} is not in the table"))
-                })?;
-                let node = Node {
-                    feature: split >> 1,
-                    left: left(to_left)?,
-                    value,
-                    default_left: split & 1 == 1,
-                    categorical: false,
-                    cat_start: 0,
-                    cat_len: 0,
-                };
-                (node, cover)
+                (numeric(i, split, left(to_left)?, threshold, &c.thresholds)?, Some(cover))
+            }
+            CompactNode::NumericSummed { split, to_left, threshold } => {
+                (numeric(i, split, left(to_left)?, threshold, &c.thresholds)?, None)
             }
             CompactNode::Categorical { split, to_left, cat_start, cat_len, cover } => {
-                let node = Node {
-                    feature: split >> 1,
-                    left: left(to_left)?,
-                    value: 0.0,
-                    default_left: split & 1 == 1,
-                    categorical: true,
-                    cat_start,
-                    cat_len,
-                };
-                (node, cover)
+                (categorical(split, left(to_left)?, cat_start, cat_len), Some(cover))
+            }
+            CompactNode::CategoricalSummed { split, to_left, cat_start, cat_len } => {
+                (categorical(split, left(to_left)?, cat_start, cat_len), None)
             }
         };
         nodes.push(node);
-        cover.push(f64::from(rows));
+        rows_of.push(rows);
     }
+    // Children come after their parent (the model check refuses anything else), so from the
+    // last node back every child's cover is known before its parent's is summed.
+    for i in (0..rows_of.len()).rev() {
+        if rows_of[i].is_none() {
+            let l = nodes[i].left as usize;
+            let sum = match (rows_of.get(l).copied().flatten(), rows_of.get(l + 1).copied().flatten()) {
+                (Some(a), Some(b)) if l > i => a.checked_add(b),
+                _ => None,
+            };
+            rows_of[i] = Some(sum.ok_or_else(|| {
+                GbtError::InvalidModel(format!("node {i}: children outside its tree or a cover past 2^32"))
+            })?);
+        }
+    }
+    cover.extend(rows_of.into_iter().map(|r| f64::from(r.unwrap_or(0))));
     Ok(Parts {
         n_features: c.n_features,
         objective: c.objective,
@@ -208,6 +230,33 @@ fn from_compact(c: Compact) -> Result<Parts, GbtError> {
         importance: c.importance,
         cat_bits: c.cat_bits,
     })
+}
+
+fn numeric(i: usize, split: u32, left: u32, threshold: u32, thresholds: &[f64]) -> Result<Node, GbtError> {
+    let value = *thresholds.get(threshold as usize).ok_or_else(|| {
+        GbtError::InvalidModel(format!("node {i}: threshold {threshold} is not in the table"))
+    })?;
+    Ok(Node {
+        feature: split >> 1,
+        left,
+        value,
+        default_left: split & 1 == 1,
+        categorical: false,
+        cat_start: 0,
+        cat_len: 0,
+    })
+}
+
+fn categorical(split: u32, left: u32, cat_start: u32, cat_len: u32) -> Node {
+    Node {
+        feature: split >> 1,
+        left,
+        value: 0.0,
+        default_left: split & 1 == 1,
+        categorical: true,
+        cat_start,
+        cat_len,
+    }
 }
 
 fn from_readable(r: Readable) -> Result<Parts, GbtError> {

@@ -69,8 +69,29 @@ mod mirror {
 
     #[derive(Serialize)]
     pub enum Node {
-        Leaf { value: f64, cover: u32 },
-        Numeric { split: u32, to_left: u32, threshold: u32, cover: u32 },
+        Leaf {
+            value: f64,
+            cover: u32,
+        },
+        Numeric {
+            split: u32,
+            to_left: u32,
+            threshold: u32,
+            cover: u32,
+        },
+        #[allow(dead_code)]
+        Categorical {
+            split: u32,
+            to_left: u32,
+            cat_start: u32,
+            cat_len: u32,
+            cover: u32,
+        },
+        NumericSummed {
+            split: u32,
+            to_left: u32,
+            threshold: u32,
+        },
     }
 }
 
@@ -113,4 +134,54 @@ fn damaged_compact_models_are_refused() {
     let mut c = good();
     c.importance = vec![f64::NAN];
     assert!(decode(&c).is_err(), "non-finite importance");
+
+    // A split written without its cover takes its children's sum, 4 + 6.
+    let mut c = good();
+    c.nodes[0] = Node::NumericSummed { split: 0, to_left: 1, threshold: 0 };
+    assert_eq!(decode(&c).unwrap(), m);
+    let mut c = good();
+    c.nodes = vec![
+        Node::NumericSummed { split: 0, to_left: 1, threshold: 0 },
+        Node::Leaf { value: -1.0, cover: u32::MAX },
+        Node::Leaf { value: 1.0, cover: 6 },
+    ];
+    assert!(decode(&c).is_err(), "a summed cover past 2^32");
+    let mut c = good();
+    c.nodes[0] = Node::NumericSummed { split: 0, to_left: 2, threshold: 0 };
+    assert!(decode(&c).is_err(), "a summed split whose children are outside the tree");
+    let mut c = good();
+    c.tree_sizes = vec![1, 2];
+    c.nodes = vec![
+        Node::Leaf { value: 0.0, cover: 3 },
+        Node::NumericSummed { split: 0, to_left: 0, threshold: 0 },
+        Node::Leaf { value: 1.0, cover: 6 },
+    ];
+    assert!(decode(&c).is_err(), "a summed split that is its own child");
+}
+
+/// A trained model's splits are written without their covers, and read back the same: the same
+/// model with one more row on every split (no longer its children's sum) costs a byte or more
+/// per split more.
+#[test]
+fn trained_covers_are_not_repeated() {
+    let (m, _, _) = random_model(3, 4, 6, 6);
+    let bytes = postcard::to_allocvec(&m).unwrap();
+    assert_eq!(postcard::from_bytes::<GbtModel>(&bytes).unwrap(), m);
+    let mut v = serde_json::to_value(&m).unwrap();
+    let splits: Vec<usize> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n["left"] != 0)
+        .map(|(i, _)| i)
+        .collect();
+    assert!(splits.len() > 10, "{} splits", splits.len());
+    for &i in &splits {
+        v["cover"][i] = (v["cover"][i].as_f64().unwrap() + 1.0).into();
+    }
+    let unsummed: GbtModel = serde_json::from_value(v).unwrap();
+    let more = postcard::to_allocvec(&unsummed).unwrap();
+    assert_eq!(postcard::from_bytes::<GbtModel>(&more).unwrap(), unsummed);
+    assert!(more.len() >= bytes.len() + splits.len(), "{} vs {} bytes", more.len(), bytes.len());
 }

@@ -24,7 +24,7 @@ pub enum RcfError {
         got: usize,
     },
     /// A reading holds NaN or an infinity.
-    #[error("reading value {index} must be finite, got {value}")]
+    #[error("reading value {index} must be finite, got {}", scorekit_core::decimal::Decimal(*.value))]
     NotFinite {
         /// Position of the value within the reading.
         index: usize,

@@ -2,6 +2,7 @@
 //! random-cut-forest library (100 trees of 256 points, time decay 1/(10·256)).
 
 use alloc::format;
+use scorekit_core::decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::RcfError;
@@ -122,14 +123,17 @@ impl RcfConfig {
             return bad("sample_size", format!("must be in 2..=1048576, got {}", self.sample_size));
         }
         if !(self.time_decay.is_finite() && (0.0..=1.0).contains(&self.time_decay)) {
-            return bad("time_decay", format!("must be in [0, 1], got {}", self.time_decay));
+            return bad("time_decay", format!("must be in [0, 1], got {}", Decimal(self.time_decay)));
         }
         let t = &self.threshold;
         if !(t.score_decay.is_finite() && t.score_decay > 0.0 && t.score_decay <= 1.0) {
-            return bad("threshold.score_decay", format!("must be in (0, 1], got {}", t.score_decay));
+            return bad(
+                "threshold.score_decay",
+                format!("must be in (0, 1], got {}", Decimal(t.score_decay)),
+            );
         }
         if !(t.z_factor.is_finite() && t.z_factor >= 0.0) {
-            return bad("threshold.z_factor", format!("must be finite and ≥ 0, got {}", t.z_factor));
+            return bad("threshold.z_factor", format!("must be finite and ≥ 0, got {}", Decimal(t.z_factor)));
         }
         if t.short_window == 0 || t.short_window > 10_000 {
             return bad("threshold.short_window", format!("must be in 1..=10000, got {}", t.short_window));
@@ -137,13 +141,13 @@ impl RcfConfig {
         if !(t.hold_z_factor.is_finite() && t.hold_z_factor >= 0.0) {
             return bad(
                 "threshold.hold_z_factor",
-                format!("must be finite and ≥ 0, got {}", t.hold_z_factor),
+                format!("must be finite and ≥ 0, got {}", Decimal(t.hold_z_factor)),
             );
         }
         if !(t.min_relative_std.is_finite() && t.min_relative_std >= 0.0) {
             return bad(
                 "threshold.min_relative_std",
-                format!("must be finite and ≥ 0, got {}", t.min_relative_std),
+                format!("must be finite and ≥ 0, got {}", Decimal(t.min_relative_std)),
             );
         }
         Ok(())

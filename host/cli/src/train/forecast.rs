@@ -222,6 +222,13 @@ pub fn train(args: &ForecastArgs) -> Result<Outcome> {
     report.details = vec![
         ("parameters".into(), format!("{params:?}")),
         ("seasonal periods".into(), format!("{:?}", full.report.seasonal_periods)),
+        (
+            "base forecaster".into(),
+            match full.report.seasonal_naive {
+                Some(p) => format!("seasonal naive, period {p} (beat the ridge on the backtest)"),
+                None => format!("ridge, penalty {}", full.report.ridge),
+            },
+        ),
         ("profile weight".into(), format!("{}", full.report.profile_weight)),
         (
             "interval widening".into(),

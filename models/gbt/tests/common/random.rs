@@ -65,6 +65,16 @@ pub fn random_model(
         }
     }
     // Nodes are visited in slot order (first in, first out), so cover and gain line up.
+    // One model in three has the covers of a trained one, each split's the sum of its children's
+    // (what the compact form stores without repeating it); the others arbitrary ones.
+    if seed.is_multiple_of(3) {
+        for i in (0..nodes.len()).rev() {
+            let left = nodes[i]["left"].as_u64().unwrap() as usize;
+            if left != 0 {
+                cover[i] = cover[left] + cover[left + 1];
+            }
+        }
+    }
     let model = json!({
         "n_features": n_features, "objective": if seed.is_multiple_of(2) { "binary" } else { "regression" },
         "base_score": rng.next_normal(), "cat_levels": cat_levels, "tree_starts": tree_starts,
