@@ -81,7 +81,8 @@ fi
 # name and return type of every function the library exports
 FUNCTIONS="scorekit_score:REAL scorekit_score_json:REAL scorekit_label:STRING scorekit_explain:STRING
 scorekit_explain_json:STRING scorekit_anomaly:REAL scorekit_anomaly_json:STRING scorekit_forecast:STRING
-scorekit_models:STRING scorekit_schema:STRING scorekit_function_sql:STRING scorekit_version:STRING"
+scorekit_models:STRING scorekit_schema:STRING scorekit_function_sql:STRING scorekit_version:STRING
+scorekit_remote_stats:STRING"
 created=0
 for f in $FUNCTIONS; do
     name=${f%%:*}

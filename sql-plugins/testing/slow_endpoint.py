@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A SageMaker endpoint stand-in that is slow: every POST /endpoints/NAME/invocations is read, then
-answered after DELAY seconds with one CSV value per request line (text/csv, as the XGBoost
-container answers). Used by tests/remote.sh to check that a waiting query is canceled promptly.
+answered after DELAY seconds with VALUE (default 0.5) for each request line, comma-joined (text/csv,
+as the XGBoost container answers). Used by tests/remote.sh to check that a waiting query is canceled
+promptly and, without a delay, as a remote that disagrees (and writes its numbers its own way).
 
-usage: slow_endpoint.py PORT DELAY_SECONDS   (PORT 0: any free port; prints "ready PORT" once listening)"""
+usage: slow_endpoint.py PORT DELAY_SECONDS [VALUE]   (PORT 0: any free port; prints "ready PORT" once listening)"""
 import http.server
 import socketserver
 import sys
@@ -17,7 +18,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         time.sleep(DELAY)
         rows = max(1, len([line for line in body.split(b"\n") if line.strip()]))
-        answer = ",".join(["0.5"] * rows).encode()
+        answer = ",".join([VALUE] * rows).encode()
         try:
             self.send_response(200)
             self.send_header("Content-Type", "text/csv")
@@ -38,6 +39,7 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 if __name__ == "__main__":
     PORT, DELAY = int(sys.argv[1]), float(sys.argv[2])
+    VALUE = sys.argv[3] if len(sys.argv) > 3 else "0.5"
     with Server(("127.0.0.1", PORT), Handler) as s:
         print("ready", s.server_address[1], flush=True)
         s.serve_forever()

@@ -101,6 +101,23 @@ pub trait Scorer: MaybeSendSync {
         false
     }
 
+    /// The body a SageMaker endpoint answers a `text/csv` request of `rows` with (`Accept:
+    /// text/csv`), as text: what Aurora's `aws_sagemaker.invoke_endpoint` returns. A remote
+    /// endpoint's body comes back as it was sent, unparsed; any other scorer scores and writes
+    /// the body `host serve` writes ([`crate::formats::csv::write_answer`]).
+    ///
+    /// # Errors
+    /// As [`Scorer::score`]; a remote body that is not UTF-8 text.
+    fn csv_answer(&self, rows: &Rows) -> HostResult<String> {
+        let values = self.score(rows)?;
+        let info = self.info();
+        Ok(crate::formats::csv::write_answer(
+            &values,
+            info.family(),
+            crate::names::score_outputs(info.schema()).len(),
+        ))
+    }
+
     /// What this scorer counts about itself, for a host's metrics: a composed scorer (a policy
     /// over a local module and a remote endpoint) reports its calls, fallbacks, circuit breaker
     /// and shadow agreement here. Plain scorers count nothing.

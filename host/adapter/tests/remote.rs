@@ -497,3 +497,38 @@ fn shadow_answers_locally_at_once_and_counts_agreement() {
     assert_eq!(counters.calls(), (6, 0), "every answer was the local module's");
     let _ = runtime();
 }
+
+#[test]
+fn csv_answer_is_the_endpoints_body_unparsed_and_the_local_one_is_host_serves() {
+    let churn = fixture("churn");
+    let fake = Fake::start(&[("churn", churn.clone())]);
+    // A JSON-configured endpoint still gets Aurora's request: text/csv both ways.
+    let r = remote(&fake, "churn", &churn, |c| {
+        c.retries = 0;
+        c.content_type = Some(scorekit_host::remote::WireFormat::Json);
+    });
+    let rows = churn_rows(&churn, &STATES[..1], 0);
+    let local = churn.csv_answer(&rows).unwrap();
+    assert_eq!(local, scorekit_host::formats::csv::write_joined(&churn.score(&rows).unwrap()));
+    assert_eq!(r.csv_answer(&rows).unwrap(), local);
+    let got = fake.received();
+    assert_eq!(got.last().unwrap().header("content-type"), Some("text/csv"));
+    assert_eq!(got.last().unwrap().header("accept"), Some("text/csv"));
+    // A body that is no number comes back as it is (the caller's cast judges it); score refuses it.
+    fake.script([Act::Garbage, Act::Garbage]);
+    assert_eq!(r.csv_answer(&rows).unwrap(), "<html>oops</html>");
+    assert!(r.score(&rows).is_err());
+    // Through a policy: local-then-remote without a module answers with the endpoint's body.
+    let counters = Arc::new(PolicyCounters::default());
+    let p = PolicyScorer::new(
+        Policy::LocalThenRemote,
+        None,
+        Some(r),
+        counters.clone(),
+        ShadowSettings::new(1e-9, 4),
+    )
+    .unwrap();
+    fake.script([Act::Garbage]);
+    assert_eq!(p.csv_answer(&rows).unwrap(), "<html>oops</html>");
+    assert_eq!((counters.calls(), counters.fallbacks()), ((0, 1), 1));
+}

@@ -4,7 +4,8 @@
 //! API has no privileges), so nothing a statement passes may point the plugin at other files or
 //! loosen its limits. The file lives next to the library in `plugin_dir` (written by
 //! `install.sh`, owned by the administrator), or where `SCOREKIT_MYSQL_CONFIG` in the server's
-//! environment says. A change takes effect at the next server start.
+//! environment says. A change takes effect at the next server start, except one to `policy_file`,
+//! which is looked at again at every model resolution (`policies.rs`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -15,7 +15,8 @@
 //!
 //! Functions: `scorekit_score`, `scorekit_score_json`, `scorekit_label`, `scorekit_explain`,
 //! `scorekit_explain_json`, `scorekit_anomaly`, `scorekit_anomaly_json`, `scorekit_forecast`,
-//! `scorekit_models`, `scorekit_schema`, `scorekit_function_sql`, `scorekit_version`
+//! `scorekit_models`, `scorekit_schema`, `scorekit_function_sql`, `scorekit_version`,
+//! `scorekit_remote_stats` (feature `remote`)
 //! (see docs/mysql.md).
 #![deny(missing_docs)]
 // The `udf` crate's #[register] expands to unsafe calls inside `unsafe extern "C"` functions.
@@ -27,6 +28,8 @@ pub mod error;
 pub mod funcs;
 pub mod models;
 pub mod plugin;
+#[cfg(feature = "remote")]
+pub mod policies;
 pub mod server;
 pub mod stack;
 pub mod streams;

@@ -20,6 +20,9 @@ pub struct Plugin {
     pub settings: Settings,
     /// The models.
     pub models: Registry,
+    /// The policy file in force, re-read when it changes (feature `remote`).
+    #[cfg(feature = "remote")]
+    pub policies: Arc<crate::policies::WatchedPolicies>,
     streams: Mutex<Option<Arc<Streams>>>,
 }
 
@@ -57,11 +60,26 @@ impl Plugin {
             settings.pins.clone(),
             c.max_module_mb << 20,
         );
-        let models = match &c.policy_file {
-            Some(path) => models.with_backends(policies(path)?),
-            None => models,
-        };
-        Ok(Plugin { settings, models, streams: Mutex::new(None) })
+        #[cfg(feature = "remote")]
+        {
+            let interrupt: scorekit_host::remote::Interrupt = Arc::new(server::killed);
+            let policies = Arc::new(crate::policies::WatchedPolicies::new(&settings, interrupt)?);
+            let models = models.with_backends(policies.clone());
+            Ok(Plugin { settings, models, policies, streams: Mutex::new(None) })
+        }
+        #[cfg(not(feature = "remote"))]
+        {
+            if let Some(path) = &c.policy_file {
+                return Err(HostError::new(
+                    Code::Unavailable,
+                    format!(
+                        "policy_file {} is set, but this plugin was built without remote endpoints (feature `remote`)",
+                        path.display()
+                    ),
+                ));
+            }
+            Ok(Plugin { settings, models, streams: Mutex::new(None) })
+        }
     }
 
     /// The stream book, opened (and recovered) on first use; a failed open is retried next time.
@@ -77,25 +95,6 @@ impl Plugin {
         *s = Some(open.clone());
         Ok(open)
     }
-}
-
-/// The policy file's backends; remote calls stop waiting when the statement is killed.
-#[cfg(feature = "remote")]
-fn policies(path: &std::path::Path) -> HostResult<Arc<dyn scorekit_host::Backends>> {
-    let interrupt: scorekit_host::remote::Interrupt = Arc::new(server::killed);
-    let p = scorekit_host::policy::Policies::load(path)?.with_interrupt(interrupt);
-    Ok(Arc::new(p))
-}
-
-#[cfg(not(feature = "remote"))]
-fn policies(path: &std::path::Path) -> HostResult<Arc<dyn scorekit_host::Backends>> {
-    Err(HostError::new(
-        Code::Unavailable,
-        format!(
-            "policy_file {} is set, but this plugin was built without remote endpoints (feature `remote`)",
-            path.display()
-        ),
-    ))
 }
 
 static PLUGIN: OnceLock<Result<Plugin, String>> = OnceLock::new();

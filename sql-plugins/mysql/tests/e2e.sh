@@ -54,10 +54,10 @@ $MYSQL -e "CREATE DATABASE $DB"
 config="{\"deadline_ms\": 20000, \"memory_limit_mb\": 64, \"flush_seconds\": 3600, \"policy_file\": \"$WORK/policy.toml\"}"
 bash "$HERE/install.sh" --client "$MYSQL" --library "$LIBRARY" --plugin-dir "$WORK/plugin" \
     --model-dir "$MODULES" --state-dir "$WORK/state" --config-json "$config"
-expect_eq "12 functions" 12 "$(sql "SELECT count(*) FROM mysql.func WHERE dl LIKE 'libscorekit_mysql-%'")"
+expect_eq "13 functions" 13 "$(sql "SELECT count(*) FROM mysql.func WHERE dl LIKE 'libscorekit_mysql-%'")"
 soname=$(sql "SELECT dl FROM mysql.func WHERE name = 'scorekit_score'")
 again=$(bash "$HERE/install.sh" --client "$MYSQL" --library "$LIBRARY" --plugin-dir "$WORK/plugin" | tail -1)
-expect_eq "installing the same build again changes nothing" "functions: 0 created, 12 served by $soname" "$again"
+expect_eq "installing the same build again changes nothing" "functions: 0 created, 13 served by $soname" "$again"
 version=$(sql "SELECT scorekit_version()")
 expect_eq "server facts" '"kill_query":true,"server":"MariaDB","statement_errors":true' \
     "$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(json.dumps({k: d[k] for k in ('kill_query','server','statement_errors')}, separators=(',',':'))[1:-1])" "$version")"
@@ -275,6 +275,7 @@ for q in mean q0.1 q0.5 q0.9; do
     $CMP "forecast $q (GROUP_CONCAT, timestamps)" "$WORK/host_fc.csv" "$q" "$WORK/my_fc.csv" "$q" --header-actual || fails=$((fails + 1))
 done
 $CMP "forecast mean (JSON_ARRAYAGG, start)" "$WORK/host_fc.csv" mean "$WORK/my_fc_json.csv" mean --header-actual || fails=$((fails + 1))
+remote_forecast_checks
 gap="ts NOT BETWEEN (SELECT max(ts) - INTERVAL 30 HOUR FROM elec) AND (SELECT max(ts) - INTERVAL 28 HOUR FROM elec)"
 expect_error "SELECT scorekit_forecast('forecast', GROUP_CONCAT(demand_mw ORDER BY ts), GROUP_CONCAT(ts ORDER BY ts), '{\"gaps\": \"refuse\"}') FROM elec WHERE $gap" \
     "by 4 steps of 3600 s: 3 missing (the gap rule is 'refuse'"

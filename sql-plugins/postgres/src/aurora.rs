@@ -7,9 +7,12 @@
 //! a model of that name, or the model whose `endpoint` it is), and that model's policy decides
 //! who answers: its local module, the remote endpoint, or one then the other. The inputs are one
 //! row in the model's input order (or one array holding them, Aurora's other form), read by the
-//! host layer's rules like every other call. The answer is the endpoint's answer for that row as
-//! text: its values in scorekit's CSV form (shortest round-trip numbers, comma-separated), which
-//! is the body a scorekit or XGBoost endpoint answers a one-row `text/csv` request with.
+//! host layer's rules like every other call. The answer is what Aurora returns: the body the
+//! endpoint answers a one-row `text/csv` request (`Accept: text/csv`) with, as text, unparsed
+//! (`Scorer::csv_answer`). A remote endpoint's body comes back byte for byte, whatever it holds
+//! (the wrapper's cast, e.g. `::float8`, judges it); a local model answers the body `host serve`
+//! writes for the same request (shortest round-trip numbers: one value, or a row's values
+//! comma-separated with a line break).
 //!
 //! One call is one row, so a remote answer costs one request per row: PostgreSQL calls a scalar
 //! function row by row and the function cannot see the next row (Aurora batches through its own
@@ -21,7 +24,6 @@
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use scorekit_host::Value;
-use scorekit_host::formats::csv;
 
 use crate::cells::Datum;
 use crate::engine;
@@ -59,10 +61,9 @@ unsafe fn invoke_endpoint_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datu
     let mut b = builder(loaded.schema());
     b.push_positional(&values).or_raise(&model);
     let rows = b.finish();
-    let out = loaded.call(&model, 1, |s| s.score(&rows));
+    let text = loaded.call(&model, 1, |s| s.csv_answer(&rows));
     give_back(rows);
-    let text = csv::write_lines(&out, loaded.outputs_per_row);
-    text.trim_end().into_datum().unwrap_or_else(|| user_error("cannot return the answer"))
+    text.as_str().into_datum().unwrap_or_else(|| user_error("cannot return the answer"))
 }
 
 /// V1 info record of `scorekit_invoke_endpoint`.

@@ -188,3 +188,17 @@ pub fn model_for_endpoint(endpoint: &str) -> String {
     }
     endpoint.to_string()
 }
+
+/// Every model of the policy file in force in this session with what this session counted for
+/// it (the host layer's `Policies::report`), as a JSON array; empty when no file is set.
+pub fn report_json() -> serde_json::Value {
+    generation();
+    #[cfg(feature = "remote")]
+    {
+        let policies = STATE.with(|s| s.borrow().loaded.as_ref().map(|(_, p)| p.clone()));
+        if let Some(p) = policies {
+            return serde_json::Value::Array(p.report().iter().map(|r| r.json()).collect());
+        }
+    }
+    serde_json::Value::Array(Vec::new())
+}

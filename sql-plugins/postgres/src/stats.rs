@@ -1,6 +1,8 @@
 //! Per-backend call statistics behind the `scorekit.stats` view. Counters live in the session
 //! (no shared memory, so the extension needs no `shared_preload_libraries`); the view shows the
-//! current session's calls.
+//! current session's calls. `scorekit.remote_stats()` shows the policy file's counters (local and
+//! remote calls, fallbacks, breaker, shadow agreement), which the host layer keeps per loaded
+//! policy file: in this extension, per session, from the moment the session read the file.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -64,3 +66,32 @@ fn session_stats() -> TableIterator<
 fn reset_stats() {
     STATS.with(|s| s.borrow_mut().clear());
 }
+
+/// The policy file's models and what this session counted for each (`scorekit.remote_stats()`
+/// reads it as rows).
+#[pg_extern(volatile, parallel_restricted)]
+fn remote_stats_json() -> pgrx::JsonB {
+    pgrx::JsonB(crate::policy::report_json())
+}
+
+extension_sql!(
+    r#"
+CREATE FUNCTION remote_stats() RETURNS TABLE (
+    model text, policy text, endpoint text,
+    local_calls bigint, local_failures bigint, remote_calls bigint, remote_failures bigint,
+    remote_requests bigint, fallbacks bigint, breaker text,
+    shadow_calls bigint, shadow_agreed bigint, shadow_disagreed bigint, shadow_rows_disagreed bigint,
+    shadow_errors bigint, shadow_skipped bigint)
+    LANGUAGE sql VOLATILE PARALLEL RESTRICTED
+    AS $$ SELECT * FROM jsonb_to_recordset(@extschema@.remote_stats_json()) AS r(
+        model text, policy text, endpoint text,
+        local_calls bigint, local_failures bigint, remote_calls bigint, remote_failures bigint,
+        remote_requests bigint, fallbacks bigint, breaker text,
+        shadow_calls bigint, shadow_agreed bigint, shadow_disagreed bigint, shadow_rows_disagreed bigint,
+        shadow_errors bigint, shadow_skipped bigint) $$;
+COMMENT ON FUNCTION remote_stats() IS
+    'Each model of scorekit.policy_file: policy, endpoint, and what this session counted since it read the file (local/remote calls, fallbacks, breaker state, shadow agreement).';
+"#,
+    name = "remote_stats",
+    requires = [remote_stats_json]
+);

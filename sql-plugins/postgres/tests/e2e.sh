@@ -289,7 +289,7 @@ catalog="SELECT 'fn', p.proname || '(' || pg_get_function_identity_arguments(p.o
 sql "$catalog" >"$WORK/catalog_fresh.txt"
 psql_up -At -c "$catalog" >"$WORK/catalog_upgraded.txt"
 if diff "$WORK/catalog_fresh.txt" "$WORK/catalog_upgraded.txt" >"$WORK/catalog.diff"; then
-    echo "ok   upgraded schema (0.1.0 -> 0.2.0 -> 0.3.0) = fresh install schema ($(wc -l <"$WORK/catalog_fresh.txt") catalog rows)"
+    echo "ok   upgraded schema (0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0) = fresh install schema ($(wc -l <"$WORK/catalog_fresh.txt") catalog rows)"
 else
     echo "FAIL upgraded schema differs from a fresh install:"; head -20 "$WORK/catalog.diff"; fails=$((fails + 1))
 fi

@@ -11,7 +11,8 @@ DOWN_PORT=56111 SLOW_DELAY_S=5
 # host serve answers endpoint NAME with NAME.wasm: the churn module under the endpoints' names.
 # shellcheck source=../../testing/endpoints.sh
 source "$HERE/../../testing/endpoints.sh"
-start_test_endpoints "$MODULES/churn.wasm" $SLOW_DELAY_S churn-prod churn-remote churn-fallback
+start_test_endpoints "$MODULES/churn.wasm" $SLOW_DELAY_S churn-prod churn-remote churn-fallback churn-shadow \
+    "forecast-remote=$MODULES/forecast.wasm"
 
 cat >"$WORK/policy.toml" <<TOML
 [defaults]
@@ -55,6 +56,34 @@ endpoint = "churn-slow"
 endpoint_url = "http://127.0.0.1:$SLOW_PORT"
 timeout_ms = 30000
 description = "churn.wasm"
+
+# Shadow: the local module answers; the endpoint is asked in the background and compared.
+[models.churn_shadow]
+policy = "shadow"
+endpoint = "churn-shadow"
+
+# A shadow endpoint that answers 0.500 for every row: it disagrees.
+[models.churn_shadow_wrong]
+policy = "shadow"
+endpoint = "churn-wrong"
+endpoint_url = "http://127.0.0.1:$WRONG_PORT"
+
+# The same endpoint answering alone (invoke_endpoint returns its body as it is).
+[models.churn_raw]
+policy = "remote"
+endpoint = "churn-raw"
+endpoint_url = "http://127.0.0.1:$WRONG_PORT"
+description = "churn.wasm"
+
+# Forecasts: DeepAR JSON to host serve's forecaster endpoint.
+[models.forecast_remote]
+policy = "remote"
+endpoint = "forecast-remote"
+description = "forecast.wasm"
+
+[models.forecast_shadow]
+policy = "shadow"
+endpoint = "forecast-remote"
 
 [models.churn_slow_timeout]
 policy = "remote"
@@ -111,6 +140,52 @@ expect_eq "an unreachable endpoint is SQLSTATE 53000" "ERROR:  53000" \
     "$(psql_ -v VERBOSITY=verbose -At -c "SELECT scorekit.score_args('churn_down', $inputs) FROM churn WHERE id = 1" 2>&1 | grep -o '^ERROR:  [0-9A-Z]\{5\}')"
 expect_error "SELECT scorekit.score_args('churn_slow_timeout', $inputs) FROM churn WHERE id = 1" "endpoint 'churn-slow-timeout': no answer within 300 ms"
 
+# --- the policy counters in SQL (scorekit.remote_stats(): this session's, since it read the file) --------
+last_answer() { sql "$1" | tail -1; } # several statements: the last one's answer
+stats_cols="local_calls, local_failures, remote_calls, remote_failures, fallbacks, breaker"
+expect_eq "a fresh session: every model of the file, nothing counted" \
+    "churn|local-then-remote|churn-prod|0|0|0|0|0|closed churn_down|remote|churn-down|0|0|0|0|0|closed" \
+    "$(sql "SELECT model, policy, endpoint, $stats_cols FROM scorekit.remote_stats() WHERE model IN ('churn', 'churn_down') ORDER BY model" | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "local-then-remote without a module: 100 remote calls, 100 fallbacks" "0|0|100|0|100|closed" \
+    "$(last_answer "SELECT count(scorekit.score_args('churn_fallback', $inputs)) FROM churn WHERE id <= 100; SELECT $stats_cols FROM scorekit.remote_stats() WHERE model = 'churn_fallback'")"
+expect_eq "local-then-remote with its module: 100 local calls, nothing remote" "100|0|0|0|0|closed" \
+    "$(last_answer "SELECT count(scorekit.score_args('churn_lt_down', $inputs)) FROM churn WHERE id <= 100; SELECT $stats_cols FROM scorekit.remote_stats() WHERE model = 'churn_lt_down'")"
+# Six calls to an endpoint that is down: five unavailable calls in a row open the breaker
+# (breaker_failures 5); the sixth is refused at once.
+expect_eq "a remote that is down: 6 failed remote calls, the breaker open" "0|0|6|6|0|open" \
+    "$(last_answer "DO \$\$ BEGIN FOR i IN 1..6 LOOP BEGIN PERFORM scorekit.score_args('churn_down', $inputs) FROM churn WHERE id = 1; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END \$\$; SELECT $stats_cols FROM scorekit.remote_stats() WHERE model = 'churn_down'")"
+expect_eq "remote_stats_json is the same facts" "6" \
+    "$(last_answer "DO \$\$ BEGIN FOR i IN 1..6 LOOP BEGIN PERFORM scorekit.score_args('churn_down', $inputs) FROM churn WHERE id = 1; EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END \$\$; SELECT e->>'remote_failures' FROM jsonb_array_elements(scorekit.remote_stats_json()) e WHERE e->>'model' = 'churn_down'")"
+
+# --- shadow: answers stay local, the endpoint's answers are compared in the background ---------------
+churn_sha=$(sql "SELECT sha256 FROM scorekit.models WHERE name = 'churn'")
+sql "SELECT scorekit.deploy('churn_shadow', 'sha256:$churn_sha'), scorekit.deploy('churn_shadow_wrong', 'sha256:$churn_sha')" >/dev/null
+shadow_cols="local_calls, remote_calls, shadow_calls, shadow_agreed, shadow_disagreed, shadow_rows_disagreed, shadow_errors, shadow_skipped"
+# score_query over 100 rows: one module call, so one shadow call of 100 rows; wait for it to finish.
+settle() { echo "DO \$\$ BEGIN FOR i IN 1..100 LOOP EXIT WHEN (SELECT shadow_agreed + shadow_disagreed + shadow_errors >= shadow_calls FROM scorekit.remote_stats() WHERE model = '$1'); PERFORM pg_sleep(0.05); END LOOP; END \$\$"; }
+for m in churn_shadow churn_shadow_wrong; do
+    psql_ -At -c "\\copy (SELECT key, score FROM scorekit.score_query('$m', 'SELECT * FROM churn WHERE id <= 100', 'id') ORDER BY key::int) TO '$WORK/pg_$m.csv' WITH (FORMAT csv)" \
+        -c "$(settle "$m")" -c "SELECT $shadow_cols FROM scorekit.remote_stats() WHERE model = '$m'" >"$WORK/$m.stats"
+    $CMP "shadow ($m): the answers are the local module's" "$WORK/host_churn100.csv" probability "$WORK/pg_$m.csv" 1 || fails=$((fails + 1))
+done
+expect_eq "shadow against an agreeing endpoint: 1 call, agreed" "1|0|1|1|0|0|0|0" "$(cat "$WORK/churn_shadow.stats")"
+expect_eq "shadow against an endpoint answering 0.500: 1 call, disagreed in all 100 rows" "1|0|1|0|1|100|0|0" "$(cat "$WORK/churn_shadow_wrong.stats")"
+expect_eq "host serve got the shadow request" 1 "$(requests churn-shadow)"
+# The row path: one shadow call per row (up to max_shadow_in_flight at once; more are skipped, counted).
+expect_eq "shadow, row path: 50 local calls, each row shadowed or skipped, none failed" "50|0|50|0" \
+    "$(last_answer "SELECT count(scorekit.score_args('churn_shadow', $inputs)) FROM churn WHERE id <= 50; $(settle churn_shadow); SELECT local_calls, remote_calls, shadow_calls + shadow_skipped, shadow_errors FROM scorekit.remote_stats() WHERE model = 'churn_shadow'")"
+
+# --- forecasts from a remote forecaster (DeepAR JSON), and shadowed ------------------------------------
+fc_sql() { echo "SELECT step, mean, q[1], q[2], q[3] FROM scorekit.forecast('$1', (SELECT array_agg(demand_mw ORDER BY ts) FROM elec), $h, start => (SELECT min(ts) FROM elec))"; }
+out "$(fc_sql forecast_remote)" pg_fc_remote.csv
+$CMP "remote forecast mean" "$WORK/host_fc.csv" mean "$WORK/pg_fc_remote.csv" 1 || fails=$((fails + 1))
+$CMP "remote forecast q0.1" "$WORK/host_fc.csv" q0.1 "$WORK/pg_fc_remote.csv" 2 || fails=$((fails + 1))
+$CMP "remote forecast q0.9" "$WORK/host_fc.csv" q0.9 "$WORK/pg_fc_remote.csv" 4 || fails=$((fails + 1))
+expect_eq "remote forecast: one request" 1 "$(requests forecast-remote)"
+sql "SELECT scorekit.deploy('forecast_shadow', 'sha256:$(sql "SELECT sha256 FROM scorekit.models WHERE name = 'forecast'")')" >/dev/null
+expect_eq "shadowed forecast: answered locally, the endpoint agreed" "1|0|1|1|0" \
+    "$(last_answer "SELECT count(*) FROM ($(fc_sql forecast_shadow)) f; $(settle forecast_shadow); SELECT local_calls, remote_calls, shadow_calls, shadow_agreed, shadow_disagreed FROM scorekit.remote_stats() WHERE model = 'forecast_shadow'")"
+
 # --- a slow remote: statement_timeout and pg_cancel_backend stop the wait -------------------------------
 t=$(date +%s%N)
 expect_error "SET statement_timeout = '300ms'; SELECT scorekit.score_args('churn_slow', $inputs) FROM churn WHERE id = 1" \
@@ -146,6 +221,9 @@ expect_eq "invoke_endpoint local = remote, as text, every row" 0 \
 expect_eq "invoke_endpoint with the inputs in one array" \
     "$(sql "SELECT aws_sagemaker.invoke_endpoint('churn', NULL, $inputs) FROM churn WHERE id = 7")" \
     "$(sql "SELECT aws_sagemaker.invoke_endpoint('churn-remote', NULL, ARRAY[$(echo "$inputs" | sed 's/\([a-z_][a-z_]*\)/\1::text/g')]) FROM churn WHERE id = 7")"
+# Aurora returns the endpoint's body as it is: "0.500" (a parsed and rewritten number would be 0.5).
+expect_eq "invoke_endpoint returns the endpoint's body unchanged" "0.500" \
+    "$(sql "SELECT aws_sagemaker.invoke_endpoint('churn-raw', NULL, $inputs) FROM churn WHERE id = 1")"
 expect_error "SELECT aws_sagemaker.invoke_endpoint('churn', 0, 1)" "max_rows_per_batch must be NULL or at least 1, got 0"
 expect_error "SELECT aws_sagemaker.invoke_endpoint('nowhere', NULL, 1)" "unknown model 'nowhere'"
 

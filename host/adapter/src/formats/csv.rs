@@ -339,6 +339,19 @@ fn bad_answer(message: String) -> HostError {
     HostError::new(crate::Code::ModuleFailed, message)
 }
 
+/// Whether a `text/csv` answer of a model of `family` with `width` values per row is one
+/// comma-joined line, as the XGBoost container answers (a GBT model with one value per row),
+/// rather than one line per row.
+pub fn answer_is_joined(family: scorekit_core::Family, width: usize) -> bool {
+    family == scorekit_core::Family::Gbt && width == 1
+}
+
+/// The `text/csv` answer body of a model of `family` with `width` values per row, as `host
+/// serve` writes it by default ([`answer_is_joined`]).
+pub fn write_answer(values: &[f64], family: scorekit_core::Family, width: usize) -> String {
+    if answer_is_joined(family, width) { write_joined(values) } else { write_lines(values, width) }
+}
+
 /// Writes `values` (`width` per row) as CSV, one line per row.
 pub fn write_lines(values: &[f64], width: usize) -> String {
     let mut out = String::with_capacity(values.len() * 20);

@@ -286,6 +286,41 @@ impl Policies {
         self.models.get(name)?.endpoint.as_ref()
     }
 
+    /// Every model of the file (by name) with its policy and its counters as they are now. The
+    /// counters are this `Policies`' own: they start at zero when the file is read, and a host
+    /// that keeps one `Policies` per process (or per session) counts per process (session).
+    pub fn report(&self) -> Vec<super::PolicyReport> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.models
+            .iter()
+            .map(|(name, m)| {
+                let c = &m.counters;
+                let (agreed, disagreed, errors, skipped) = c.shadow();
+                let (local_calls, remote_calls) = c.calls();
+                super::PolicyReport {
+                    model: name.clone(),
+                    policy: m.policy,
+                    endpoint: m.endpoint.as_ref().map(|e| e.config().endpoint_name.clone()),
+                    local_calls,
+                    local_failures: c.local_failures.load(Relaxed),
+                    remote_calls,
+                    remote_failures: c.remote_failures.load(Relaxed),
+                    remote_requests: m.endpoint.as_ref().map_or(0, |e| {
+                        crate::remote::Outcome::ALL.iter().map(|o| e.counters().requests(*o)).sum()
+                    }),
+                    fallbacks: c.fallbacks(),
+                    breaker: m.endpoint.as_ref().map(|e| e.breaker().state()),
+                    shadow_calls: c.shadow_calls.load(Relaxed),
+                    shadow_agreed: agreed,
+                    shadow_disagreed: disagreed,
+                    shadow_rows_disagreed: c.shadow_rows_disagreed.load(Relaxed),
+                    shadow_errors: errors,
+                    shadow_skipped: skipped,
+                }
+            })
+            .collect()
+    }
+
     /// The model a SageMaker endpoint name stands for (what an Aurora-style call names): the
     /// model of that name when the file has a section for it, else the one model whose
     /// `endpoint` it is, else the name itself (a local model of that name).
@@ -368,6 +403,29 @@ mod tests {
         assert_eq!((c.endpoint_name.as_str(), c.region.as_deref()), ("churn-prod", Some("eu-west-1")));
         assert_eq!(c.timeout, Duration::from_millis(500));
         assert_eq!(p.remote_names(), ["churn"]);
+        let report = p.report();
+        assert_eq!(report.len(), 2);
+        assert_eq!(
+            (report[0].model.as_str(), report[0].policy, report[0].endpoint.as_deref()),
+            ("anomaly", Policy::Local, None)
+        );
+        assert_eq!(report[0].breaker, None);
+        let r = &report[1];
+        assert_eq!(
+            (r.model.as_str(), r.policy, r.endpoint.as_deref()),
+            ("churn", Policy::Remote, Some("churn-prod"))
+        );
+        assert_eq!(r.breaker, Some(crate::remote::BreakerState::Closed));
+        assert_eq!(
+            (r.local_calls, r.remote_calls, r.remote_requests, r.fallbacks, r.shadow_calls),
+            (0, 0, 0, 0, 0)
+        );
+        let j = r.json();
+        assert_eq!(
+            (j["policy"].as_str(), j["breaker"].as_str(), j["fallbacks"].as_u64()),
+            (Some("remote"), Some("closed"), Some(0))
+        );
+        assert!(report[0].json()["breaker"].is_null());
         assert_eq!(p.model_for_endpoint("churn-prod").unwrap(), "churn");
         assert_eq!(p.model_for_endpoint("anomaly").unwrap(), "anomaly");
         assert_eq!(p.model_for_endpoint("elsewhere").unwrap(), "elsewhere");

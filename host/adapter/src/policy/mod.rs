@@ -181,6 +181,70 @@ impl PolicyCounters {
     }
 }
 
+/// One model's policy and what it has counted since its policy file was read
+/// ([`Policies::report`]): the numbers behind [`Scorer::stats`], for hosts that show them as
+/// rows (the SQL plugins) rather than as metrics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyReport {
+    /// The model's name (its section in the policy file).
+    pub model: String,
+    /// Its policy.
+    pub policy: Policy,
+    /// The SageMaker endpoint name (None under `local`).
+    pub endpoint: Option<String>,
+    /// Calls the local module answered or tried.
+    pub local_calls: u64,
+    /// Local calls that failed.
+    pub local_failures: u64,
+    /// Calls sent to the endpoint (not counting shadow calls).
+    pub remote_calls: u64,
+    /// Remote calls that failed.
+    pub remote_failures: u64,
+    /// Requests sent to the endpoint, every outcome and retry included (shadow calls too).
+    pub remote_requests: u64,
+    /// Calls the endpoint answered because the local module was missing, failed or was late.
+    pub fallbacks: u64,
+    /// The endpoint's circuit breaker (None under `local`).
+    pub breaker: Option<crate::remote::BreakerState>,
+    /// Shadow calls started in the background.
+    pub shadow_calls: u64,
+    /// Finished shadow calls that agreed with the local answer.
+    pub shadow_agreed: u64,
+    /// Finished shadow calls that disagreed.
+    pub shadow_disagreed: u64,
+    /// Rows (or forecast steps) whose shadow answer differed.
+    pub shadow_rows_disagreed: u64,
+    /// Shadow calls that failed.
+    pub shadow_errors: u64,
+    /// Shadow calls not made because too many were in flight.
+    pub shadow_skipped: u64,
+}
+
+impl PolicyReport {
+    /// The report as one JSON object, keyed by the field names (`breaker`: `closed`,
+    /// `half-open`, `open` or null), as the SQL plugins show it.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "model": self.model,
+            "policy": self.policy.as_str(),
+            "endpoint": self.endpoint,
+            "local_calls": self.local_calls,
+            "local_failures": self.local_failures,
+            "remote_calls": self.remote_calls,
+            "remote_failures": self.remote_failures,
+            "remote_requests": self.remote_requests,
+            "fallbacks": self.fallbacks,
+            "breaker": self.breaker.map(|b| b.as_str()),
+            "shadow_calls": self.shadow_calls,
+            "shadow_agreed": self.shadow_agreed,
+            "shadow_disagreed": self.shadow_disagreed,
+            "shadow_rows_disagreed": self.shadow_rows_disagreed,
+            "shadow_errors": self.shadow_errors,
+            "shadow_skipped": self.shadow_skipped,
+        })
+    }
+}
+
 /// How shadow calls compare and how many may run at once.
 #[derive(Clone, Debug)]
 pub struct ShadowSettings {
@@ -427,6 +491,16 @@ impl Scorer for PolicyScorer {
 
     fn score(&self, rows: &Rows) -> HostResult<Vec<f64>> {
         self.dispatch(|l| l.score(rows), |r| r.score(rows), |me, v| me.shadow_score(rows, v))
+    }
+
+    fn csv_answer(&self, rows: &Rows) -> HostResult<String> {
+        if self.policy == Policy::Shadow {
+            // The comparison needs the local numbers: score (which starts it), then write them.
+            let values = self.score(rows)?;
+            let width = crate::names::score_outputs(self.info.schema()).len();
+            return Ok(crate::formats::csv::write_answer(&values, self.info.family(), width));
+        }
+        self.dispatch(|l| l.csv_answer(rows), |r| r.csv_answer(rows), |_, _| {})
     }
 
     fn explain(&self, rows: &Rows) -> HostResult<Vec<f64>> {

@@ -35,6 +35,17 @@ pub enum BreakerState {
     Open = 2,
 }
 
+impl BreakerState {
+    /// `closed`, `half-open` or `open`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::HalfOpen => "half-open",
+            BreakerState::Open => "open",
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Inner {
     Closed { failures: u32 },

@@ -382,6 +382,47 @@ impl RemoteScorer {
         }
     }
 
+    /// Sends `rows` as `text/csv` asking for `text/csv` (Aurora PostgreSQL's request, whatever
+    /// the configured formats) and gives back the answer's body unparsed. Rows beyond one
+    /// request's bounds go in further requests; their bodies are joined by line breaks.
+    pub fn csv_answer_owned(&self, rows: Rows) -> impl Future<Output = HostResult<String>> + Send + 'static {
+        let inner = self.inner.clone();
+        async move {
+            let c = inner.endpoint.config();
+            let chunks = encode_chunks(
+                &rows,
+                inner.info.schema(),
+                WireFormat::Csv,
+                c.max_rows_per_request,
+                c.max_request_bytes,
+            )?;
+            let mut out = String::new();
+            for chunk in chunks {
+                let req = endpoint::Request {
+                    body: chunk.body,
+                    content_type: WireFormat::Csv.mime(),
+                    accept: WireFormat::Csv.mime(),
+                    custom_attributes: custom_attributes(
+                        c.custom_attributes.as_deref(),
+                        rows.row_base() + chunk.first,
+                    ),
+                };
+                let answer = inner.endpoint.invoke(&req).await?;
+                let text = String::from_utf8(answer.body).map_err(|_| {
+                    malformed(
+                        &c.endpoint_name,
+                        HostError::new(Code::ModuleFailed, "the answer is not UTF-8 text"),
+                    )
+                })?;
+                if !out.is_empty() && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                out.push_str(&text);
+            }
+            Ok(out)
+        }
+    }
+
     /// Forecasts remotely; the future owns everything it needs.
     pub fn forecast_owned(
         &self,
@@ -460,6 +501,10 @@ impl Scorer for RemoteScorer {
 
     fn score(&self, rows: &Rows) -> HostResult<Vec<f64>> {
         runtime::wait(self.score_owned(rows.clone()), self.interrupt.as_ref())
+    }
+
+    fn csv_answer(&self, rows: &Rows) -> HostResult<String> {
+        runtime::wait(self.csv_answer_owned(rows.clone()), self.interrupt.as_ref())
     }
 
     fn explain(&self, _rows: &Rows) -> HostResult<Vec<f64>> {

@@ -201,7 +201,7 @@ impl ScoreWriter {
             keys: names::record_keys(schema),
             width,
             // The XGBoost container answers every row of a CSV request on one comma-joined line.
-            joined: family == Family::Gbt && out == Media::Csv && width == 1 && !meta.csv_lines,
+            joined: out == Media::Csv && csv::answer_is_joined(family, width) && !meta.csv_lines,
             first: true,
         }
     }

@@ -7,7 +7,10 @@
 //! * `scorekit_schema(model)` → STRING: `{"name", "file", "version", "sha256", "size",
 //!   "description"}`, the description being the module's own (`scorekit.schema` section: schema,
 //!   family, metrics, provenance, forecaster facts);
-//! * `scorekit_version()` → STRING: the plugin's version and what the server lets it do.
+//! * `scorekit_version()` → STRING: the plugin's version and what the server lets it do;
+//! * `scorekit_remote_stats()` → STRING: a JSON array (empty without feature `remote`), one object per model of
+//!   the policy file in force — its policy, endpoint and what the host layer counted for it since
+//!   the file was read (`scorekit_host::policy::PolicyReport`), for this server process.
 
 use serde_json::json;
 use udf::prelude::*;
@@ -129,5 +132,54 @@ impl BasicUdf for ScorekitVersion {
         _error: Option<NonZeroU8>,
     ) -> Result<Self::Returns<'a>, ProcessError> {
         Ok(Some(self.out.as_str()))
+    }
+}
+
+/// `scorekit_remote_stats()` (an empty array without feature `remote`).
+#[derive(Debug, Default)]
+pub struct ScorekitRemoteStats {
+    out: String,
+    failed: Failed,
+}
+
+#[register]
+impl BasicUdf for ScorekitRemoteStats {
+    type Returns<'a> = Option<&'a str>;
+
+    fn init(cfg: &UdfCfg<Init>, args: &ArgList<Init>) -> Result<Self, String> {
+        init_done((|| {
+            check_count(args, "scorekit_remote_stats()", 0..=0)?;
+            run(|| plugin::get().map(|_| ()))?;
+            cfg.set_maybe_null(true);
+            cfg.set_max_len(MAX_JSON);
+            Ok(ScorekitRemoteStats::default())
+        })())
+    }
+
+    fn process<'a>(
+        &'a mut self,
+        _cfg: &UdfCfg<Process>,
+        _args: &ArgList<Process>,
+        _error: Option<NonZeroU8>,
+    ) -> Result<Self::Returns<'a>, ProcessError> {
+        let report = run(|| {
+            let _plugin = plugin::get()?;
+            #[cfg(feature = "remote")]
+            let rows: Vec<serde_json::Value> = _plugin
+                .policies
+                .current()?
+                .map(|p| p.report().iter().map(|r| r.json()).collect())
+                .unwrap_or_default();
+            #[cfg(not(feature = "remote"))]
+            let rows: Vec<serde_json::Value> = Vec::new();
+            Ok(serde_json::Value::Array(rows).to_string())
+        });
+        match report {
+            Ok(s) => {
+                self.out = s;
+                Ok(Some(self.out.as_str()))
+            }
+            Err(e) => Err(self.failed.fail("", &e)),
+        }
     }
 }
