@@ -88,6 +88,9 @@ fn dispatch(st: &mut State, op: i32, req: &'static [u8]) -> Result<(), Fail> {
                         ),
                     ));
                 }
+                #[cfg(feature = "gbt")]
+                _ => a.score_with(&rows, &mut out, crate::trees::margins)?,
+                #[cfg(not(feature = "gbt"))]
                 _ => a.score(&rows, &mut out)?,
             }
             st.out = Output::Values(out);

@@ -15,6 +15,8 @@ extern crate alloc;
 
 mod call;
 mod state;
+#[cfg(feature = "gbt")]
+mod trees;
 
 use core::panic::PanicInfo;
 

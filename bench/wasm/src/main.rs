@@ -98,6 +98,11 @@ fn main() {
     println!("module_bytes {}", wasm.len());
     println!("guest_bytes {}", scorekit_compile::GUEST_GBT.len());
     println!("artifact_bytes {}", artifact.to_bytes().len());
+    // The same model without the trees as code (`host compile --no-tree-code`): the guest's own
+    // scorer over the model's data.
+    let options = scorekit_compile::CompileOptions::default().tree_code(false);
+    let wasm_data = scorekit_compile::compile_with(scorekit_compile::GUEST_GBT, &artifact, options).unwrap();
+    println!("module_no_tree_code_bytes {}", wasm_data.len());
     let out_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/out");
     std::fs::create_dir_all(out_dir).unwrap();
     std::fs::write(format!("{out_dir}/churn.wasm"), &wasm).unwrap();
@@ -105,6 +110,7 @@ fn main() {
 
     let rt = Runtime::new(RuntimeConfig::default()).unwrap();
     let module = rt.load(&wasm, None).unwrap();
+    let module_data = rt.load(&wasm_data, None).unwrap();
 
     // Batch 5000.
     let mut out = Vec::new();
@@ -115,6 +121,9 @@ fn main() {
     let dense = Rows::dense(n, &encoded).unwrap();
     let wasm_5000 = median(21, || {
         module.score_into(black_box(&dense), &mut out).unwrap();
+    });
+    let wasm_data_5000 = median(21, || {
+        module_data.score_into(black_box(&dense), &mut out).unwrap();
     });
     let cell_rows: Vec<Vec<Cell<'_>>> =
         cells.iter().map(|r| r.iter().map(|s| Cell::Text(s)).collect()).collect();
@@ -132,6 +141,7 @@ fn main() {
     let per_row = |d: Duration| d.as_secs_f64() * 1e9 / n_rows as f64;
     println!("native_batch5000_ns_per_row {:.1}", per_row(native_5000));
     println!("wasm_batch5000_ns_per_row {:.1}", per_row(wasm_5000));
+    println!("wasm_no_tree_code_batch5000_ns_per_row {:.1}", per_row(wasm_data_5000));
     println!("native_batch5000_cells_ns_per_row {:.1}", per_row(native_5000_tagged));
     println!("wasm_batch5000_cells_ns_per_row {:.1}", per_row(wasm_5000_tagged));
 
@@ -149,8 +159,15 @@ fn main() {
             module.score_into(black_box(&rows1), &mut out).unwrap();
         }
     });
+    let wasm_data_1 = median(5, || {
+        for r in encoded.chunks(n) {
+            rows1.set_dense(n, r).unwrap();
+            module_data.score_into(black_box(&rows1), &mut out).unwrap();
+        }
+    });
     println!("native_batch1_ns_per_row {:.1}", per_row(native_1));
     println!("wasm_batch1_ns_per_row {:.1}", per_row(wasm_1));
+    println!("wasm_no_tree_code_batch1_ns_per_row {:.1}", per_row(wasm_data_1));
 
     // Per-call overhead: an empty batch.
     let empty = Rows::dense(n, &[]).unwrap();
@@ -164,20 +181,25 @@ fn main() {
 
     // Cold start: new engine, load (verify, compile or read cache, instantiate), first score.
     let one = Rows::dense(n, &encoded[..n]).unwrap();
-    let cold = |cfg: RuntimeConfig| {
+    let cold = |cfg: RuntimeConfig, wasm: &[u8]| {
         median(7, || {
             let rt = Runtime::new(cfg.clone()).unwrap();
-            let m = rt.load(&wasm, None).unwrap();
+            let m = rt.load(wasm, None).unwrap();
             black_box(m.score(&one).unwrap());
         })
     };
-    let no_cache = cold(RuntimeConfig::default());
+    let no_cache = cold(RuntimeConfig::default(), &wasm);
+    let no_cache_data = cold(RuntimeConfig::default(), &wasm_data);
     let dir = tempfile::tempdir().unwrap();
     let cached_cfg = RuntimeConfig::default().with_cache_dir(dir.path());
     Runtime::new(cached_cfg.clone()).unwrap().load(&wasm, None).unwrap();
-    let with_cache = cold(cached_cfg.clone());
+    Runtime::new(cached_cfg.clone()).unwrap().load(&wasm_data, None).unwrap();
+    let with_cache = cold(cached_cfg.clone(), &wasm);
+    let with_cache_data = cold(cached_cfg.clone(), &wasm_data);
     println!("cold_start_no_cache_ms {:.2}", no_cache.as_secs_f64() * 1e3);
+    println!("cold_start_no_tree_code_no_cache_ms {:.2}", no_cache_data.as_secs_f64() * 1e3);
     println!("cold_start_cache_ms {:.2}", with_cache.as_secs_f64() * 1e3);
+    println!("cold_start_no_tree_code_cache_ms {:.2}", with_cache_data.as_secs_f64() * 1e3);
     // Where a cached cold start goes: engine creation, verification (hash, validation,
     // description), and load (verification + cache read + deserialise + instantiate).
     let engine_only = median(7, || {
@@ -197,6 +219,8 @@ fn main() {
     let mut native = Vec::new();
     artifact.score(&encoded, &mut native).unwrap();
     let w = module.score(&dense).unwrap();
-    let same = native.iter().zip(&w).all(|(a, b)| a.to_bits() == b.to_bits());
+    let w_data = module_data.score(&dense).unwrap();
+    let same = native.iter().zip(&w).all(|(a, b)| a.to_bits() == b.to_bits())
+        && native.iter().zip(&w_data).all(|(a, b)| a.to_bits() == b.to_bits());
     println!("bit_identical {same}");
 }

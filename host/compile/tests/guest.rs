@@ -7,7 +7,10 @@ use std::sync::{Arc, OnceLock};
 
 use scorekit_abi::{ForecastQuery, op};
 use scorekit_artifact::Artifact;
-use scorekit_compile::{GUEST_FORECAST, GUEST_GBT, GUEST_RCF, compile, compile_with_guest, description};
+use scorekit_compile::{
+    CompileOptions, GUEST_FORECAST, GUEST_GBT, GUEST_RCF, compile, compile_with, compile_with_guest,
+    description,
+};
 use scorekit_core::Cell;
 use scorekit_runtime::{Rows, Runtime, RuntimeConfig, RuntimeError, ScoringModule};
 use wasmparser::{Parser, Payload};
@@ -118,7 +121,13 @@ fn bare_guest_and_foreign_guests_are_refused() {
 #[test]
 fn each_family_gets_its_own_guest_and_other_guests_refuse_its_model() {
     let c = churn();
-    assert!(c.wasm.len() < GUEST_GBT.len() + c.artifact.to_bytes().len() + 16 * 1024);
+    // The module is the GBT guest, the artifact and the trees as code (`tree_code_module`
+    // holds that code alone), nothing of another family's.
+    let scorekit_artifact::Model::Gbt(model) = &c.artifact.model else { panic!("a GBT model") };
+    let tree_code = scorekit_compile::tree_code_module(model).expect("tree code").len();
+    assert!(c.wasm.len() < GUEST_GBT.len() + c.artifact.to_bytes().len() + tree_code + 16 * 1024);
+    let without = compile_with(GUEST_GBT, &c.artifact, CompileOptions::default().tree_code(false)).unwrap();
+    assert!(without.len() < GUEST_GBT.len() + c.artifact.to_bytes().len() + 16 * 1024);
     // A guest built for another family holds no GBT code: the model inside is refused clearly
     // on the first call, never misread.
     let foreign = compile_with_guest(GUEST_RCF, &c.artifact).unwrap();

@@ -18,6 +18,19 @@ use crate::values::{Reader, put_u32, to_u32};
 /// First 8 bytes of the guest's location static; unique in the guest's data.
 pub const LOCATION_MAGIC: [u8; 8] = *b"SKLOC\x01\xA5\x5A";
 
+/// First 8 bytes of a GBT guest's tree-code slot: the magic, then the `u32` function-table index
+/// of the function the guest calls for a batch's margins, `(rows: i32, n_rows: i32, out: i32) ->
+/// i32`. In the guest that function is a placeholder returning [`TREE_CODE_ABSENT`]; `host
+/// compile` replaces its body with the model's trees as code, which writes one margin per row
+/// (base score plus each tree's leaf, in tree order) and returns 0. The guest calls through the
+/// slot with a volatile load, so the optimiser cannot assume the placeholder's body.
+pub const TREE_CODE_MAGIC: [u8; 8] = *b"SKTREE\x01\xA5";
+
+/// What the placeholder tree-code function returns: no code was compiled in, the guest scores
+/// with the model's own code. (Distinctive, so that no other function of the guest has the
+/// placeholder's body.)
+pub const TREE_CODE_ABSENT: i32 = 0x5354_5245;
+
 /// First 8 bytes of the payload.
 pub const PAYLOAD_MAGIC: [u8; 8] = *b"SKPAYLD1";
 

@@ -172,13 +172,30 @@ impl Artifact {
     /// Wrong width, input the family rejects, or a forecaster (use [`Artifact::forecast`]).
     #[cfg_attr(not(any(feature = "gbt", feature = "rcf")), allow(unused_variables, clippy::ptr_arg))]
     pub fn score(&self, rows: &[f64], out: &mut Vec<f64>) -> Result<(), OpsError> {
+        self.score_with(rows, out, |_, _| false)
+    }
+
+    /// [`Artifact::score`], with a GBT model's margins computed by `margins` when it returns
+    /// `true` (`GbtModel::predict_batch_with`: the guest passes the tree code that `host compile`
+    /// generated into the module). Other families never call it.
+    ///
+    /// # Errors
+    /// As [`Artifact::score`].
+    #[cfg_attr(not(any(feature = "gbt", feature = "rcf")), allow(clippy::ptr_arg))]
+    #[cfg_attr(not(feature = "gbt"), allow(unused_variables))]
+    pub fn score_with(
+        &self,
+        rows: &[f64],
+        out: &mut Vec<f64>,
+        margins: impl FnOnce(&[f64], &mut [f64]) -> bool,
+    ) -> Result<(), OpsError> {
         let chunks = self.rows_of(rows)?;
         match &self.model {
             #[cfg(feature = "gbt")]
             Model::Gbt(m) => {
                 let start = out.len();
                 out.resize(start + chunks.len(), 0.0);
-                m.predict_batch(rows, &mut out[start..]).map_err(model_err)
+                m.predict_batch_with(rows, &mut out[start..], margins).map_err(model_err)
             }
             #[cfg(feature = "rcf")]
             Model::Rcf(m) => {

@@ -19,6 +19,7 @@ mod layout;
 mod model;
 mod repr;
 mod score;
+mod tree_view;
 
 #[cfg(feature = "train")]
 pub mod metrics;
@@ -36,3 +37,4 @@ pub use train::{
     FeatureType, Holdout, MAX_LEVELS, Problem, ProblemSpec, TrainData, Trained, encode_table, guess_positive,
     split_rows, train,
 };
+pub use tree_view::{SplitTest, TreeNode};

@@ -102,16 +102,42 @@ impl GbtModel {
     /// # Errors
     /// [`GbtError::Shape`] unless `rows.len() == out.len() * n_features()`.
     pub fn predict_batch(&self, rows: &[f64], out: &mut [f64]) -> Result<(), GbtError> {
+        self.predict_batch_with(rows, out, |_, _| false)
+    }
+
+    /// [`predict_batch`](Self::predict_batch), with the margins computed by `margins` when it
+    /// says so (returns `true`): it gets the rows and writes one margin per row into `out`, the
+    /// base score plus every tree's output added in tree order, exactly as
+    /// [`predict_raw_reference`](Self::predict_raw_reference) sums them (the Wasm guest passes
+    /// the tree code `host compile` generated). When it returns `false` the model's own scorer
+    /// computes them. The link is applied afterwards either way.
+    ///
+    /// # Errors
+    /// As [`predict_batch`](Self::predict_batch); `margins` is not called then.
+    pub fn predict_batch_with(
+        &self,
+        rows: &[f64],
+        out: &mut [f64],
+        margins: impl FnOnce(&[f64], &mut [f64]) -> bool,
+    ) -> Result<(), GbtError> {
         let expected = out.len() * self.n_features;
         if rows.len() != expected {
             return Err(GbtError::Shape { what: "rows (out.len() * n_features)", expected, got: rows.len() });
         }
+        if !margins(rows, out) {
+            self.margins(rows, out);
+        }
+        for o in out.iter_mut() {
+            *o = self.link(*o);
+        }
+        Ok(())
+    }
+
+    /// The margins of row-major `rows` into `out` (shapes checked by the caller).
+    fn margins(&self, rows: &[f64], out: &mut [f64]) {
         if let Some(layout) = &self.layout {
             layout.margins(self, rows, out);
-            for o in out.iter_mut() {
-                *o = self.link(*o);
-            }
-            return Ok(());
+            return;
         }
         // Deep trees: tree-major over blocks of rows, so the walks of different rows overlap.
         // Each row still sums base + tree 0 + tree 1 + … in order, as `predict` does.
@@ -124,10 +150,7 @@ impl GbtModel {
                     *m += self.tree_value(t, row);
                 }
             }
-            for (o, m) in out.iter_mut().zip(margin) {
-                *o = self.link(m);
-            }
+            out.copy_from_slice(&margin[..out.len()]);
         }
-        Ok(())
     }
 }

@@ -3,10 +3,23 @@
 //! `score_once <model.json> <rows.csv> native|wasm|wasm1 [passes]` (or `module <out.wasm>`). `native` scores every row of
 //! the CSV (header, the model's input columns by name, other columns ignored) in one batch with
 //! the artifact's own code; `wasm` compiles the model and scores the batch in one module call;
-//! `wasm1` makes one call per row. Prints the number of rows, a checksum of the scores and the fastest pass per row.
+//! `wasm1` makes one call per row (`GUEST=<guest.wasm>`: compile with that guest; `TREE_CODE=off`:
+//! without the GBT trees as code). Prints the number of rows, a checksum of the scores and the fastest pass per row.
 use scorekit_artifact::Artifact;
 use scorekit_core::Cell;
 use scorekit_runtime::{Rows, Runtime, RuntimeConfig};
+
+/// The module: with the guest `GUEST` names (default: the embedded one), and without tree code
+/// when `TREE_CODE=off`.
+fn compile(artifact: &Artifact) -> Vec<u8> {
+    let guest = match std::env::var("GUEST") {
+        Ok(g) => std::fs::read(g).unwrap(),
+        Err(_) => scorekit_compile::guest_wasm(artifact.schema.family).to_vec(),
+    };
+    let options = scorekit_compile::CompileOptions::default()
+        .tree_code(std::env::var("TREE_CODE").as_deref() != Ok("off"));
+    scorekit_compile::compile_with(&guest, artifact, options).unwrap()
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,12 +62,10 @@ fn main() {
             }
         }
         "wasm" | "wasm1" => {
-            let wasm = match std::env::var("GUEST") {
-                Ok(g) => scorekit_compile::compile_with_guest(&std::fs::read(g).unwrap(), &artifact).unwrap(),
-                Err(_) => scorekit_compile::compile(&artifact).unwrap(),
-            };
+            let wasm = compile(&artifact);
             // Under valgrind a batch of 5,000 rows takes longer than the default 1 s deadline.
-            let config = RuntimeConfig { deadline: std::time::Duration::from_secs(600), ..RuntimeConfig::default() };
+            let config =
+                RuntimeConfig { deadline: std::time::Duration::from_secs(600), ..RuntimeConfig::default() };
             let rt = Runtime::new(config).unwrap();
             let module = rt.load(&wasm, None).unwrap();
             let dense = Rows::dense(n, &encoded).unwrap();
@@ -76,10 +87,7 @@ fn main() {
         }
         "module" => {
             let path = args.get(3).expect("module <path>: where to write the compiled module");
-            let wasm = match std::env::var("GUEST") {
-                Ok(g) => scorekit_compile::compile_with_guest(&std::fs::read(g).unwrap(), &artifact).unwrap(),
-                Err(_) => scorekit_compile::compile(&artifact).unwrap(),
-            };
+            let wasm = compile(&artifact);
             std::fs::write(path, wasm).unwrap();
             return;
         }
