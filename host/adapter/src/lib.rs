@@ -23,6 +23,7 @@
 
 pub mod cells;
 pub mod error;
+pub mod file_stamp;
 pub mod formats;
 pub mod history;
 #[cfg(feature = "wasmtime")]
@@ -40,6 +41,7 @@ pub mod time;
 
 pub use cells::{AbsentInputs, BatchBuilder, InputPolicy, NullInputs, Value};
 pub use error::{Code, HostError, HostResult, Kind};
+pub use file_stamp::FileStamp;
 pub use history::{Gaps, History, history_values};
 pub use scorekit_abi::values::RcfStep;
 pub use scorekit_abi::{Description, ForecastOutput, ForecastQuery, Rows};

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 
-use scorekit_host::{Backends, ModuleLoader, SharedScorer};
+use scorekit_host::{Backends, FileStamp, ModuleLoader, SharedScorer};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -26,20 +26,6 @@ pub use scorekit_host::streams::write_atomic;
 const RETIRED_KEPT: usize = 8;
 /// A file modified more recently than this is probably still being written; the poller waits.
 const SETTLE: Duration = Duration::from_millis(300);
-
-/// Size and modification time of a module file, to notice changes without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileSig {
-    mtime: SystemTime,
-    len: u64,
-}
-
-impl FileSig {
-    fn of(path: &Path) -> Option<FileSig> {
-        let m = std::fs::metadata(path).ok()?;
-        Some(FileSig { mtime: m.modified().ok()?, len: m.len() })
-    }
-}
 
 /// One served model version.
 pub struct Entry {
@@ -52,7 +38,7 @@ pub struct Entry {
     /// The module file (what `GET /v1/models/{name}/module` answers: the browser host scores
     /// with the very bytes the server runs).
     pub module: Arc<[u8]>,
-    sig: Option<FileSig>,
+    sig: Option<FileStamp>,
     /// Measured cost of this version's calls, per kind of call (see `routes::CallCost`).
     pub costs: crate::routes::Costs,
 }
@@ -88,7 +74,7 @@ pub struct Registry {
     backends: Option<Arc<dyn Backends>>,
     snap: ArcSwap<Snapshot>,
     writer: Mutex<()>,
-    failed: Mutex<HashMap<String, FileSig>>,
+    failed: Mutex<HashMap<String, FileStamp>>,
     metrics: Arc<Metrics>,
 }
 
@@ -275,7 +261,7 @@ impl Registry {
                     format!("cannot write {}: {e}", path.display()),
                 )
             })?;
-            sig = FileSig::of(&path);
+            sig = FileStamp::of(&path).ok();
         }
         let existed = self.snap.load().by_alias.contains_key(alias);
         let entry = Arc::new(Entry {
@@ -347,8 +333,8 @@ impl Registry {
             let path = item.path();
             let Some(alias) = module_alias(&path) else { continue };
             present.push(alias.clone());
-            let Some(sig) = FileSig::of(&path) else { continue };
-            if settle && sig.mtime.elapsed().is_ok_and(|age| age < SETTLE) {
+            let Some(sig) = FileStamp::of(&path).ok() else { continue };
+            if settle && sig.modified().and_then(|t| t.elapsed().ok()).is_some_and(|age| age < SETTLE) {
                 continue; // still being written, probably: look again next time
             }
             let current = self.snap.load().by_alias.get(&alias).cloned();
@@ -366,7 +352,7 @@ impl Registry {
                 }
             };
             let _w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-            if FileSig::of(&path) != Some(sig) {
+            if FileStamp::of(&path).ok() != Some(sig) {
                 continue; // replaced meanwhile (e.g. by an admin PUT): the next scan sees it
             }
             let current = self.snap.load().by_alias.get(&alias).cloned();

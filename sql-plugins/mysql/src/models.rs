@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use scorekit_host::local::LocalLoader;
-use scorekit_host::{names, Backends, Code, HostError, HostResult, ModuleLoader, Schema, SharedScorer};
+use scorekit_host::{
+    names, Backends, Code, FileStamp, HostError, HostResult, ModuleLoader, Schema, SharedScorer,
+};
 
 /// Longest model name.
 pub const MAX_NAME: usize = 64;
@@ -112,21 +114,8 @@ pub fn parse_reference(reference: &str) -> HostResult<(&str, Select)> {
     Ok((name, select))
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct FileId {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
-}
-
-fn file_id(meta: &std::fs::Metadata) -> FileId {
-    use std::os::unix::fs::MetadataExt;
-    FileId { dev: meta.dev(), ino: meta.ino(), size: meta.size(), mtime: (meta.mtime(), meta.mtime_nsec()) }
-}
-
 /// Loaded modules by (real path, model name), with the identity of the file they came from.
-type Cache = HashMap<(PathBuf, String), (FileId, Arc<Loaded>)>;
+type Cache = HashMap<(PathBuf, String), (FileStamp, Arc<Loaded>)>;
 
 /// The directory of modules and the cache of loaded ones.
 pub struct Registry {
@@ -332,7 +321,7 @@ impl Registry {
             )));
         }
         let meta = std::fs::metadata(&real).map_err(|e| unavailable("cannot stat", e))?;
-        let id = file_id(&meta);
+        let id = FileStamp::from_metadata(&meta);
         let key = (real, name.to_string());
         if let Some((have, loaded)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             if *have == id {

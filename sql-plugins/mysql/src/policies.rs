@@ -11,21 +11,18 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use scorekit_host::policy::Policies;
 use scorekit_host::remote::Interrupt;
-use scorekit_host::{Backends, Code, HostError, HostResult, SharedScorer};
+use scorekit_host::{Backends, Code, FileStamp, HostError, HostResult, SharedScorer};
 
 use crate::config::Settings;
 
-/// A file as it was when read: inode, size and modification time (None: it did not exist).
-#[derive(Clone, Debug, PartialEq)]
-struct Stamp(Option<(u64, u64, Option<SystemTime>)>);
+/// A file as it was when read (None: it could not be read, e.g. it did not exist).
+type Stamp = Option<FileStamp>;
 
 fn stamp(path: &Path) -> Stamp {
-    use std::os::unix::fs::MetadataExt;
-    Stamp(std::fs::metadata(path).ok().map(|m| (m.ino(), m.len(), m.modified().ok())))
+    FileStamp::of(path).ok()
 }
 
 #[derive(Default)]

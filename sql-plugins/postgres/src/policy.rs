@@ -17,10 +17,9 @@
 
 use std::cell::RefCell;
 use std::path::PathBuf;
-use std::time::SystemTime;
 
 use pgrx::pg_sys;
-use scorekit_host::{Code, HostError, SharedScorer};
+use scorekit_host::{Code, FileStamp, HostError, SharedScorer};
 
 use crate::error::raise;
 use crate::guc;
@@ -35,8 +34,7 @@ type Policies = std::convert::Infallible;
 #[derive(Clone, PartialEq)]
 struct Stamp {
     path: PathBuf,
-    modified: Option<SystemTime>,
-    len: u64,
+    file: FileStamp,
 }
 
 #[derive(Default)]
@@ -60,7 +58,7 @@ fn setting() -> Option<String> {
 }
 
 fn stamp(path: PathBuf) -> Stamp {
-    let meta = std::fs::metadata(&path).unwrap_or_else(|e| {
+    let file = FileStamp::of(&path).unwrap_or_else(|e| {
         raise(
             "",
             HostError::new(
@@ -69,7 +67,7 @@ fn stamp(path: PathBuf) -> Stamp {
             ),
         )
     });
-    Stamp { modified: meta.modified().ok(), len: meta.len(), path }
+    Stamp { path, file }
 }
 
 /// Which policies are in force (a number that changes when they do). Reads the setting and looks
