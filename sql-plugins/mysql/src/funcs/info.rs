@@ -12,33 +12,62 @@
 //!   the policy file in force — its policy, endpoint and what the host layer counted for it since
 //!   the file was read (`scorekit_host::policy::PolicyReport`), for this server process.
 
+use scorekit_host::HostResult;
 use serde_json::json;
 use udf::prelude::*;
 
 use super::explain::MAX_JSON;
 use super::{bind, check_count, init_done, run, Bound, Failed};
+
 use crate::plugin;
 use crate::server;
 
-/// `scorekit_models()`.
+/// What a function of no arguments answering a JSON document computed at each call keeps
+/// (`scorekit_models()`, `scorekit_remote_stats()`).
 #[derive(Debug, Default)]
-pub struct ScorekitModels {
+struct Document {
     out: String,
     failed: Failed,
 }
+
+impl Document {
+    /// Checks the call's form (`form`, no arguments) and the plugin; the answer is a nullable
+    /// JSON string.
+    fn init(cfg: &UdfCfg<Init>, args: &ArgList<Init>, form: &str) -> Result<Self, String> {
+        init_done((|| {
+            check_count(args, form, 0..=0)?;
+            run(|| plugin::get().map(|_| ()))?;
+            cfg.set_maybe_null(true);
+            cfg.set_max_len(MAX_JSON);
+            Ok(Document::default())
+        })())
+    }
+
+    /// Answers what `document` computes, or raises its error (NULL with the error).
+    fn answer(
+        &mut self,
+        document: impl FnOnce() -> HostResult<String>,
+    ) -> Result<Option<&str>, ProcessError> {
+        match run(document) {
+            Ok(s) => {
+                self.out = s;
+                Ok(Some(self.out.as_str()))
+            }
+            Err(e) => Err(self.failed.fail("", &e)),
+        }
+    }
+}
+
+/// `scorekit_models()`.
+#[derive(Debug)]
+pub struct ScorekitModels(Document);
 
 #[register]
 impl BasicUdf for ScorekitModels {
     type Returns<'a> = Option<&'a str>;
 
     fn init(cfg: &UdfCfg<Init>, args: &ArgList<Init>) -> Result<Self, String> {
-        init_done((|| {
-            check_count(args, "scorekit_models()", 0..=0)?;
-            run(|| plugin::get().map(|_| ()))?;
-            cfg.set_maybe_null(true);
-            cfg.set_max_len(MAX_JSON);
-            Ok(ScorekitModels::default())
-        })())
+        Document::init(cfg, args, "scorekit_models()").map(ScorekitModels)
     }
 
     fn process<'a>(
@@ -47,13 +76,7 @@ impl BasicUdf for ScorekitModels {
         _args: &ArgList<Process>,
         _error: Option<NonZeroU8>,
     ) -> Result<Self::Returns<'a>, ProcessError> {
-        match run(|| plugin::get()?.models.list_json()) {
-            Ok(s) => {
-                self.out = s;
-                Ok(Some(self.out.as_str()))
-            }
-            Err(e) => Err(self.failed.fail("", &e)),
-        }
+        self.0.answer(|| plugin::get()?.models.list_json())
     }
 }
 
@@ -136,24 +159,15 @@ impl BasicUdf for ScorekitVersion {
 }
 
 /// `scorekit_remote_stats()` (an empty array without feature `remote`).
-#[derive(Debug, Default)]
-pub struct ScorekitRemoteStats {
-    out: String,
-    failed: Failed,
-}
+#[derive(Debug)]
+pub struct ScorekitRemoteStats(Document);
 
 #[register]
 impl BasicUdf for ScorekitRemoteStats {
     type Returns<'a> = Option<&'a str>;
 
     fn init(cfg: &UdfCfg<Init>, args: &ArgList<Init>) -> Result<Self, String> {
-        init_done((|| {
-            check_count(args, "scorekit_remote_stats()", 0..=0)?;
-            run(|| plugin::get().map(|_| ()))?;
-            cfg.set_maybe_null(true);
-            cfg.set_max_len(MAX_JSON);
-            Ok(ScorekitRemoteStats::default())
-        })())
+        Document::init(cfg, args, "scorekit_remote_stats()").map(ScorekitRemoteStats)
     }
 
     fn process<'a>(
@@ -162,7 +176,7 @@ impl BasicUdf for ScorekitRemoteStats {
         _args: &ArgList<Process>,
         _error: Option<NonZeroU8>,
     ) -> Result<Self::Returns<'a>, ProcessError> {
-        let report = run(|| {
+        self.0.answer(|| {
             let _plugin = plugin::get()?;
             #[cfg(feature = "remote")]
             let rows: Vec<serde_json::Value> = _plugin
@@ -173,13 +187,6 @@ impl BasicUdf for ScorekitRemoteStats {
             #[cfg(not(feature = "remote"))]
             let rows: Vec<serde_json::Value> = Vec::new();
             Ok(serde_json::Value::Array(rows).to_string())
-        });
-        match report {
-            Ok(s) => {
-                self.out = s;
-                Ok(Some(self.out.as_str()))
-            }
-            Err(e) => Err(self.failed.fail("", &e)),
-        }
+        })
     }
 }
