@@ -118,6 +118,24 @@ pub trait Scorer: MaybeSendSync {
         ))
     }
 
+    /// Each row's own [`Scorer::csv_answer`] for a batch of `rows`, from as few calls as the
+    /// scorer can make: what a host that batches row-by-row calls (PostgreSQL's batched
+    /// `invoke_endpoint`) gives each row. A local scorer scores once and writes each row's body; a
+    /// remote one sends the rows in requests and splits each answer into its rows
+    /// ([`crate::formats::csv::split_answer`]).
+    ///
+    /// # Errors
+    /// As [`Scorer::csv_answer`]; a remote answer that does not hold one answer per row.
+    fn csv_answers(&self, rows: &Rows) -> HostResult<Vec<String>> {
+        let values = self.score(rows)?;
+        let info = self.info();
+        let width = crate::names::score_outputs(info.schema()).len().max(1);
+        Ok(values
+            .chunks(width)
+            .map(|row| crate::formats::csv::write_answer(row, info.family(), width))
+            .collect())
+    }
+
     /// What this scorer counts about itself, for a host's metrics: a composed scorer (a policy
     /// over a local module and a remote endpoint) reports its calls, fallbacks, circuit breaker
     /// and shadow agreement here. Plain scorers count nothing.

@@ -64,6 +64,8 @@ pub static DEADLINE_MS: GucSetting<i32> = GucSetting::<i32>::new(1000);
 pub static MEMORY_LIMIT_MB: GucSetting<i32> = GucSetting::<i32>::new(256);
 /// `scorekit.batch_size`: rows per module call on the batch paths.
 pub static BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(1024);
+/// `scorekit.batch_calls`: whether plans batch scalar calls (`crate::batch`).
+pub static BATCH_CALLS: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// `scorekit.null_inputs`.
 pub static NULL_INPUTS: GucSetting<NullInputsGuc> = GucSetting::<NullInputsGuc>::new(NullInputsGuc::Missing);
 /// `scorekit.absent_inputs`.
@@ -143,6 +145,14 @@ pub fn register() {
         &BATCH_SIZE,
         1,
         1_000_000,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"scorekit.batch_calls",
+        c"Batch per-row calls of score_args (typed functions such as will_churn) and aws_sagemaker.invoke_endpoint into calls of scorekit.batch_size rows.",
+        c"Read when a statement is planned: a plan made while it is on batches.",
+        &BATCH_CALLS,
         GucContext::Userset,
         GucFlags::default(),
     );

@@ -16,6 +16,7 @@ use pgrx::prelude::*;
 
 mod anomaly;
 mod aurora;
+mod batch;
 mod cells;
 mod codegen;
 mod engine;
@@ -30,11 +31,13 @@ mod streams;
 
 ::pgrx::pg_module_magic!(name, version);
 
-/// Library initialisation (once per backend): settings and the alias-cache invalidation hook.
+/// Library initialisation (once per backend): settings, the alias-cache invalidation hook and
+/// the planner hook that batches scalar calls.
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::register();
     store::register_invalidation();
+    batch::register();
 }
 
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);

@@ -40,7 +40,7 @@ fn wire(e: impl std::fmt::Display) -> HostError {
 }
 
 /// Scores a batch in one call; the first output of each row (GBT: probability; RCF: score).
-fn first_outputs(loaded: &Loaded, model: &str, rows: &Rows) -> Vec<f64> {
+pub(crate) fn first_outputs(loaded: &Loaded, model: &str, rows: &Rows) -> Vec<f64> {
     let out = loaded.call(model, rows.n_rows(), |s| s.score(rows));
     out.chunks(loaded.outputs_per_row).map(|r| r[0]).collect()
 }
@@ -92,9 +92,8 @@ fn model_arg<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a str {
     }
 }
 
-/// The arguments of a `VARIADIC "any"` call from argument `first` on, as host values. With
-/// `expand_array`, a lone array argument stands for its elements (Aurora's
-/// `invoke_endpoint(name, n, ARRAY[...])` form).
+/// The arguments of a `VARIADIC "any"` call from argument `first` on, as host values (see
+/// [`datums_of`]).
 ///
 /// # Safety
 /// `fcinfo` must be the live call info of a V1 function with a `VARIADIC "any"` parameter.
@@ -105,13 +104,39 @@ pub(crate) unsafe fn variadic_datums<'a>(
 ) -> Vec<Datum<'a>> {
     // SAFETY: fcinfo is the live call info of this V1 function.
     let nargs = unsafe { (*fcinfo).nargs } as usize;
-    if expand_array && nargs == first + 1 {
+    let mut args = Vec::with_capacity(nargs.saturating_sub(first));
+    for i in first..nargs {
+        // SAFETY: i < nargs; the type comes from the call expression, so the datum matches it.
+        unsafe {
+            let typoid = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32);
+            if typoid == pg_sys::InvalidOid {
+                user_error("cannot determine the argument types of this call");
+            }
+            let datum = (!pgrx::fcinfo::pg_arg_is_null(fcinfo, i))
+                .then(|| pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, i));
+            args.push((datum, typoid));
+        }
+    }
+    // SAFETY: each datum is the call's argument of that type, alive for the call.
+    unsafe { datums_of(&args, expand_array) }
+}
+
+/// A row's inputs (datum or NULL, and type) as host values: the one reading of scalar-call
+/// inputs, shared by the row path and the batched path (`crate::batch`). With `expand_array`, a
+/// lone array argument stands for its elements (Aurora's `invoke_endpoint(name, n, ARRAY[...])`
+/// form).
+///
+/// # Safety
+/// Each datum must be a valid datum of its type that outlives the returned values.
+pub(crate) unsafe fn datums_of<'a>(
+    args: &[(Option<pg_sys::Datum>, pg_sys::Oid)],
+    expand_array: bool,
+) -> Vec<Datum<'a>> {
+    if expand_array && let [(Some(raw), typoid)] = args {
         // SAFETY: as below; an array datum is read with its element type's length and alignment.
         unsafe {
-            let typoid = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, first as i32);
-            let elem = if typoid == pg_sys::InvalidOid { typoid } else { pg_sys::get_element_type(typoid) };
-            if elem != pg_sys::InvalidOid && !pgrx::fcinfo::pg_arg_is_null(fcinfo, first) {
-                let raw = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, first);
+            let elem = pg_sys::get_element_type(*typoid);
+            if elem != pg_sys::InvalidOid {
                 let arr = pg_sys::pg_detoast_datum(raw.cast_mut_ptr()).cast::<pg_sys::ArrayType>();
                 let (mut len, mut byval, mut align) = (0i16, false, 0 as std::ffi::c_char);
                 pg_sys::get_typlenbyvalalign(elem, &mut len, &mut byval, &mut align);
@@ -137,23 +162,8 @@ pub(crate) unsafe fn variadic_datums<'a>(
             }
         }
     }
-    let mut datums: Vec<Datum<'_>> = Vec::with_capacity(nargs.saturating_sub(first));
-    for i in first..nargs {
-        // SAFETY: i < nargs; the type comes from the call expression, so the datum matches it.
-        unsafe {
-            if pgrx::fcinfo::pg_arg_is_null(fcinfo, i) {
-                datums.push(Datum::Plain(Value::Null));
-                continue;
-            }
-            let typoid = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32);
-            if typoid == pg_sys::InvalidOid {
-                user_error("cannot determine the argument types of this call");
-            }
-            let datum = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, i);
-            datums.push(cells::from_datum(Some(datum), typoid));
-        }
-    }
-    datums
+    // SAFETY: as the caller guarantees.
+    args.iter().map(|&(d, typoid)| unsafe { cells::from_datum(d, typoid) }).collect()
 }
 
 /// `scorekit.score_args(model text, VARIADIC "any")` / `score_args_pinned`: the entry point of

@@ -352,6 +352,40 @@ pub fn write_answer(values: &[f64], family: scorekit_core::Family, width: usize)
     if answer_is_joined(family, width) { write_joined(values) } else { write_lines(values, width) }
 }
 
+/// Splits the `text/csv` answer to a request of `n_rows` rows into each row's answer, as the
+/// same endpoint would answer that row alone: one line per row (each keeps its line break), or
+/// one comma-joined line of `n_rows × width` fields (the XGBoost container's form; each row gets
+/// its `width` fields, and the line's break if it had one). One row's answer is the body itself.
+///
+/// # Errors
+/// A body that holds neither form for `n_rows` rows, naming what it holds.
+pub fn split_answer(body: &str, n_rows: usize, width: usize) -> HostResult<Vec<String>> {
+    if n_rows == 1 {
+        return Ok(vec![body.to_string()]);
+    }
+    let lines: Vec<&str> = body.split_inclusive('\n').filter(|l| !l.trim().is_empty()).collect();
+    if lines.len() == n_rows {
+        return Ok(lines.into_iter().map(str::to_string).collect());
+    }
+    if let [line] = lines.as_slice() {
+        let text = line.trim_end_matches(['\r', '\n']);
+        let end = &line[text.len()..];
+        let fields: Vec<&str> = text.split(',').collect();
+        let width = width.max(1);
+        if fields.len() == n_rows * width {
+            return Ok(fields.chunks(width).map(|row| format!("{}{end}", row.join(","))).collect());
+        }
+    }
+    Err(HostError::new(
+        crate::Code::ModuleFailed,
+        format!(
+            "expected answers for {n_rows} rows ({n_rows} lines, or one line of {} values), got {} lines",
+            n_rows * width.max(1),
+            lines.len()
+        ),
+    ))
+}
+
 /// Writes `values` (`width` per row) as CSV, one line per row.
 pub fn write_lines(values: &[f64], width: usize) -> String {
     let mut out = String::with_capacity(values.len() * 20);
@@ -437,5 +471,25 @@ mod tests {
     fn writes_one_line_per_row() {
         assert_eq!(write_lines(&[0.25, 0.5], 1), "0.25\n0.5\n");
         assert_eq!(write_lines(&[1.0, 2.0], 2), "1,2\n");
+    }
+
+    #[test]
+    fn a_batched_answer_splits_into_what_each_row_alone_gets() {
+        // One line per row keeps each line's break; a joined line gives each row its fields.
+        assert_eq!(split_answer("0.1,0.9\n0.2,0.8\n", 2, 2).unwrap(), vec!["0.1,0.9\n", "0.2,0.8\n"]);
+        assert_eq!(split_answer("0.1,0.2,0.3", 3, 1).unwrap(), vec!["0.1", "0.2", "0.3"]);
+        assert_eq!(split_answer("0.1,0.2\n", 2, 1).unwrap(), vec!["0.1\n", "0.2\n"]);
+        // One row: the body as it came, whatever it holds.
+        assert_eq!(split_answer("anything, at all", 1, 1).unwrap(), vec!["anything, at all"]);
+        let answers: Vec<String> =
+            (0..4).map(|i| write_answer(&[f64::from(i) / 8.0], scorekit_core::Family::Gbt, 1)).collect();
+        let body = write_answer(&[0.0, 0.125, 0.25, 0.375], scorekit_core::Family::Gbt, 4 / 4);
+        assert_eq!(split_answer(&body, 4, 1).unwrap(), answers);
+        let e = split_answer("0.1,0.2\n", 3, 1).unwrap_err();
+        assert!(
+            e.message.contains("expected answers for 3 rows") && e.message.contains("got 1 lines"),
+            "{}",
+            e.message
+        );
     }
 }

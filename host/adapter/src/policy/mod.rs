@@ -503,6 +503,20 @@ impl Scorer for PolicyScorer {
         self.dispatch(|l| l.csv_answer(rows), |r| r.csv_answer(rows), |_, _| {})
     }
 
+    fn csv_answers(&self, rows: &Rows) -> HostResult<Vec<String>> {
+        if self.policy == Policy::Shadow {
+            // As csv_answer: the local numbers are the answer and the comparison's input.
+            let values = self.score(rows)?;
+            let width = crate::names::score_outputs(self.info.schema()).len().max(1);
+            let family = self.info.family();
+            return Ok(values
+                .chunks(width)
+                .map(|r| crate::formats::csv::write_answer(r, family, width))
+                .collect());
+        }
+        self.dispatch(|l| l.csv_answers(rows), |r| r.csv_answers(rows), |_, _| {})
+    }
+
     fn explain(&self, rows: &Rows) -> HostResult<Vec<f64>> {
         match self.policy {
             Policy::Remote => self.remote_call(|r| r.explain(rows)),

@@ -386,6 +386,46 @@ impl RemoteScorer {
     /// the configured formats) and gives back the answer's body unparsed. Rows beyond one
     /// request's bounds go in further requests; their bodies are joined by line breaks.
     pub fn csv_answer_owned(&self, rows: Rows) -> impl Future<Output = HostResult<String>> + Send + 'static {
+        let bodies = self.csv_bodies_owned(rows);
+        async move {
+            let mut out = String::new();
+            for (text, _) in bodies.await? {
+                if !out.is_empty() && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                out.push_str(&text);
+            }
+            Ok(out)
+        }
+    }
+
+    /// As [`RemoteScorer::csv_answer_owned`], each row's answer apart: every request's body split
+    /// into its rows' answers ([`formats::csv::split_answer`]).
+    pub fn csv_answers_owned(
+        &self,
+        rows: Rows,
+    ) -> impl Future<Output = HostResult<Vec<String>>> + Send + 'static {
+        let bodies = self.csv_bodies_owned(rows);
+        let inner = self.inner.clone();
+        async move {
+            let width = crate::names::score_outputs(inner.info.schema()).len();
+            let endpoint = inner.endpoint.config().endpoint_name.clone();
+            let mut out = Vec::new();
+            for (text, n_rows) in bodies.await? {
+                out.extend(
+                    formats::csv::split_answer(&text, n_rows, width).map_err(|e| malformed(&endpoint, e))?,
+                );
+            }
+            Ok(out)
+        }
+    }
+
+    /// The `text/csv` bodies the endpoint answers `rows` with, one per request, with the number
+    /// of rows each request held.
+    fn csv_bodies_owned(
+        &self,
+        rows: Rows,
+    ) -> impl Future<Output = HostResult<Vec<(String, usize)>>> + Send + 'static {
         let inner = self.inner.clone();
         async move {
             let c = inner.endpoint.config();
@@ -396,8 +436,9 @@ impl RemoteScorer {
                 c.max_rows_per_request,
                 c.max_request_bytes,
             )?;
-            let mut out = String::new();
+            let mut out = Vec::with_capacity(chunks.len());
             for chunk in chunks {
+                let n_rows = chunk.rows;
                 let req = endpoint::Request {
                     body: chunk.body,
                     content_type: WireFormat::Csv.mime(),
@@ -414,10 +455,7 @@ impl RemoteScorer {
                         HostError::new(Code::ModuleFailed, "the answer is not UTF-8 text"),
                     )
                 })?;
-                if !out.is_empty() && !out.ends_with('\n') {
-                    out.push('\n');
-                }
-                out.push_str(&text);
+                out.push((text, n_rows));
             }
             Ok(out)
         }
@@ -505,6 +543,10 @@ impl Scorer for RemoteScorer {
 
     fn csv_answer(&self, rows: &Rows) -> HostResult<String> {
         runtime::wait(self.csv_answer_owned(rows.clone()), self.interrupt.as_ref())
+    }
+
+    fn csv_answers(&self, rows: &Rows) -> HostResult<Vec<String>> {
+        runtime::wait(self.csv_answers_owned(rows.clone()), self.interrupt.as_ref())
     }
 
     fn explain(&self, _rows: &Rows) -> HostResult<Vec<f64>> {
