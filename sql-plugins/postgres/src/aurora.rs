@@ -14,12 +14,11 @@
 //! writes for the same request (shortest round-trip numbers: one value, or a row's values
 //! comma-separated with a line break).
 //!
-//! One call is one row, so a remote answer costs one request per row: PostgreSQL calls a scalar
-//! function row by row and the function cannot see the next row (Aurora batches through its own
-//! planner changes, which an extension cannot make). `max_rows_per_batch` is checked (NULL or at
-//! least 1) and bounds a request, which here never holds more than the call's one row; batched
-//! requests come from `scorekit.score_query` / `score_rows`, whose module calls of
-//! `scorekit.batch_size` rows go out in requests of at most the policy's `max_rows_per_request`.
+//! Called row by row, one call is one row and one request. In a plan's target list the calls are
+//! batched instead ([`crate::batch`]): blocks of at most `max_rows_per_batch` rows (and
+//! `scorekit.batch_size`), each answered by `Scorer::csv_answers`, which gives every row its part
+//! of the batch's answer. A `NULL` or positive `max_rows_per_batch` is accepted; anything else is
+//! refused.
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;

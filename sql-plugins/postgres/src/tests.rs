@@ -707,3 +707,200 @@ fn forecast_with_timestamps_checks_and_fills_gaps() {
         "scorekit: model 'forecast': timestamps: row 6: the timestamp is missing",
     );
 }
+
+/// `churn_rows(n)` with inputs varied by id, so that rows score differently.
+fn varied_churn_rows(n: usize) {
+    churn_rows(n);
+    Spi::run(
+        "UPDATE churn_rows SET state = (ARRAY['KS','OH','NJ','IN','TX','CA'])[1 + id % 6],
+           account_length = 20 + id % 190, total_day_minutes = 100 + (id * 37) % 250,
+           number_customer_service_calls = id % 8, international_plan = CASE WHEN id % 5 = 0 THEN 'yes' ELSE 'no' END",
+    )
+    .unwrap();
+}
+
+const CHURN_COLUMNS: &str = "state, account_length, area_code, international_plan, voice_mail_plan, number_vmail_messages,
+    total_day_minutes, total_day_calls, total_day_charge, total_eve_minutes, total_eve_calls, total_eve_charge,
+    total_night_minutes, total_night_calls, total_night_charge, total_intl_minutes, total_intl_calls, total_intl_charge,
+    number_customer_service_calls";
+
+/// Module calls and rows this session has made for `model`.
+fn calls_and_rows(model: &str) -> (i64, i64) {
+    let (c, r) = Spi::get_two_with_args::<i64, i64>(
+        "SELECT coalesce(sum(calls), 0)::int8, coalesce(sum(rows), 0)::int8 FROM scorekit.session_stats() WHERE model = $1",
+        &[model.into()],
+    )
+    .unwrap();
+    (c.unwrap(), r.unwrap())
+}
+
+/// The text of `sql`'s one column over all rows (in the query's order), with batching `on`.
+fn answers(sql: &str, on: bool) -> String {
+    Spi::run(&format!("SET scorekit.batch_calls = {on}")).unwrap();
+    let out = text_of(&format!("SELECT string_agg(v::text, '|' ORDER BY n) FROM (SELECT row_number() OVER () AS n, q.v FROM ({sql}) q(v)) s"));
+    Spi::run("RESET scorekit.batch_calls").unwrap();
+    out
+}
+
+fn explain(sql: &str) -> String {
+    Spi::connect(|c| {
+        c.select(&format!("EXPLAIN (VERBOSE, COSTS OFF) {sql}"), None, &[])
+            .unwrap()
+            .map(|r| r.get::<String>(1).unwrap().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+#[pg_test]
+fn batched_calls_equal_row_by_row_calls_bit_for_bit() {
+    load("churn");
+    Spi::run("SELECT scorekit.create_function('p_batch', 'churn')").unwrap();
+    varied_churn_rows(3000);
+    Spi::run("SET scorekit.batch_size = 256").unwrap();
+    Spi::run("SET extra_float_digits = 3").unwrap();
+    let call = format!("p_batch({CHURN_COLUMNS})");
+    // (query, whether every call in it is batched)
+    for (sql, all_batched) in [
+        (format!("SELECT {call} FROM churn_rows"), true),
+        (format!("SELECT ({call} > 0.5)::text || ':' || {call} || ':' || id FROM churn_rows"), true),
+        // Only the first WHEN is evaluated for every row; the branches stay row by row.
+        (format!("SELECT CASE WHEN {call} > 0.5 THEN 'high ' || {call} ELSE 'low ' || (id / (id % 7)) END FROM churn_rows WHERE id % 7 <> 0"), false),
+        (format!("SELECT coalesce({call}, 0) + coalesce(NULL, {call}) FROM churn_rows"), true),
+        (format!("SELECT scorekit.score_args('churn', {CHURN_COLUMNS}) FROM churn_rows"), true),
+        // A branch evaluated for no row must not be evaluated at all (it would divide by zero).
+        (format!("SELECT CASE WHEN {call} > 2 THEN (1 / (id - id))::text ELSE {call}::text END FROM churn_rows"), false),
+        (format!("SELECT avg({call}) FROM churn_rows GROUP BY state"), true),
+        (format!("SELECT {call} FROM churn_rows ORDER BY id DESC"), true),
+    ] {
+        let (calls0, rows0) = calls_and_rows("churn");
+        let off = answers(&sql, false);
+        let (calls1, rows1) = calls_and_rows("churn");
+        let on = answers(&sql, true);
+        let (calls2, rows2) = calls_and_rows("churn");
+        assert_eq!(on, off, "{sql}");
+        assert!(!on.is_empty(), "{sql}");
+        // Row by row: a call per row; batched: the same rows in calls of at most 256.
+        assert_eq!(calls1 - calls0, rows1 - rows0, "{sql}");
+        assert_eq!(rows2 - rows1, rows1 - rows0, "{sql}: the same rows are scored");
+        let batched_bound = (rows2 - rows1) / 256 + 9;
+        if all_batched {
+            assert!(calls2 - calls1 <= batched_bound, "{sql}: {} calls for {} rows", calls2 - calls1, rows2 - rows1);
+        } else {
+            // The CASE branch's call stays row by row: fewer calls than rows, more than batches.
+            assert!(calls2 - calls1 < calls1 - calls0 && calls2 - calls1 > batched_bound, "{sql}: {} calls", calls2 - calls1);
+        }
+    }
+    // A call in WHERE stays row by row; the one in the target list still batches.
+    let filtered = format!("SELECT {call} FROM churn_rows WHERE {call} > 0.2");
+    assert_eq!(answers(&filtered, true), answers(&filtered, false));
+}
+
+#[pg_test]
+fn explain_shows_the_batch_node_and_what_it_did() {
+    load("churn");
+    Spi::run("SELECT scorekit.create_function('p_batch', 'churn')").unwrap();
+    varied_churn_rows(1000);
+    Spi::run("SET scorekit.batch_size = 300").unwrap();
+    let sql = format!("SELECT id, p_batch({CHURN_COLUMNS}) > 0.5 FROM churn_rows");
+    let plan = explain(&sql);
+    assert!(plan.contains("Custom Scan (ScorekitBatch)"), "{plan}");
+    assert!(plan.contains("Batched Calls: 1") && plan.contains("Batch Rows: 300"), "{plan}");
+    assert!(plan.contains("score_args('churn'::text"), "EXPLAIN VERBOSE names the call:\n{plan}");
+    let analyzed = Spi::connect(|c| {
+        c.select(&format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}"), None, &[])
+            .unwrap()
+            .map(|r| r.get::<String>(1).unwrap().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    assert!(analyzed.contains("Batches: 4"), "1000 rows in batches of 300:\n{analyzed}");
+    Spi::run("SET scorekit.batch_calls = off").unwrap();
+    assert!(!explain(&sql).contains("ScorekitBatch"));
+}
+
+#[pg_test]
+fn a_limit_bounds_the_first_batch_and_rescans_start_over() {
+    load("churn");
+    Spi::run("SELECT scorekit.create_function('p_batch', 'churn')").unwrap();
+    varied_churn_rows(500);
+    let (_, rows0) = calls_and_rows("churn");
+    let first = answers(&format!("SELECT p_batch({CHURN_COLUMNS}) FROM churn_rows LIMIT 7"), true);
+    let (_, rows1) = calls_and_rows("churn");
+    assert_eq!(first.split('|').count(), 7);
+    assert_eq!(rows1 - rows0, 7, "only the rows the LIMIT reads are scored");
+    // A correlated sub-plan and a nested loop rescan the batch node for every outer row.
+    Spi::run("SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_material = off").unwrap();
+    for sql in [
+        format!("SELECT (SELECT p_batch({CHURN_COLUMNS}) FROM churn_rows b WHERE b.id = a.id) FROM churn_rows a WHERE a.id <= 40"),
+        "SELECT p_batch(b.state, b.account_length, b.area_code, b.international_plan, b.voice_mail_plan,
+            b.number_vmail_messages, b.total_day_minutes, b.total_day_calls, b.total_day_charge, b.total_eve_minutes,
+            b.total_eve_calls, b.total_eve_charge, b.total_night_minutes, b.total_night_calls, b.total_night_charge,
+            b.total_intl_minutes, b.total_intl_calls, b.total_intl_charge, a.number_customer_service_calls)
+            FROM churn_rows a JOIN churn_rows b ON b.id = a.id + 1 WHERE a.id <= 30"
+            .to_string(),
+    ] {
+        assert_eq!(answers(&sql, true), answers(&sql, false), "{sql}");
+    }
+}
+
+#[pg_test]
+fn batched_errors_name_the_row_and_update_writes_batched_scores() {
+    load("churn");
+    Spi::run("SELECT scorekit.create_function('p_batch', 'churn')").unwrap();
+    varied_churn_rows(5);
+    Spi::run("SET scorekit.batch_size = 2").unwrap();
+    Spi::run("UPDATE churn_rows SET state = 'XX' WHERE id = 5").unwrap();
+    assert_error(
+        &format!("p_batch({CHURN_COLUMNS}) FROM churn_rows"),
+        "22023",
+        "scorekit: model 'churn': row 5, column 'state': unknown category 'XX'",
+    );
+    Spi::run("UPDATE churn_rows SET state = 'KS' WHERE id = 5").unwrap();
+    Spi::run("ALTER TABLE churn_rows ADD COLUMN p float8").unwrap();
+    Spi::run(&format!("UPDATE churn_rows SET p = p_batch({CHURN_COLUMNS})")).unwrap();
+    Spi::run("SET scorekit.batch_calls = off").unwrap();
+    let differ = Spi::get_one::<i64>(&format!(
+        "SELECT count(*) FROM churn_rows WHERE p IS DISTINCT FROM p_batch({CHURN_COLUMNS})"
+    ))
+    .unwrap();
+    assert_eq!(differ, Some(0));
+}
+
+#[pg_test]
+fn invoke_endpoint_batches_up_to_max_rows_per_batch() {
+    load("churn");
+    varied_churn_rows(100);
+    let args = "state, account_length, area_code, international_plan, voice_mail_plan, number_vmail_messages,
+    total_day_minutes, total_day_calls, total_day_charge, total_eve_minutes, total_eve_calls, total_eve_charge,
+    total_night_minutes, total_night_calls, total_night_charge, total_intl_minutes, total_intl_calls, total_intl_charge,
+    number_customer_service_calls";
+    let sql = format!("SELECT aws_sagemaker.invoke_endpoint('churn', 7, {args}) FROM churn_rows");
+    let plan = explain(&sql);
+    assert!(plan.contains("Batch Rows: 7"), "{plan}");
+    let (calls0, _) = calls_and_rows("churn");
+    let on = answers(&sql, true);
+    let (calls1, _) = calls_and_rows("churn");
+    assert_eq!(on, answers(&sql, false));
+    assert_eq!(calls1 - calls0, 15, "100 rows in calls of at most 7");
+    // The array form too.
+    let array = format!("SELECT aws_sagemaker.invoke_endpoint('churn', NULL, ARRAY[{args}]::text[]) FROM churn_rows");
+    assert_eq!(answers(&array, true), answers(&array, false));
+}
+
+#[pg_test]
+fn parallel_workers_run_the_batch_node() {
+    load("churn");
+    Spi::run("SELECT scorekit.create_function('p_batch', 'churn')").unwrap();
+    varied_churn_rows(2000);
+    Spi::run("CREATE TABLE churn_shared AS SELECT * FROM churn_rows").unwrap();
+    Spi::run(
+        "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+         SET max_parallel_workers_per_gather = 2; SET force_parallel_mode = on",
+    )
+    .unwrap();
+    let sql = format!("SELECT sum(p_batch({CHURN_COLUMNS})) FROM churn_shared");
+    let plan = explain(&sql);
+    assert!(plan.contains("Gather") && plan.contains("ScorekitBatch"), "{plan}");
+    assert_eq!(answers(&sql, true), answers(&sql, false));
+}

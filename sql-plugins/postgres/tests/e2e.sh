@@ -36,7 +36,9 @@ as_pg "$BIN/initdb" -D "$WORK/data" -A trust -U postgres --no-sync >/dev/null
 # with them, through the AWS SDK's standard chain (no instance metadata here).
 as_pg env AWS_ACCESS_KEY_ID=AKIDSCOREKITTEST AWS_SECRET_ACCESS_KEY=scorekit-test-secret \
     AWS_EC2_METADATA_DISABLED=true "$BIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w \
-    -o "-c listen_addresses='' -k $WORK -p 5432 -c fsync=off" start >/dev/null
+    -o "-c listen_addresses='' -k $WORK -p 5432 -c fsync=off -c session_preload_libraries=scorekit" start >/dev/null
+# session_preload_libraries: what docs/postgres.md recommends, so that a session's first statement
+# batches its calls too (the planner hook is installed when the library loads).
 # The server reads modules given by path (load_model_file) as its own OS user.
 cp "$MODULES"/*.wasm "$WORK/" && chmod 644 "$WORK"/*.wasm
 
@@ -230,7 +232,9 @@ expect_error "SET ROLE analyst; INSERT INTO scorekit.stream_state SELECT model, 
 expect_error "SET ROLE analyst; SELECT scorekit.anomaly_reset('anomaly', 'm1')" "permission denied for function anomaly_reset"
 expect_eq "a plain role streams" "601" "$(sql "SET ROLE analyst; SELECT count(*) FROM scorekit.anomaly_update('anomaly', 'm1', 70); SELECT readings FROM scorekit.stream_state WHERE stream_key = 'm1'" | tail -1)"
 expect_eq "server still up" 1 "$(sql 'SELECT 1')"
-expect_eq "stats view" "5000|0" "$(sql "SELECT count(churn_probability($inputs)) FROM churn; SELECT rows, errors FROM scorekit.stats WHERE model = 'churn'" | tail -1)"
+# 5 module calls of scorekit.batch_size 1024 rows: the typed function's per-row calls are batched.
+expect_eq "stats view: 5000 rows in 5 batched calls" "5|5000|0" "$(sql "SELECT count(churn_probability($inputs)) FROM churn; SELECT calls, rows, errors FROM scorekit.stats WHERE model = 'churn'" | tail -1)"
+expect_eq "with scorekit.batch_calls off: a call per row" "100|100" "$(sql "SET scorekit.batch_calls = off; SELECT count(churn_probability($inputs)) FROM churn WHERE id <= 100; SELECT calls, rows FROM scorekit.stats WHERE model = 'churn'" | tail -1)"
 
 # --- remote SageMaker endpoints and the Aurora drop-in (scorekit.policy_file) -------------------------
 # shellcheck source=remote.sh

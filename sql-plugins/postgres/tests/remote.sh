@@ -107,13 +107,19 @@ t=$(date +%s%N)
 out "SELECT scorekit.score_args('churn_remote', $inputs) FROM churn ORDER BY id" pg_remote_args.csv
 row_ms=$(ms_since "$t")
 $CMP "remote churn, row path" "$WORK/host_churn.csv" probability "$WORK/pg_remote_args.csv" 0 || fails=$((fails + 1))
-expect_eq "row path: one request per row" 5000 "$(requests churn-remote)"
+# The row path is batched (sql-plugins/postgres/src/batch): 5 batches of scorekit.batch_size 1024 rows,
+# each in requests of max_rows_per_request 1000.
+expect_eq "row path, batched: requests of at most 1000 rows" 9 "$(requests churn-remote)"
 t=$(date +%s%N)
 out "SELECT score FROM scorekit.score_query('churn_remote', 'SELECT * FROM churn', 'id') ORDER BY key::int" pg_remote_batch.csv
 batch_ms=$(ms_since "$t")
 $CMP "remote churn, score_query" "$WORK/host_churn.csv" probability "$WORK/pg_remote_batch.csv" 0 || fails=$((fails + 1))
-# 5 module calls of scorekit.batch_size 1024 rows, each in requests of max_rows_per_request 1000.
-expect_eq "score_query: requests of at most 1000 rows" 5009 "$(requests churn-remote)"
+# The same for score_query.
+expect_eq "score_query: requests of at most 1000 rows" 18 "$(requests churn-remote)"
+PGOPTIONS="$PGOPTIONS -c scorekit.batch_calls=off" out "SELECT scorekit.score_args('churn_remote', $inputs) FROM churn WHERE id <= 100 ORDER BY id" pg_remote_rows.csv
+head -101 "$WORK/host_churn.csv" >"$WORK/host_churn100.csv"
+$CMP "remote churn, row by row (scorekit.batch_calls off)" "$WORK/host_churn100.csv" probability "$WORK/pg_remote_rows.csv" 0 || fails=$((fails + 1))
+expect_eq "row by row: one request per row" 118 "$(requests churn-remote)"
 t=$(date +%s%N)
 out "SELECT scorekit.score_args('churn', $inputs) FROM churn ORDER BY id" pg_local_args.csv
 local_ms=$(ms_since "$t")
@@ -128,9 +134,8 @@ expect_error "SELECT * FROM scorekit.explain('churn_remote', (SELECT c FROM chur
 
 # --- fallback exactly per policy ------------------------------------------------------------------
 out "SELECT scorekit.score_args('churn_fallback', $inputs) FROM churn WHERE id <= 100 ORDER BY id" pg_fallback.csv
-head -101 "$WORK/host_churn.csv" >"$WORK/host_churn100.csv"
 $CMP "local-then-remote without a local module: the endpoint answers" "$WORK/host_churn100.csv" probability "$WORK/pg_fallback.csv" 0 || fails=$((fails + 1))
-expect_eq "fallback requests" 100 "$(requests churn-fallback)"
+expect_eq "fallback requests: the 100 rows in one" 1 "$(requests churn-fallback)"
 sql "SELECT scorekit.deploy('churn_lt_down', 'sha256:$(sql "SELECT sha256 FROM scorekit.models WHERE name = 'churn'")')" >/dev/null
 out "SELECT scorekit.score_args('churn_lt_down', $inputs) FROM churn WHERE id <= 100 ORDER BY id" pg_lt_down.csv
 $CMP "local-then-remote with its module: local answers, the endpoint is never asked" "$WORK/host_churn100.csv" probability "$WORK/pg_lt_down.csv" 0 || fails=$((fails + 1))
@@ -146,9 +151,9 @@ stats_cols="local_calls, local_failures, remote_calls, remote_failures, fallback
 expect_eq "a fresh session: every model of the file, nothing counted" \
     "churn|local-then-remote|churn-prod|0|0|0|0|0|closed churn_down|remote|churn-down|0|0|0|0|0|closed" \
     "$(sql "SELECT model, policy, endpoint, $stats_cols FROM scorekit.remote_stats() WHERE model IN ('churn', 'churn_down') ORDER BY model" | tr '\n' ' ' | sed 's/ $//')"
-expect_eq "local-then-remote without a module: 100 remote calls, 100 fallbacks" "0|0|100|0|100|closed" \
+expect_eq "local-then-remote without a module: 100 rows in 1 remote call, 1 fallback" "0|0|1|0|1|closed" \
     "$(last_answer "SELECT count(scorekit.score_args('churn_fallback', $inputs)) FROM churn WHERE id <= 100; SELECT $stats_cols FROM scorekit.remote_stats() WHERE model = 'churn_fallback'")"
-expect_eq "local-then-remote with its module: 100 local calls, nothing remote" "100|0|0|0|0|closed" \
+expect_eq "local-then-remote with its module: 100 rows in 1 local call, nothing remote" "1|0|0|0|0|closed" \
     "$(last_answer "SELECT count(scorekit.score_args('churn_lt_down', $inputs)) FROM churn WHERE id <= 100; SELECT $stats_cols FROM scorekit.remote_stats() WHERE model = 'churn_lt_down'")"
 # Six calls to an endpoint that is down: five unavailable calls in a row open the breaker
 # (breaker_failures 5); the sixth is refused at once.
@@ -171,8 +176,9 @@ done
 expect_eq "shadow against an agreeing endpoint: 1 call, agreed" "1|0|1|1|0|0|0|0" "$(cat "$WORK/churn_shadow.stats")"
 expect_eq "shadow against an endpoint answering 0.500: 1 call, disagreed in all 100 rows" "1|0|1|0|1|100|0|0" "$(cat "$WORK/churn_shadow_wrong.stats")"
 expect_eq "host serve got the shadow request" 1 "$(requests churn-shadow)"
-# The row path: one shadow call per row (up to max_shadow_in_flight at once; more are skipped, counted).
-expect_eq "shadow, row path: 50 local calls, each row shadowed or skipped, none failed" "50|0|50|0" \
+# The row path, batched: one local call for the 50 rows, shadowed by one call (up to
+# max_shadow_in_flight at once; more are skipped, counted).
+expect_eq "shadow, row path: 50 rows in 1 local call, shadowed, none failed" "1|0|1|0" \
     "$(last_answer "SELECT count(scorekit.score_args('churn_shadow', $inputs)) FROM churn WHERE id <= 50; $(settle churn_shadow); SELECT local_calls, remote_calls, shadow_calls + shadow_skipped, shadow_errors FROM scorekit.remote_stats() WHERE model = 'churn_shadow'")"
 
 # --- forecasts from a remote forecaster (DeepAR JSON), and shadowed ------------------------------------
@@ -216,8 +222,14 @@ psql_ -f "$HERE/../examples/aurora_invoke_endpoint.sql" >/dev/null
 aurora_in="state, account_length::int8, area_code, international_plan, voice_mail_plan, number_vmail_messages::int8, total_day_minutes, total_day_calls::int8, total_day_charge, total_eve_minutes, total_eve_calls::int8, total_eve_charge, total_night_minutes, total_night_calls::int8, total_night_charge, total_intl_minutes, total_intl_calls::int8, total_intl_charge, number_customer_service_calls::int8"
 out "SELECT will_churn_aurora($aurora_in) FROM churn ORDER BY id" pg_aurora_example.csv
 $CMP "the Aurora documentation's wrapper (endpoint churn-prod -> model churn)" "$WORK/host_churn.csv" probability "$WORK/pg_aurora_example.csv" 0 || fails=$((fails + 1))
-expect_eq "invoke_endpoint local = remote, as text, every row" 0 \
-    "$(sql "SELECT count(*) FROM churn WHERE aws_sagemaker.invoke_endpoint('churn', NULL, $inputs) IS DISTINCT FROM aws_sagemaker.invoke_endpoint('churn-remote', 10000, $inputs)")"
+expect_eq "invoke_endpoint local = remote, as text, every row (row by row in WHERE)" 0 \
+    "$(sql "SELECT count(*) FROM churn WHERE id <= 200 AND aws_sagemaker.invoke_endpoint('churn', NULL, $inputs) IS DISTINCT FROM aws_sagemaker.invoke_endpoint('churn-remote', 10000, $inputs)")"
+# In the target list both are batched: the remote answers of a batch are split into each row's
+# (host serve answers a multi-row text/csv request with one comma-joined line, as XGBoost does).
+before=$(requests churn-remote)
+expect_eq "invoke_endpoint local = remote, batched, every row" "5000|0" \
+    "$(sql "SELECT count(*), count(*) FILTER (WHERE l IS DISTINCT FROM r) FROM (SELECT aws_sagemaker.invoke_endpoint('churn', NULL, $inputs) l, aws_sagemaker.invoke_endpoint('churn-remote', 500, $inputs) r FROM churn OFFSET 0) s")"
+expect_eq "invoke_endpoint batched: requests of max_rows_per_batch 500" 10 "$(($(requests churn-remote) - before))"
 expect_eq "invoke_endpoint with the inputs in one array" \
     "$(sql "SELECT aws_sagemaker.invoke_endpoint('churn', NULL, $inputs) FROM churn WHERE id = 7")" \
     "$(sql "SELECT aws_sagemaker.invoke_endpoint('churn-remote', NULL, ARRAY[$(echo "$inputs" | sed 's/\([a-z_][a-z_]*\)/\1::text/g')]) FROM churn WHERE id = 7")"

@@ -208,6 +208,9 @@ impl Rewriter {
         }
         // SAFETY: a plan node of the finished plan.
         unsafe {
+            if tag(plan.cast()) == NodeTag::T_Agg {
+                push_down_aggregate_calls(plan.cast());
+            }
             for (child, child_place) in children(plan) {
                 *child = self.plan(*child, child_place);
             }
@@ -229,6 +232,116 @@ impl Rewriter {
                 None => plan,
             }
         }
+    }
+}
+
+/// An aggregate evaluates its arguments itself, row by row (`avg(will_churn(...))`): a call there
+/// is in no target list. Each argument holding a call of an aggregate evaluated for every input
+/// row (no `FILTER`, not combining partial states, no grouping sets) moves into the input node's
+/// target list — the aggregate reads it as one more input column — where the usual split then
+/// batches it. The input must be a node that projects (a scan, a join); otherwise nothing moves.
+unsafe fn push_down_aggregate_calls(agg: *mut pg_sys::Agg) {
+    // SAFETY: an Agg node and its input; new nodes go to the planner's memory context.
+    unsafe {
+        let input = (*agg).plan.lefttree;
+        if input.is_null()
+            || !(*agg).groupingSets.is_null()
+            || !projects(tag(input.cast()))
+            || (tag(input.cast()) == NodeTag::T_Result && (*input).lefttree.is_null())
+        {
+            return;
+        }
+        let mut cx = PushDown { input_tlist: items((*input).targetlist), pushed: Vec::new() };
+        let cxp = (&raw mut cx).cast::<c_void>();
+        (*agg).plan.targetlist =
+            mutate_children((*agg).plan.targetlist.cast(), aggregate_mutator, cxp).cast();
+        (*agg).plan.qual = mutate_children((*agg).plan.qual.cast(), aggregate_mutator, cxp).cast();
+        if !cx.pushed.is_empty() {
+            (*input).targetlist = list_of(&cx.input_tlist);
+        }
+    }
+}
+
+struct PushDown {
+    input_tlist: Vec<*mut pg_sys::TargetEntry>,
+    /// Expressions appended to the input's target list (an identical one is read again).
+    pushed: Vec<(*mut pg_sys::Node, usize)>,
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn aggregate_mutator(node: *mut pg_sys::Node, cx: *mut c_void) -> *mut pg_sys::Node {
+    if node.is_null() {
+        return node;
+    }
+    // SAFETY: `cx` is the PushDown of push_down_aggregate_calls; nodes are the Agg's expressions.
+    unsafe {
+        let cx = &mut *cx.cast::<PushDown>();
+        if tag(node.cast()) != NodeTag::T_Aggref {
+            return mutate_children(node, aggregate_mutator, (cx as *mut PushDown).cast());
+        }
+        let a = node.cast::<pg_sys::Aggref>();
+        if !(*a).aggfilter.is_null() || ((*a).aggsplit & pg_sys::AGGSPLITOP_COMBINE) != 0 || !has_call(node) {
+            return node;
+        }
+        let a = copy(a);
+        for arg in items::<pg_sys::TargetEntry>((*a).args) {
+            let expr = (*arg).expr.cast::<pg_sys::Node>();
+            if !has_call(expr) {
+                continue;
+            }
+            let below = mutate_children(expr, input_var_mutator, (cx as *mut PushDown).cast());
+            let below = input_var_mutator_one(cx, below);
+            let at = match cx.pushed.iter().find(|(e, _)| same(*e, below)) {
+                Some(&(_, at)) => at,
+                None => {
+                    let resno = cx.input_tlist.len() + 1;
+                    let tle = pg_sys::makeTargetEntry(
+                        below.cast(),
+                        resno as pg_sys::AttrNumber,
+                        std::ptr::null_mut(),
+                        false,
+                    );
+                    cx.input_tlist.push(tle);
+                    cx.pushed.push((below, resno));
+                    resno
+                }
+            };
+            (*arg).expr = var_like(pg_sys::OUTER_VAR, at, expr).cast();
+        }
+        a.cast()
+    }
+}
+
+/// `node` with the Agg's references to its input (`OUTER_VAR` columns) replaced by what the input
+/// computes for them, so that it can be evaluated in the input's own target list.
+unsafe fn input_var_mutator_one(cx: &mut PushDown, node: *mut pg_sys::Node) -> *mut pg_sys::Node {
+    // SAFETY: an expression node over the Agg's input.
+    unsafe {
+        if tag(node.cast()) == NodeTag::T_Var {
+            let v = node.cast::<pg_sys::Var>();
+            if (*v).varno == pg_sys::OUTER_VAR {
+                let k = (*v).varattno as usize;
+                if k >= 1 && k <= cx.input_tlist.len() {
+                    return copy((*cx.input_tlist[k - 1]).expr.cast::<pg_sys::Node>());
+                }
+            }
+        }
+        node
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn input_var_mutator(node: *mut pg_sys::Node, cx: *mut c_void) -> *mut pg_sys::Node {
+    if node.is_null() {
+        return node;
+    }
+    // SAFETY: as input_var_mutator_one.
+    unsafe {
+        let cx = &mut *cx.cast::<PushDown>();
+        if tag(node.cast()) == NodeTag::T_Var {
+            return input_var_mutator_one(cx, node);
+        }
+        mutate_children(node, input_var_mutator, (cx as *mut PushDown).cast())
     }
 }
 
