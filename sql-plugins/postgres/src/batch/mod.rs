@@ -13,6 +13,10 @@
 //!   for all of them in one module call or one run of requests ([`exec`]), and then returns the
 //!   rows one by one with the node's original target list.
 //!
+//! An aggregate's argument holding such a call (`avg(will_churn(...))`, also in parallel plans'
+//! partial aggregates) first moves into the target list of the aggregate's input, where it is
+//! batched like any other.
+//!
 //! What is only evaluated for some rows stays row by row: a call in a `CASE` branch, in a later
 //! operand of `AND` / `OR` / `COALESCE`, or in `WHERE` / `HAVING`. `SET scorekit.batch_calls =
 //! off` turns batching off (plans made while it is off never batch). The hook is installed when
