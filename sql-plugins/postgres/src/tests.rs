@@ -719,6 +719,13 @@ fn varied_churn_rows(n: usize) {
     .unwrap();
 }
 
+/// The churn model, a typed function `p_batch` over it and `varied_churn_rows(n)`.
+fn batch_fixture(n: usize) {
+    load("churn");
+    Spi::run("SELECT scorekit.create_function('p_batch', 'churn')").unwrap();
+    varied_churn_rows(n);
+}
+
 const CHURN_COLUMNS: &str = "state, account_length, area_code, international_plan, voice_mail_plan, number_vmail_messages,
     total_day_minutes, total_day_calls, total_day_charge, total_eve_minutes, total_eve_calls, total_eve_charge,
     total_night_minutes, total_night_calls, total_night_charge, total_intl_minutes, total_intl_calls, total_intl_charge,
@@ -743,8 +750,12 @@ fn answers(sql: &str, on: bool) -> String {
 }
 
 fn explain(sql: &str) -> String {
+    explain_with("VERBOSE, COSTS OFF", sql)
+}
+
+fn explain_with(options: &str, sql: &str) -> String {
     Spi::connect(|c| {
-        c.select(&format!("EXPLAIN (VERBOSE, COSTS OFF) {sql}"), None, &[])
+        c.select(&format!("EXPLAIN ({options}) {sql}"), None, &[])
             .unwrap()
             .map(|r| r.get::<String>(1).unwrap().unwrap_or_default())
             .collect::<Vec<_>>()
@@ -754,9 +765,7 @@ fn explain(sql: &str) -> String {
 
 #[pg_test]
 fn batched_calls_equal_row_by_row_calls_bit_for_bit() {
-    load("churn");
-    Spi::run("SELECT scorekit.create_function('p_batch', 'churn')").unwrap();
-    varied_churn_rows(3000);
+    batch_fixture(3000);
     Spi::run("SET scorekit.batch_size = 256").unwrap();
     Spi::run("SET extra_float_digits = 3").unwrap();
     let call = format!("p_batch({CHURN_COLUMNS})");
@@ -798,22 +807,14 @@ fn batched_calls_equal_row_by_row_calls_bit_for_bit() {
 
 #[pg_test]
 fn explain_shows_the_batch_node_and_what_it_did() {
-    load("churn");
-    Spi::run("SELECT scorekit.create_function('p_batch', 'churn')").unwrap();
-    varied_churn_rows(1000);
+    batch_fixture(1000);
     Spi::run("SET scorekit.batch_size = 300").unwrap();
     let sql = format!("SELECT id, p_batch({CHURN_COLUMNS}) > 0.5 FROM churn_rows");
     let plan = explain(&sql);
     assert!(plan.contains("Custom Scan (ScorekitBatch)"), "{plan}");
     assert!(plan.contains("Batched Calls: 1") && plan.contains("Batch Rows: 300"), "{plan}");
     assert!(plan.contains("score_args('churn'::text"), "EXPLAIN VERBOSE names the call:\n{plan}");
-    let analyzed = Spi::connect(|c| {
-        c.select(&format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}"), None, &[])
-            .unwrap()
-            .map(|r| r.get::<String>(1).unwrap().unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
+    let analyzed = explain_with("ANALYZE, COSTS OFF, TIMING OFF", &sql);
     assert!(analyzed.contains("Batches: 4"), "1000 rows in batches of 300:\n{analyzed}");
     Spi::run("SET scorekit.batch_calls = off").unwrap();
     assert!(!explain(&sql).contains("ScorekitBatch"));
@@ -821,9 +822,7 @@ fn explain_shows_the_batch_node_and_what_it_did() {
 
 #[pg_test]
 fn a_limit_bounds_the_first_batch_and_rescans_start_over() {
-    load("churn");
-    Spi::run("SELECT scorekit.create_function('p_batch', 'churn')").unwrap();
-    varied_churn_rows(500);
+    batch_fixture(500);
     let (_, rows0) = calls_and_rows("churn");
     let first = answers(&format!("SELECT p_batch({CHURN_COLUMNS}) FROM churn_rows LIMIT 7"), true);
     let (_, rows1) = calls_and_rows("churn");
@@ -846,9 +845,7 @@ fn a_limit_bounds_the_first_batch_and_rescans_start_over() {
 
 #[pg_test]
 fn batched_errors_name_the_row_and_update_writes_batched_scores() {
-    load("churn");
-    Spi::run("SELECT scorekit.create_function('p_batch', 'churn')").unwrap();
-    varied_churn_rows(5);
+    batch_fixture(5);
     Spi::run("SET scorekit.batch_size = 2").unwrap();
     Spi::run("UPDATE churn_rows SET state = 'XX' WHERE id = 5").unwrap();
     assert_error(
@@ -871,10 +868,7 @@ fn batched_errors_name_the_row_and_update_writes_batched_scores() {
 fn invoke_endpoint_batches_up_to_max_rows_per_batch() {
     load("churn");
     varied_churn_rows(100);
-    let args = "state, account_length, area_code, international_plan, voice_mail_plan, number_vmail_messages,
-    total_day_minutes, total_day_calls, total_day_charge, total_eve_minutes, total_eve_calls, total_eve_charge,
-    total_night_minutes, total_night_calls, total_night_charge, total_intl_minutes, total_intl_calls, total_intl_charge,
-    number_customer_service_calls";
+    let args = CHURN_COLUMNS;
     let sql = format!("SELECT aws_sagemaker.invoke_endpoint('churn', 7, {args}) FROM churn_rows");
     let plan = explain(&sql);
     assert!(plan.contains("Batch Rows: 7"), "{plan}");
@@ -890,9 +884,7 @@ fn invoke_endpoint_batches_up_to_max_rows_per_batch() {
 
 #[pg_test]
 fn parallel_workers_run_the_batch_node() {
-    load("churn");
-    Spi::run("SELECT scorekit.create_function('p_batch', 'churn')").unwrap();
-    varied_churn_rows(2000);
+    batch_fixture(2000);
     Spi::run("CREATE TABLE churn_shared AS SELECT * FROM churn_rows").unwrap();
     Spi::run(
         "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
