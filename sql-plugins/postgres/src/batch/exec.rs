@@ -297,11 +297,30 @@ unsafe fn score_site(
         }
     }
     let batch = b.finish();
-    match site.entry {
-        Entry::ScoreArgs => site.scores = score::first_outputs(&loaded, &model, &batch),
+    let answered = match site.entry {
+        Entry::ScoreArgs => {
+            site.scores = score::first_outputs(&loaded, &model, &batch);
+            site.scores.len()
+        }
         Entry::InvokeEndpoint => {
             site.answers = loaded.call(&model, batch.n_rows(), |s| s.csv_answers(&batch));
+            site.answers.len()
         }
+    };
+    // Every row gets its own answer or the statement fails: never a row short.
+    if answered != rows.len() {
+        crate::error::raise(
+            &model,
+            scorekit_host::HostError::new(
+                scorekit_host::Code::ModuleFailed,
+                format!(
+                    "answered {answered} rows of a batch of {} (rows {}–{})",
+                    rows.len(),
+                    seen + 1,
+                    seen + rows.len()
+                ),
+            ),
+        );
     }
     score::give_back(batch);
 }

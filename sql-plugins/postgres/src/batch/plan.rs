@@ -384,8 +384,16 @@ unsafe fn batchable_call(node: *mut pg_sys::Node) -> Option<(Entry, Vec<*mut pg_
         if args.len() < entry.leading_args() {
             return None;
         }
+        // The executor reads the name as text (text_to_cstring): only a non-null text or varchar
+        // constant batches; anything else stays on the row path, which reads it as it is.
         let model = args[0];
-        if tag(model.cast()) != NodeTag::T_Const || (*model.cast::<pg_sys::Const>()).constisnull {
+        if tag(model.cast()) != NodeTag::T_Const {
+            return None;
+        }
+        let name = model.cast::<pg_sys::Const>();
+        if (*name).constisnull
+            || ((*name).consttype != pg_sys::TEXTOID && (*name).consttype != pg_sys::VARCHAROID)
+        {
             return None;
         }
         if entry == Entry::InvokeEndpoint {
