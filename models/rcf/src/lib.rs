@@ -33,6 +33,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod compact;
 mod error;
 mod model;
 mod params;

@@ -5,7 +5,11 @@
 use alloc::vec;
 use alloc::vec::Vec;
 use scorekit_core::rng::Rng;
-use serde::{Deserialize, Serialize};
+use serde::de::{self, SeqAccess, Visitor};
+use serde::ser::{self, SerializeTuple};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::compact;
 
 use crate::error::RcfError;
 use crate::params::RcfConfig;
@@ -19,8 +23,17 @@ use crate::tree::{Tree, View};
 const STACK_POINT: usize = 64;
 
 /// A random cut forest with its streaming state. See the crate documentation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "ModelState")]
+///
+/// Serialised as its fields in JSON, and in postcard (modules, stream checkpoints) as the
+/// compact form of `compact.rs` (artifact format 5), which keeps every bit but numbers points,
+/// nodes and leaves canonically. Postcard of format 4 (the fields, with the older compact point
+/// store) still loads, so stream states saved before stay readable.
+///
+/// Equality is semantic: two models are equal when they have the same configuration, stream
+/// position, generator, threshold and forest, bit for bit, whatever numbering their points,
+/// nodes and leaves have in memory (a decoded model numbers them afresh, and nothing a model
+/// computes depends on the numbers). It compares the canonical compact encodings.
+#[derive(Clone, Debug)]
 pub struct RcfModel {
     config: RcfConfig,
     /// Readings received so far.
@@ -34,6 +47,18 @@ pub struct RcfModel {
     threshold: StreamingThreshold,
 }
 
+impl PartialEq for RcfModel {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config
+            && self.readings == other.readings
+            && self.shingle == other.shingle
+            && self.rng == other.rng
+            && self.threshold == other.threshold
+            && self.compact().ok() == other.compact().ok()
+            && self.compact().is_ok()
+    }
+}
+
 /// The serialised form; identical fields, validated and completed by `TryFrom`.
 #[derive(Deserialize)]
 struct ModelState {
@@ -45,6 +70,167 @@ struct ModelState {
     samplers: Vec<Sampler>,
     rng: Rng,
     threshold: StreamingThreshold,
+}
+
+/// The JSON form written (the fields as they are, as [`ModelState`] reads them).
+#[derive(Serialize)]
+struct ModelStateRef<'a> {
+    config: &'a RcfConfig,
+    readings: u64,
+    shingle: &'a [f64],
+    store: &'a PointStore,
+    trees: &'a [Tree],
+    samplers: &'a [Sampler],
+    rng: &'a Rng,
+    threshold: &'a StreamingThreshold,
+}
+
+/// Leads the postcard of format 5. Format 4 starts with `config.dimensions`, never 0, so the
+/// first varint tells the two apart.
+const COMPACT_TAG: u64 = 0;
+
+/// The compact forest as one postcard byte string.
+struct Blob(Vec<u8>);
+
+impl Serialize for Blob {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Blob;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("compact forest bytes")
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Blob, E> {
+                Ok(Blob(v.to_vec()))
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+/// The fields of [`RcfConfig`] after `dimensions`, in order (reading format 4).
+#[derive(Deserialize)]
+struct ConfigTail {
+    shingle_size: usize,
+    num_trees: usize,
+    sample_size: usize,
+    time_decay: f64,
+    output_after: usize,
+    seed: u64,
+    threshold: crate::params::ThresholdConfig,
+}
+
+impl Serialize for RcfModel {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            return ModelStateRef {
+                config: &self.config,
+                readings: self.readings,
+                shingle: &self.shingle,
+                store: &self.store,
+                trees: &self.trees,
+                samplers: &self.samplers,
+                rng: &self.rng,
+                threshold: &self.threshold,
+            }
+            .serialize(s);
+        }
+        let blob = self.compact().map_err(ser::Error::custom)?;
+        let mut t = s.serialize_tuple(7)?;
+        t.serialize_element(&COMPACT_TAG)?;
+        t.serialize_element(&self.config)?;
+        t.serialize_element(&self.readings)?;
+        t.serialize_element(&self.shingle)?;
+        t.serialize_element(&self.rng)?;
+        t.serialize_element(&self.threshold)?;
+        t.serialize_element(&Blob(blob))?;
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for RcfModel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            return RcfModel::try_from(ModelState::deserialize(d)?).map_err(de::Error::custom);
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RcfModel;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a random cut forest state")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RcfModel, A::Error> {
+                fn next<'de, T: Deserialize<'de>, A: SeqAccess<'de>>(seq: &mut A) -> Result<T, A::Error> {
+                    seq.next_element()?.ok_or_else(|| de::Error::custom("random cut forest state is truncated"))
+                }
+                let tag: u64 = next(&mut seq)?;
+                if tag != COMPACT_TAG {
+                    // Format 4: the fields, `tag` being `config.dimensions`.
+                    let c: ConfigTail = next(&mut seq)?;
+                    let config = RcfConfig {
+                        dimensions: usize::try_from(tag).map_err(de::Error::custom)?,
+                        shingle_size: c.shingle_size,
+                        num_trees: c.num_trees,
+                        sample_size: c.sample_size,
+                        time_decay: c.time_decay,
+                        output_after: c.output_after,
+                        seed: c.seed,
+                        threshold: c.threshold,
+                    };
+                    let state = ModelState {
+                        config,
+                        readings: next(&mut seq)?,
+                        shingle: next(&mut seq)?,
+                        store: next(&mut seq)?,
+                        trees: next(&mut seq)?,
+                        samplers: next(&mut seq)?,
+                        rng: next(&mut seq)?,
+                        threshold: next(&mut seq)?,
+                    };
+                    return RcfModel::try_from(state).map_err(de::Error::custom);
+                }
+                let config: RcfConfig = next(&mut seq)?;
+                let readings = next(&mut seq)?;
+                let shingle = next(&mut seq)?;
+                let rng = next(&mut seq)?;
+                let threshold = next(&mut seq)?;
+                let blob: Blob = next(&mut seq)?;
+                config.validate().map_err(de::Error::custom)?;
+                let forest = compact::decode(&blob.0, compact_shape(&config)).map_err(|e| {
+                    de::Error::custom(RcfError::Corrupt(e.into()))
+                })?;
+                let state = ModelState {
+                    config,
+                    readings,
+                    shingle,
+                    store: forest.store,
+                    trees: forest.trees,
+                    samplers: forest.samplers,
+                    rng,
+                    threshold,
+                };
+                RcfModel::try_from(state).map_err(de::Error::custom)
+            }
+        }
+        // Format 4 has nine top-level elements, format 5 seven; postcard reads only those asked.
+        d.deserialize_tuple(9, V)
+    }
+}
+
+fn compact_shape(c: &RcfConfig) -> compact::Shape {
+    compact::Shape {
+        k: c.dimensions,
+        shingle: c.shingle_size,
+        dim: c.point_dimensions(),
+        trees: c.num_trees,
+        sample_size: c.sample_size,
+    }
 }
 
 impl TryFrom<ModelState> for RcfModel {
@@ -70,10 +256,27 @@ impl TryFrom<ModelState> for RcfModel {
         s.store.check(dim, &counted).map_err(corrupt)?;
         s.threshold.check(&s.config.threshold).map_err(corrupt)?;
         let mut trees = s.trees;
+        // Per slot: the tree's leaf multiplicity minus the sampler's entries; all zero when the
+        // sampler holds exactly the tree's points (the compact form writes one through the other).
+        let mut balance = vec![0i64; s.store.slots()];
         for (t, smp) in trees.iter_mut().zip(&s.samplers) {
             t.rebuild(&s.store, dim).map_err(corrupt)?;
             if t.total_mass() as usize != smp.len() {
                 return Err(corrupt("tree size does not match its sampler"));
+            }
+            let leaves = t.live_leaves();
+            for &(slot, mass) in &leaves {
+                if balance[slot as usize] != 0 {
+                    return Err(corrupt("two leaves of a tree hold the same point"));
+                }
+                balance[slot as usize] = i64::from(mass);
+            }
+            for &p in smp.points() {
+                balance[p as usize] -= 1;
+            }
+            let off = |p: &u32| balance[*p as usize] != 0;
+            if leaves.iter().map(|(slot, _)| slot).any(off) || smp.points().iter().any(off) {
+                return Err(corrupt("sampler and tree hold different points"));
             }
         }
         Ok(RcfModel {
@@ -182,6 +385,12 @@ impl RcfModel {
             self.shingled(reading, &mut buf);
             f(&buf)
         }
+    }
+
+    /// The compact form of the forest (see `compact.rs`).
+    fn compact(&self) -> Result<Vec<u8>, &'static str> {
+        let forest = compact::ForestRef { store: &self.store, trees: &self.trees, samplers: &self.samplers };
+        compact::encode(&forest, compact_shape(&self.config))
     }
 
     fn view<'a>(&'a self, tree: &'a Tree) -> View<'a> {

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 /// Max-heap of (weight, point slot), at most `capacity` entries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Sampler {
-    weights: Vec<f64>,
-    points: Vec<u32>,
+    pub(crate) weights: Vec<f64>,
+    pub(crate) points: Vec<u32>,
 }
 
 /// What a sampler decided for a new point.

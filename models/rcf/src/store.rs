@@ -90,6 +90,11 @@ impl PointStore {
         PointStore { values: Vec::new(), refs: Vec::new(), free: Vec::new() }
     }
 
+    /// A store of `refs.len()` slots, all live (the compact form numbers them densely).
+    pub(crate) fn from_parts(values: Vec<f64>, refs: Vec<u32>) -> Self {
+        PointStore { values, refs, free: Vec::new() }
+    }
+
     /// The point in `slot`.
     #[inline]
     pub(crate) fn get(&self, slot: u32, dim: usize) -> &[f64] {

@@ -27,14 +27,14 @@ pub(crate) fn is_leaf(r: u32) -> bool {
 /// a reference to a leaf is a small number instead of five bytes for the leaf bit.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Tree {
-    root: u32,
-    cut_dim: Vec<u32>,
-    cut_value: Vec<f64>,
-    left: Vec<u32>,
-    right: Vec<u32>,
+    pub(crate) root: u32,
+    pub(crate) cut_dim: Vec<u32>,
+    pub(crate) cut_value: Vec<f64>,
+    pub(crate) left: Vec<u32>,
+    pub(crate) right: Vec<u32>,
     free_nodes: Vec<u32>,
-    leaf_point: Vec<u32>,
-    leaf_mass: Vec<u32>,
+    pub(crate) leaf_point: Vec<u32>,
+    pub(crate) leaf_mass: Vec<u32>,
     free_leaves: Vec<u32>,
     // Derived data, rebuilt on load.
     parent: Vec<u32>,
@@ -209,6 +209,25 @@ impl Tree {
     pub(crate) fn bounding_box(&self, n: u32, dim: usize) -> (&[f64], &[f64], f64) {
         let s = n as usize * dim;
         (&self.box_min[s..s + dim], &self.box_max[s..s + dim], self.range_sum[n as usize])
+    }
+
+    /// (point slot, multiplicity) of every leaf reachable from the root.
+    pub(crate) fn live_leaves(&self) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        let mut stack = Vec::new();
+        if self.root != NONE {
+            stack.push(self.root);
+        }
+        while let Some(r) = stack.pop() {
+            if is_leaf(r) {
+                let j = (r & !LEAF) as usize;
+                out.push((self.leaf_point[j], self.leaf_mass[j]));
+            } else {
+                stack.push(self.right[r as usize]);
+                stack.push(self.left[r as usize]);
+            }
+        }
+        out
     }
 
     /// Number of leaves (distinct points) currently in the tree.
@@ -474,6 +493,33 @@ impl Tree {
     /// its structure: every reference in range, every node reached exactly once, cuts that
     /// actually separate the children.
     pub(crate) fn rebuild(&mut self, store: &PointStore, dim: usize) -> Result<(), &'static str> {
+        self.derive(store, dim)?;
+        for i in 0..self.cut_dim.len() {
+            if self.left[i] == NONE {
+                continue;
+            }
+            let (lmax, rmin) = self.cut_bounds(i as u32, store, dim);
+            let cv = self.cut_value[i];
+            if lmax > cv || rmin <= cv {
+                return Err("tree cut does not separate its children");
+            }
+        }
+        Ok(())
+    }
+
+    /// Along node `n`'s cut dimension: the largest value of its left subtree and the smallest of
+    /// its right one (the cut lies in between). Needs the derived boxes.
+    pub(crate) fn cut_bounds(&self, n: u32, store: &PointStore, dim: usize) -> (f64, f64) {
+        let i = n as usize;
+        let cd = self.cut_dim[i] as usize;
+        let (_, lmax) = self.child_extent(self.left[i], cd, store, dim);
+        let (rmin, _) = self.child_extent(self.right[i], cd, store, dim);
+        (lmax, rmin)
+    }
+
+    /// The derived data (parents, masses, boxes) and the structural checks of [`Tree::rebuild`],
+    /// without the check of the cuts (the compact form derives the cuts from the boxes).
+    pub(crate) fn derive(&mut self, store: &PointStore, dim: usize) -> Result<(), &'static str> {
         let (ni, nl) = (self.cut_dim.len(), self.leaf_point.len());
         if self.cut_value.len() != ni || self.left.len() != ni || self.right.len() != ni {
             return Err("tree node arrays differ in length");
@@ -566,12 +612,6 @@ impl Tree {
             let i = n as usize;
             self.mass[i] = self.mass_of(self.left[i]) + self.mass_of(self.right[i]);
             self.recompute_box(n, store, dim);
-            let (cd, cv) = (self.cut_dim[i] as usize, self.cut_value[i]);
-            let (_, lmax) = self.child_extent(self.left[i], cd, store, dim);
-            let (rmin, _) = self.child_extent(self.right[i], cd, store, dim);
-            if lmax > cv || rmin <= cv {
-                return Err("tree cut does not separate its children");
-            }
         }
         Ok(())
     }

@@ -1,0 +1,577 @@
+//! The compact binary form of the forest's state (artifact format 5): one bit stream that holds
+//! the point store, the trees and the samplers, inside the postcard encoding of [`RcfModel`]
+//! (modules, stream checkpoints). The JSON form is untouched.
+//!
+//! Lossless: every weight, cut and coordinate comes back with the same bits. What is *not* kept
+//! is the in-memory numbering, which nothing in scoring or updating depends on (slots, nodes and
+//! leaves are only identities, compared for equality; free lists only decide which number a new
+//! point or node gets). Decoding numbers everything canonically: point slots in the order the
+//! stream is rebuilt, nodes and leaves in pre-order, no free slots; a sampler's heap becomes its
+//! weights sorted descending (a valid max-heap). The one place where a heap's layout could matter
+//! is a tie between equal weights (which entry sits at the root and is evicted first), so a
+//! sampler holding two equal weights keeps its layout exactly.
+//!
+//! The encoding depends only on that semantic content, never on the numbers, so it is canonical:
+//! two models that behave alike encode alike, and `decode ∘ encode` is the identity on it.
+//!
+//! Layout (all integers little-endian bit fields; `γ` = Elias gamma of n+1; `rice` = a Rice
+//! code whose parameter leads the sequence):
+//! 1. points: shingled points are windows of consecutive readings, so they are rebuilt as chains
+//!    (each point followed by the one whose first `shingle−1` readings are its last) written as
+//!    readings: per chain its length, then the readings as indices into the sorted table of
+//!    distinct values (gap-coded), index deltas per value position rice-coded;
+//! 2. trees: leaf count, the pre-order shape (1 bit a node), cut dimensions, each leaf's point;
+//! 3. samplers: weights sorted descending, the first raw and the gaps rice-coded, and for each
+//!    the leaf it belongs to (leaf multiplicities are these counts);
+//! 4. cut values: a cut lies between the largest value of its left subtree and the smallest of
+//!    its right one along its dimension, both known from the points by then; it is written as
+//!    its position among the f64s in that interval, in as many bits as that count needs.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::sampler::Sampler;
+use crate::store::PointStore;
+use crate::tree::{LEAF, NONE, Tree, is_leaf};
+
+/// Why a compact state could not be decoded.
+pub(crate) type Error = &'static str;
+const TRUNCATED: Error = "compact forest state is truncated";
+const RANGE: Error = "compact forest state holds an out-of-range value";
+
+/// Order-preserving map of f64 bits to integers: `a < b` (as bit patterns ordered by value, with
+/// -0.0 below 0.0) iff `key(a) < key(b)`. A bijection, so every bit pattern comes back.
+#[inline]
+fn key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | 1 << 63 }
+}
+
+#[inline]
+fn unkey(k: u64) -> f64 {
+    if k >> 63 == 1 { f64::from_bits(k & !(1 << 63)) } else { f64::from_bits(!k) }
+}
+
+/// Bits needed to write any value in `0..=max`.
+#[inline]
+fn width(max: u64) -> u32 {
+    64 - max.leading_zeros()
+}
+
+/// Rice quotients at or past this are written raw (64 bits) after this many ones.
+const ESCAPE: u64 = 32;
+
+#[derive(Default)]
+struct Bits {
+    bytes: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+
+impl Bits {
+    fn put(&mut self, mut v: u64, mut w: u32) {
+        while w > 0 {
+            let take = w.min(32);
+            self.acc |= (v & ((1u64 << take) - 1)) << self.n;
+            self.n += take;
+            v = v.checked_shr(take).unwrap_or(0);
+            w -= take;
+            while self.n >= 8 {
+                self.bytes.push(self.acc as u8);
+                self.acc >>= 8;
+                self.n -= 8;
+            }
+        }
+    }
+
+    fn gamma(&mut self, v: u64) {
+        let x = v.wrapping_add(1);
+        if x == 0 {
+            // v = u64::MAX: 64 ones (no real count gets here), then the raw value.
+            self.put(u64::MAX, 64);
+            self.put(v, 64);
+            return;
+        }
+        let w = width(x);
+        self.put((1u64 << (w - 1)) - 1, w - 1);
+        self.put(0, 1);
+        self.put(x, w - 1);
+    }
+
+    fn rice(&mut self, v: u64, k: u32) {
+        let q = v >> k;
+        if q >= ESCAPE {
+            self.put((1u64 << ESCAPE) - 1, ESCAPE as u32);
+            self.put(v, 64);
+        } else {
+            self.put((1u64 << q) - 1, q as u32);
+            self.put(0, 1);
+            self.put(v, k);
+        }
+    }
+
+    /// A Rice-coded sequence with the parameter that makes it shortest (the length is known).
+    fn rice_seq(&mut self, vs: &[u64]) {
+        let cost = |k: u32| -> u64 {
+            vs.iter().map(|&v| if v >> k >= ESCAPE { ESCAPE + 64 } else { (v >> k) + 1 + u64::from(k) }).sum()
+        };
+        let k = (0..64).min_by_key(|&k| cost(k)).unwrap_or(0);
+        self.put(u64::from(k), 6);
+        for &v in vs {
+            self.rice(v, k);
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.n > 0 {
+            self.bytes.push(self.acc as u8);
+        }
+        self.bytes
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn get(&mut self, w: u32) -> Result<u64, Error> {
+        let mut v = 0u64;
+        let mut got = 0;
+        while got < w {
+            let byte = *self.bytes.get(self.pos / 8).ok_or(TRUNCATED)?;
+            let off = (self.pos % 8) as u32;
+            let take = (8 - off).min(w - got);
+            v |= ((u64::from(byte) >> off) & ((1u64 << take) - 1)) << got;
+            got += take;
+            self.pos += take as usize;
+        }
+        Ok(v)
+    }
+
+    fn ones(&mut self, max: u32) -> Result<u32, Error> {
+        let mut q = 0;
+        while q < max && self.get(1)? == 1 {
+            q += 1;
+        }
+        Ok(q)
+    }
+
+    fn gamma(&mut self) -> Result<u64, Error> {
+        let z = self.ones(64)?;
+        if z == 64 {
+            return self.get(64);
+        }
+        Ok(((1u64 << z) | self.get(z)?) - 1)
+    }
+
+    fn rice(&mut self, k: u32) -> Result<u64, Error> {
+        let q = self.ones(ESCAPE as u32)?;
+        if u64::from(q) == ESCAPE {
+            return self.get(64);
+        }
+        Ok((u64::from(q) << k) | self.get(k)?)
+    }
+
+    fn rice_k(&mut self) -> Result<u32, Error> {
+        Ok(self.get(6)? as u32)
+    }
+
+    /// A count that must fit in memory of a sane size: at most `max`.
+    fn count(&mut self, max: usize) -> Result<usize, Error> {
+        let n = self.gamma()?;
+        if n > max as u64 { Err(RANGE) } else { Ok(n as usize) }
+    }
+}
+
+/// The state the bit stream holds, in the model's own types (numbered canonically on decode).
+pub(crate) struct Forest {
+    pub(crate) store: PointStore,
+    pub(crate) trees: Vec<Tree>,
+    pub(crate) samplers: Vec<Sampler>,
+}
+
+/// The same, borrowed from a model, to encode.
+pub(crate) struct ForestRef<'a> {
+    pub(crate) store: &'a PointStore,
+    pub(crate) trees: &'a [Tree],
+    pub(crate) samplers: &'a [Sampler],
+}
+
+/// Shape of the forest, from the configuration.
+#[derive(Clone, Copy)]
+pub(crate) struct Shape {
+    /// Values per reading.
+    pub(crate) k: usize,
+    /// Readings per point.
+    pub(crate) shingle: usize,
+    /// Values per point.
+    pub(crate) dim: usize,
+    pub(crate) trees: usize,
+    pub(crate) sample_size: usize,
+}
+
+/// A tree in pre-order: its shape bits, internal nodes and leaves as in-memory references.
+struct Walk {
+    shape: Vec<bool>,
+    nodes: Vec<u32>,
+    leaves: Vec<u32>,
+}
+
+fn walk(t: &Tree) -> Walk {
+    let mut w = Walk { shape: Vec::new(), nodes: Vec::new(), leaves: Vec::new() };
+    let mut stack = Vec::new();
+    if t.root != NONE {
+        stack.push(t.root);
+    }
+    while let Some(r) = stack.pop() {
+        if is_leaf(r) {
+            w.shape.push(false);
+            w.leaves.push(r & !LEAF);
+        } else {
+            w.shape.push(true);
+            w.nodes.push(r);
+            stack.push(t.right[r as usize]);
+            stack.push(t.left[r as usize]);
+        }
+    }
+    w
+}
+
+/// The lowest key a cut above `lmax` can have: -0.0 equals 0.0 as a cut bound.
+fn cut_floor(lmax: f64) -> u64 {
+    if lmax == 0.0 { key(-0.0) } else { key(lmax) }
+}
+
+/// Encodes the forest (a validated model: each sampler holds exactly its tree's leaves).
+pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> {
+    const INCONSISTENT: Error = "sampler and tree disagree";
+    let (k, s, dim) = (shape.k, shape.shingle, shape.dim);
+    let walks: Vec<Walk> = f.trees.iter().map(walk).collect();
+    // Points in the order of their first appearance (tree by tree, leaves in pre-order).
+    let mut canon = vec![NONE; f.store.slots()];
+    let mut by_canon: Vec<u32> = Vec::new();
+    for (t, w) in f.trees.iter().zip(&walks) {
+        for &j in &w.leaves {
+            let slot = t.leaf_point[j as usize] as usize;
+            if canon[slot] == NONE {
+                canon[slot] = by_canon.len() as u32;
+                by_canon.push(slot as u32);
+            }
+        }
+    }
+    let n = by_canon.len();
+    let point = |c: usize| f.store.get(by_canon[c], dim);
+    let bits_of = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+    // Chains: a point is followed by the first unplaced point (canonical order) whose first
+    // shingle−1 readings are its last ones. Chains start at points nothing can precede, then
+    // (cycles) anywhere.
+    let overlap = (s - 1) * k;
+    let mut next: BTreeMap<Vec<u64>, Vec<u32>> = BTreeMap::new();
+    let mut suffixes: BTreeSet<Vec<u64>> = BTreeSet::new();
+    for c in (0..n).rev() {
+        next.entry(bits_of(&point(c)[..overlap])).or_default().push(c as u32);
+        suffixes.insert(bits_of(&point(c)[k..]));
+    }
+    let mut placed = vec![false; n];
+    let mut chains: Vec<Vec<u32>> = Vec::new();
+    for pass in 0..2 {
+        for c in 0..n {
+            if placed[c] || (pass == 0 && suffixes.contains(&bits_of(&point(c)[..overlap]))) {
+                continue;
+            }
+            placed[c] = true;
+            let mut chain = vec![c as u32];
+            let mut cur = c;
+            while let Some(list) = next.get_mut(&bits_of(&point(cur)[k..])) {
+                while list.last().is_some_and(|&x| placed[x as usize]) {
+                    list.pop();
+                }
+                let Some(x) = list.pop() else { break };
+                placed[x as usize] = true;
+                chain.push(x);
+                cur = x as usize;
+            }
+            chains.push(chain);
+        }
+    }
+    // Final slot numbers: the order the chains write the points.
+    let mut slot_id = vec![NONE; f.store.slots()];
+    let mut values: Vec<f64> = Vec::new();
+    for (i, &c) in chains.iter().flatten().enumerate() {
+        slot_id[by_canon[c as usize] as usize] = i as u32;
+    }
+    for chain in &chains {
+        values.extend_from_slice(point(chain[0] as usize));
+        for &c in &chain[1..] {
+            values.extend_from_slice(&point(c as usize)[dim - k..]);
+        }
+    }
+    let mut out = Bits::default();
+    out.gamma(n as u64);
+    out.gamma(chains.len() as u64);
+    for chain in &chains {
+        out.gamma(chain.len() as u64 - 1);
+    }
+    let mut table: Vec<u64> = values.iter().map(|&v| key(v)).collect();
+    table.sort_unstable();
+    table.dedup();
+    out.gamma(table.len() as u64);
+    if let Some(&first) = table.first() {
+        out.put(first, 64);
+        let gaps: Vec<u64> = table.windows(2).map(|w| w[1] - w[0] - 1).collect();
+        out.rice_seq(&gaps);
+    }
+    let mut last = vec![0u64; k];
+    let deltas: Vec<u64> = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let at = table.binary_search(&key(v)).unwrap_or(0) as u64;
+            let d = at.wrapping_sub(last[i % k]) as i64;
+            last[i % k] = at;
+            ((d << 1) ^ (d >> 63)) as u64
+        })
+        .collect();
+    out.rice_seq(&deltas);
+    // Trees.
+    let (wdim, wslot) = (width(dim as u64 - 1), width((n as u64).saturating_sub(1)));
+    for (t, w) in f.trees.iter().zip(&walks) {
+        out.gamma(w.leaves.len() as u64);
+        for &b in &w.shape {
+            out.put(u64::from(b), 1);
+        }
+        for &nd in &w.nodes {
+            out.put(u64::from(t.cut_dim[nd as usize]), wdim);
+        }
+        for &j in &w.leaves {
+            out.put(u64::from(slot_id[t.leaf_point[j as usize] as usize]), wslot);
+        }
+    }
+    // Samplers: each entry's leaf (pre-order index), found through its point.
+    let mut leaf_of = vec![NONE; f.store.slots()];
+    for ((t, w), smp) in f.trees.iter().zip(&walks).zip(f.samplers) {
+        for (i, &j) in w.leaves.iter().enumerate() {
+            leaf_of[t.leaf_point[j as usize] as usize] = i as u32;
+        }
+        let mut entries: Vec<(f64, u32)> = Vec::with_capacity(smp.weights.len());
+        for (&wt, &p) in smp.weights.iter().zip(&smp.points) {
+            let leaf = *leaf_of.get(p as usize).ok_or(INCONSISTENT)?;
+            if leaf == NONE {
+                return Err(INCONSISTENT);
+            }
+            entries.push((wt, leaf));
+        }
+        let mut sorted = entries.clone();
+        sorted.sort_unstable_by(|a, b| key(b.0).cmp(&key(a.0)).then(a.1.cmp(&b.1)));
+        let tie = sorted.windows(2).any(|p| p[0].0 == p[1].0);
+        out.put(u64::from(tie), 1);
+        out.gamma(entries.len() as u64);
+        let wleaf = width((w.leaves.len() as u64).saturating_sub(1));
+        if tie {
+            for &(wt, leaf) in &entries {
+                out.put(wt.to_bits(), 64);
+                out.put(u64::from(leaf), wleaf);
+            }
+        } else if let Some(&(first, _)) = sorted.first() {
+            out.put(key(first), 64);
+            let gaps: Vec<u64> = sorted.windows(2).map(|p| key(p[0].0) - key(p[1].0) - 1).collect();
+            out.rice_seq(&gaps);
+            for &(_, leaf) in &sorted {
+                out.put(u64::from(leaf), wleaf);
+            }
+        }
+        for &j in &w.leaves {
+            leaf_of[t.leaf_point[j as usize] as usize] = NONE;
+        }
+    }
+    // Cut values, between their children's extents (the in-memory boxes are exact).
+    for (t, w) in f.trees.iter().zip(&walks) {
+        for &nd in &w.nodes {
+            let (lo, hi) = t.cut_bounds(nd, &f.store, dim);
+            let (lo, hi) = (cut_floor(lo), key(hi));
+            let cv = key(t.cut_value[nd as usize]);
+            if cv < lo || cv >= hi {
+                return Err("tree cut does not separate its children");
+            }
+            out.put(cv - lo, width(hi - lo - 1));
+        }
+    }
+    Ok(out.finish())
+}
+
+/// Decodes [`encode`] output into canonically numbered parts (the caller validates the model).
+pub(crate) fn decode(bytes: &[u8], shape: Shape) -> Result<Forest, Error> {
+    let (k, s, dim) = (shape.k, shape.shingle, shape.dim);
+    let mut r = Reader { bytes, pos: 0 };
+    // Every point is a leaf of some tree, so there are at most trees × sample_size of them.
+    let max_points = shape.trees.saturating_mul(shape.sample_size);
+    let n = r.count(max_points)?;
+    let n_chains = r.count(n)?;
+    let mut chain_len = Vec::with_capacity(n_chains);
+    let mut total = 0usize;
+    for _ in 0..n_chains {
+        let len = r.count(n)? + 1;
+        total += len;
+        if total > n {
+            return Err(RANGE);
+        }
+        chain_len.push(len);
+    }
+    if total != n {
+        return Err("compact forest state: chains do not hold every point");
+    }
+    let n_values = (n_chains * (s - 1) + n) * k;
+    let t_len = r.count(n_values)?;
+    let mut table = Vec::with_capacity(t_len);
+    if t_len > 0 {
+        let mut at = r.get(64)?;
+        table.push(at);
+        let kk = r.rice_k()?;
+        for _ in 1..t_len {
+            at = at.checked_add(r.rice(kk)?).and_then(|a| a.checked_add(1)).ok_or(RANGE)?;
+            table.push(at);
+        }
+    }
+    let kk = r.rice_k()?;
+    let mut last = vec![0u64; k];
+    let mut values = Vec::with_capacity(n_values);
+    for i in 0..n_values {
+        let z = r.rice(kk)?;
+        let d = ((z >> 1) as i64) ^ -((z & 1) as i64);
+        let at = last[i % k].wrapping_add(d as u64);
+        last[i % k] = at;
+        let v = *table.get(usize::try_from(at).map_err(|_| RANGE)?).ok_or(RANGE)?;
+        values.push(unkey(v));
+    }
+    let mut store_values = Vec::with_capacity(n * dim);
+    let mut start = 0;
+    for &len in &chain_len {
+        for i in 0..len {
+            let at = (start + i * k)..(start + i * k + dim);
+            store_values.extend_from_slice(&values[at]);
+        }
+        start += (len + s - 1) * k;
+    }
+    let mut refs = vec![0u32; n];
+    // Trees.
+    let (wdim, wslot) = (width(dim as u64 - 1), width((n as u64).saturating_sub(1)));
+    let mut trees = Vec::with_capacity(shape.trees);
+    for _ in 0..shape.trees {
+        let leaves = r.count(shape.sample_size)?;
+        let mut t = Tree::new();
+        if leaves > 0 {
+            let mut stack: Vec<u32> = Vec::new();
+            let mut placed_root = false;
+            while !placed_root || !stack.is_empty() {
+                let internal = r.get(1)? == 1;
+                let me = if internal {
+                    if t.left.len() + 1 >= leaves {
+                        return Err("compact forest state: tree shape does not match its leaves");
+                    }
+                    t.cut_dim.push(0);
+                    t.cut_value.push(0.0);
+                    t.left.push(NONE);
+                    t.right.push(NONE);
+                    (t.left.len() - 1) as u32
+                } else {
+                    t.leaf_point.push(0);
+                    t.leaf_mass.push(0);
+                    (t.leaf_point.len() - 1) as u32 | LEAF
+                };
+                if let Some(&p) = stack.last() {
+                    if t.left[p as usize] == NONE {
+                        t.left[p as usize] = me;
+                    } else {
+                        t.right[p as usize] = me;
+                        stack.pop();
+                    }
+                } else {
+                    t.root = me;
+                    placed_root = true;
+                }
+                if internal {
+                    stack.push(me);
+                }
+            }
+            if t.leaf_point.len() != leaves {
+                return Err("compact forest state: tree shape does not match its leaves");
+            }
+            for d in &mut t.cut_dim {
+                *d = r.get(wdim)? as u32;
+            }
+            for p in &mut t.leaf_point {
+                let v = r.get(wslot)?;
+                if v >= n as u64 {
+                    return Err(RANGE);
+                }
+                *p = v as u32;
+            }
+        }
+        trees.push(t);
+    }
+    // Samplers; leaf multiplicities and point references follow from them.
+    let mut samplers = Vec::with_capacity(shape.trees);
+    for t in &mut trees {
+        let tie = r.get(1)? == 1;
+        let len = r.count(shape.sample_size)?;
+        let wleaf = width((t.leaf_point.len() as u64).saturating_sub(1));
+        let mut smp = Sampler::new();
+        let mut leaf = |r: &mut Reader<'_>, t: &mut Tree| -> Result<u32, Error> {
+            let j = r.get(wleaf)? as usize;
+            let m = t.leaf_mass.get_mut(j).ok_or(RANGE)?;
+            *m += 1;
+            let p = t.leaf_point[j];
+            refs[p as usize] += 1;
+            Ok(p)
+        };
+        if tie {
+            for _ in 0..len {
+                let w = f64::from_bits(r.get(64)?);
+                let p = leaf(&mut r, t)?;
+                smp.weights.push(w);
+                smp.points.push(p);
+            }
+        } else if len > 0 {
+            let mut at = r.get(64)?;
+            let kk = r.rice_k()?;
+            let mut keys = vec![at];
+            for _ in 1..len {
+                at = at.checked_sub(r.rice(kk)?).and_then(|a| a.checked_sub(1)).ok_or(RANGE)?;
+                keys.push(at);
+            }
+            for kw in keys {
+                let p = leaf(&mut r, t)?;
+                smp.weights.push(unkey(kw));
+                smp.points.push(p);
+            }
+        }
+        samplers.push(smp);
+    }
+    let store = PointStore::from_parts(store_values, refs);
+    // Cut values, once the boxes are known.
+    for t in &mut trees {
+        if t.leaf_mass.contains(&0) {
+            return Err("compact forest state: a tree leaf has no sampler entry");
+        }
+        t.derive(&store, dim)?;
+        for nd in 0..t.cut_dim.len() {
+            let (lo, hi) = t.cut_bounds(nd as u32, &store, dim);
+            let (lo, hi) = (cut_floor(lo), key(hi));
+            if hi <= lo {
+                return Err("tree cut does not separate its children");
+            }
+            let off = r.get(width(hi - lo - 1))?;
+            if off >= hi - lo {
+                return Err(RANGE);
+            }
+            t.cut_value[nd] = unkey(lo + off);
+        }
+    }
+    if r.pos.div_ceil(8) != bytes.len() {
+        return Err("compact forest state has trailing bytes");
+    }
+    Ok(Forest { store, trees, samplers })
+}
