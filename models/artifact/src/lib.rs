@@ -39,11 +39,15 @@ pub use scorekit_rcf::RcfModel;
 /// load.
 /// 4: RCF postcard (modules, stream checkpoints) writes the point store as indices into a table
 /// of distinct values and child references without the leaf bit; the JSON is unchanged.
-pub const FORMAT_VERSION: u32 = 4;
+/// 5: RCF postcard writes the forest as one compact, lossless bit stream (points as windows of
+/// the readings, cuts as positions between their children's values, sorted gap-coded sampler
+/// weights; `scorekit_rcf::RcfModel`), numbered canonically on load; the JSON is unchanged, and
+/// format-4 postcard RCF state (stream checkpoints) still loads.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Whether JSON of `format` for a `family` model still loads: GBT files of every earlier format
 /// (their JSON only gained the importance; per-node gains still load); RCF and forecaster files
-/// from format 2 on (formats 3 and 4 changed only GBT JSON and RCF postcard).
+/// from format 2 on (formats 3 to 5 changed only GBT JSON and RCF postcard).
 fn json_format_readable(format: u32, family: Family) -> bool {
     let oldest = match family {
         Family::Gbt => 1,
