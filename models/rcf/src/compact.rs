@@ -27,7 +27,6 @@
 //!    its right one along its dimension, both known from the points by then; it is written as
 //!    its position among the f64s in that interval, in as many bits as that count needs.
 
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -240,6 +239,39 @@ fn walk(t: &Tree) -> Walk {
     w
 }
 
+/// Heapsort of `v` by `cmp`: one small non-generic routine instead of the standard library's
+/// sorts, which would each add kilobytes of code to the guest.
+fn sort_by(v: &mut [u32], cmp: &dyn Fn(u32, u32) -> core::cmp::Ordering) {
+    let n = v.len();
+    let sift = |v: &mut [u32], mut i: usize, end: usize| loop {
+        let mut m = i;
+        for c in [2 * i + 1, 2 * i + 2] {
+            if c < end && cmp(v[c], v[m]).is_gt() {
+                m = c;
+            }
+        }
+        if m == i {
+            return;
+        }
+        v.swap(i, m);
+        i = m;
+    };
+    for i in (0..n / 2).rev() {
+        sift(v, i, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift(v, 0, end);
+    }
+}
+
+/// Sorts keys ascending (through [`sort_by`] on their positions).
+fn sort_keys(keys: &mut Vec<u64>) {
+    let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+    sort_by(&mut order, &|a, b| keys[a as usize].cmp(&keys[b as usize]));
+    *keys = order.iter().map(|&i| keys[i as usize]).collect();
+}
+
 /// The lowest key a cut above `lmax` can have: -0.0 equals 0.0 as a cut bound.
 fn cut_floor(lmax: f64) -> u64 {
     if lmax == 0.0 { key(-0.0) } else { key(lmax) }
@@ -264,35 +296,62 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
     }
     let n = by_canon.len();
     let point = |c: usize| f.store.get(by_canon[c], dim);
-    let bits_of = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
-    // Chains: a point is followed by the first unplaced point (canonical order) whose first
-    // shingle−1 readings are its last ones. Chains start at points nothing can precede, then
-    // (cycles) anywhere.
+    // Chains: a point is followed by the first unplaced point (in the order of their values)
+    // whose first shingle−1 readings are its last ones. Chains start at points nothing can
+    // precede, then (cycles) anywhere. Sorted arrays rather than maps keep the guest small.
     let overlap = (s - 1) * k;
-    let mut next: BTreeMap<Vec<u64>, Vec<u32>> = BTreeMap::new();
-    let mut suffixes: BTreeSet<Vec<u64>> = BTreeSet::new();
-    for c in (0..n).rev() {
-        next.entry(bits_of(&point(c)[..overlap])).or_default().push(c as u32);
-        suffixes.insert(bits_of(&point(c)[k..]));
+    let cmp_bits = |a: &[f64], b: &[f64]| {
+        a.iter().map(|v| v.to_bits()).cmp(b.iter().map(|v| v.to_bits()))
+    };
+    let mut fwd: Vec<u32> = (0..n as u32).collect();
+    sort_by(&mut fwd, &|a, b| cmp_bits(point(a as usize), point(b as usize)).then(a.cmp(&b)));
+    let mut bwd: Vec<u32> = (0..n as u32).collect();
+    sort_by(&mut bwd, &|a, b| cmp_bits(&point(a as usize)[k..], &point(b as usize)[k..]));
+    // Points (positions in `fwd`) whose first `overlap` values equal `x`.
+    let starting = |x: &[f64]| -> (usize, usize) {
+        let lo = fwd.partition_point(|&c| cmp_bits(&point(c as usize)[..overlap], x).is_lt());
+        let hi = fwd.partition_point(|&c| cmp_bits(&point(c as usize)[..overlap], x).is_le());
+        (lo, hi)
+    };
+    let has_pred = |c: usize| {
+        let x = &point(c)[..overlap];
+        let i = bwd.partition_point(|&q| cmp_bits(&point(q as usize)[k..], x).is_lt());
+        bwd.get(i).is_some_and(|&q| cmp_bits(&point(q as usize)[k..], x).is_eq())
+    };
+    // First unplaced position in `fwd` at or after `i` (skip pointers, path-halving).
+    let mut skip: Vec<u32> = (0..=n as u32).collect();
+    fn first_free(skip: &mut [u32], mut i: usize) -> usize {
+        while skip[i] as usize != i {
+            let next = skip[i] as usize;
+            skip[i] = skip[next];
+            i = next;
+        }
+        i
+    }
+    let mut at_fwd = vec![0u32; n];
+    for (i, &c) in fwd.iter().enumerate() {
+        at_fwd[c as usize] = i as u32;
     }
     let mut placed = vec![false; n];
     let mut chains: Vec<Vec<u32>> = Vec::new();
     for pass in 0..2 {
         for c in 0..n {
-            if placed[c] || (pass == 0 && suffixes.contains(&bits_of(&point(c)[..overlap]))) {
+            if placed[c] || (pass == 0 && has_pred(c)) {
                 continue;
             }
-            placed[c] = true;
-            let mut chain = vec![c as u32];
+            let mut chain = Vec::new();
             let mut cur = c;
-            while let Some(list) = next.get_mut(&bits_of(&point(cur)[k..])) {
-                while list.last().is_some_and(|&x| placed[x as usize]) {
-                    list.pop();
+            loop {
+                placed[cur] = true;
+                let i = at_fwd[cur] as usize;
+                skip[i] = i as u32 + 1;
+                chain.push(cur as u32);
+                let (lo, hi) = starting(&point(cur)[k..]);
+                let next = first_free(&mut skip, lo);
+                if next >= hi {
+                    break;
                 }
-                let Some(x) = list.pop() else { break };
-                placed[x as usize] = true;
-                chain.push(x);
-                cur = x as usize;
+                cur = fwd[next] as usize;
             }
             chains.push(chain);
         }
@@ -316,7 +375,7 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
         out.gamma(chain.len() as u64 - 1);
     }
     let mut table: Vec<u64> = values.iter().map(|&v| key(v)).collect();
-    table.sort_unstable();
+    sort_keys(&mut table);
     table.dedup();
     out.gamma(table.len() as u64);
     if let Some(&first) = table.first() {
@@ -364,8 +423,12 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
             }
             entries.push((wt, leaf));
         }
-        let mut sorted = entries.clone();
-        sorted.sort_unstable_by(|a, b| key(b.0).cmp(&key(a.0)).then(a.1.cmp(&b.1)));
+        let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+        sort_by(&mut order, &|a, b| {
+            let (x, y) = (entries[a as usize], entries[b as usize]);
+            key(y.0).cmp(&key(x.0)).then(x.1.cmp(&y.1))
+        });
+        let sorted: Vec<(f64, u32)> = order.iter().map(|&i| entries[i as usize]).collect();
         let tie = sorted.windows(2).any(|p| p[0].0 == p[1].0);
         out.put(u64::from(tie), 1);
         out.gamma(entries.len() as u64);
