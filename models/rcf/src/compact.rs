@@ -17,15 +17,16 @@
 //! Layout (all integers little-endian bit fields; `γ` = Elias gamma of n+1; `rice` = a Rice
 //! code whose parameter leads the sequence):
 //! 1. points: shingled points are windows of consecutive readings, so they are rebuilt as chains
-//!    (each point followed by the one whose first `shingle−1` readings are its last) written as
-//!    readings: per chain its length, then the readings as indices into the sorted table of
-//!    distinct values (gap-coded), index deltas per value position rice-coded;
+//!    (each point followed by one that starts with its last readings, shifted by one reading or,
+//!    where the stream between them was not sampled, a few) written as readings: per chain its
+//!    length, each link's shift, then the readings as indices into the sorted table of distinct
+//!    values (gap-coded), index deltas per value position rice-coded;
 //! 2. trees: leaf count, the pre-order shape (1 bit a node), cut dimensions, each leaf's point;
 //! 3. samplers: weights sorted descending, the first raw and the gaps rice-coded, and for each
 //!    the leaf it belongs to (leaf multiplicities are these counts);
 //! 4. cut values: a cut lies between the largest value of its left subtree and the smallest of
 //!    its right one along its dimension, both known from the points by then; it is written as
-//!    its position among the f64s in that interval, in as many bits as that count needs.
+//!    its position among the f64s in that interval, in truncated binary of that count.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -81,6 +82,20 @@ impl Bits {
                 self.acc >>= 8;
                 self.n -= 8;
             }
+        }
+    }
+
+    /// `v` in `0..n` (n ≥ 1) in truncated binary: ⌊log₂ n⌋ or one more bit, never wasting
+    /// most of a bit as a fixed width would when `n` is not a power of two.
+    fn below(&mut self, v: u64, n: u64) {
+        let k = 63 - n.leading_zeros();
+        let u = ((1u128 << (k + 1)) - u128::from(n)) as u64;
+        if v < u {
+            self.put(v, k);
+        } else {
+            let w = u128::from(v) + u128::from(u);
+            self.put((w >> 1) as u64, k);
+            self.put((w & 1) as u64, 1);
         }
     }
 
@@ -156,6 +171,15 @@ impl Reader<'_> {
             q += 1;
         }
         Ok(q)
+    }
+
+    /// [`Bits::below`]'s value; an error if it is not below `n`.
+    fn below(&mut self, n: u64) -> Result<u64, Error> {
+        let k = 63 - n.leading_zeros();
+        let u = ((1u128 << (k + 1)) - u128::from(n)) as u64;
+        let x = self.get(k)?;
+        let v = if x < u { x } else { ((u128::from(x) << 1 | u128::from(self.get(1)?)) - u128::from(u)) as u64 };
+        if v < n { Ok(v) } else { Err(RANGE) }
     }
 
     fn gamma(&mut self) -> Result<u64, Error> {
@@ -272,9 +296,12 @@ fn sort_keys(keys: &mut Vec<u64>) {
     *keys = order.iter().map(|&i| keys[i as usize]).collect();
 }
 
-/// The lowest key a cut above `lmax` can have: -0.0 equals 0.0 as a cut bound.
-fn cut_floor(lmax: f64) -> u64 {
-    if lmax == 0.0 { key(-0.0) } else { key(lmax) }
+/// The interval of keys a cut between `lmax` and `rmin` can have (`lmax ≤ cut < rmin`). A zero
+/// bound counts as -0.0 whatever its sign: boxes grown point by point and boxes rebuilt on load
+/// may hold zeros of different signs (min/max of ±0), which must not change the encoding.
+fn cut_keys(lmax: f64, rmin: f64) -> (u64, u64) {
+    let k = |v: f64| if v == 0.0 { key(-0.0) } else { key(v) };
+    (k(lmax), k(rmin))
 }
 
 /// Encodes the forest (a validated model: each sampler holds exactly its tree's leaves).
@@ -297,26 +324,40 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
     let n = by_canon.len();
     let point = |c: usize| f.store.get(by_canon[c], dim);
     // Chains: a point is followed by the first unplaced point (in the order of their values)
-    // whose first shingle−1 readings are its last ones. Chains start at points nothing can
+    // that repeats its last readings: shifted by one reading if there is one, else by two, and
+    // so on (the stream between them was not sampled). Chains start at points nothing can
     // precede, then (cycles) anywhere. Sorted arrays rather than maps keep the guest small.
-    let overlap = (s - 1) * k;
+    let max_shift = (s - 1).max(1);
     let cmp_bits = |a: &[f64], b: &[f64]| {
         a.iter().map(|v| v.to_bits()).cmp(b.iter().map(|v| v.to_bits()))
+    };
+    // The first `l` readings of point `c` taken from the last one backwards.
+    let rev = |c: usize, l: usize| {
+        let p = point(c);
+        (0..l).rev().flat_map(move |r| p[r * k..(r + 1) * k].iter().map(|v| v.to_bits()))
+    };
+    let tail_rev = |c: usize, l: usize| {
+        let p = point(c);
+        (s - l..s).rev().flat_map(move |r| p[r * k..(r + 1) * k].iter().map(|v| v.to_bits()))
     };
     let mut fwd: Vec<u32> = (0..n as u32).collect();
     sort_by(&mut fwd, &|a, b| cmp_bits(point(a as usize), point(b as usize)).then(a.cmp(&b)));
     let mut bwd: Vec<u32> = (0..n as u32).collect();
-    sort_by(&mut bwd, &|a, b| cmp_bits(&point(a as usize)[k..], &point(b as usize)[k..]));
-    // Points (positions in `fwd`) whose first `overlap` values equal `x`.
+    sort_by(&mut bwd, &|a, b| tail_rev(a as usize, s).cmp(tail_rev(b as usize, s)));
+    // Positions in `fwd` of the points whose first values are `x`.
     let starting = |x: &[f64]| -> (usize, usize) {
-        let lo = fwd.partition_point(|&c| cmp_bits(&point(c as usize)[..overlap], x).is_lt());
-        let hi = fwd.partition_point(|&c| cmp_bits(&point(c as usize)[..overlap], x).is_le());
+        let head = |c: u32| &point(c as usize)[..x.len()];
+        let lo = fwd.partition_point(|&c| cmp_bits(head(c), x).is_lt());
+        let hi = fwd.partition_point(|&c| cmp_bits(head(c), x).is_le());
         (lo, hi)
     };
+    // Whether some point ends with the first `l` readings of `c`, for some 1 ≤ l < shingle.
     let has_pred = |c: usize| {
-        let x = &point(c)[..overlap];
-        let i = bwd.partition_point(|&q| cmp_bits(&point(q as usize)[k..], x).is_lt());
-        bwd.get(i).is_some_and(|&q| cmp_bits(&point(q as usize)[k..], x).is_eq())
+        s == 1
+            || (1..s).any(|l| {
+                let i = bwd.partition_point(|&q| tail_rev(q as usize, l).cmp(rev(c, l)).is_lt());
+                bwd.get(i).is_some_and(|&q| tail_rev(q as usize, l).eq(rev(c, l)))
+            })
     };
     // First unplaced position in `fwd` at or after `i` (skip pointers, path-halving).
     let mut skip: Vec<u32> = (0..=n as u32).collect();
@@ -333,25 +374,27 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
         at_fwd[c as usize] = i as u32;
     }
     let mut placed = vec![false; n];
-    let mut chains: Vec<Vec<u32>> = Vec::new();
+    // (point, shift from the previous point in readings; 0 for a chain's first).
+    let mut chains: Vec<Vec<(u32, u32)>> = Vec::new();
     for pass in 0..2 {
         for c in 0..n {
             if placed[c] || (pass == 0 && has_pred(c)) {
                 continue;
             }
             let mut chain = Vec::new();
-            let mut cur = c;
+            let (mut cur, mut shift) = (c, 0);
             loop {
                 placed[cur] = true;
                 let i = at_fwd[cur] as usize;
                 skip[i] = i as u32 + 1;
-                chain.push(cur as u32);
-                let (lo, hi) = starting(&point(cur)[k..]);
-                let next = first_free(&mut skip, lo);
-                if next >= hi {
-                    break;
-                }
-                cur = fwd[next] as usize;
+                chain.push((cur as u32, shift as u32));
+                let found = (1..=max_shift).find_map(|j| {
+                    let (lo, hi) = starting(&point(cur)[j * k..]);
+                    let next = first_free(&mut skip, lo);
+                    (next < hi).then(|| (fwd[next] as usize, j))
+                });
+                let Some((next, j)) = found else { break };
+                (cur, shift) = (next, j);
             }
             chains.push(chain);
         }
@@ -359,13 +402,13 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
     // Final slot numbers: the order the chains write the points.
     let mut slot_id = vec![NONE; f.store.slots()];
     let mut values: Vec<f64> = Vec::new();
-    for (i, &c) in chains.iter().flatten().enumerate() {
+    for (i, &(c, _)) in chains.iter().flatten().enumerate() {
         slot_id[by_canon[c as usize] as usize] = i as u32;
     }
     for chain in &chains {
-        values.extend_from_slice(point(chain[0] as usize));
-        for &c in &chain[1..] {
-            values.extend_from_slice(&point(c as usize)[dim - k..]);
+        values.extend_from_slice(point(chain[0].0 as usize));
+        for &(c, j) in &chain[1..] {
+            values.extend_from_slice(&point(c as usize)[dim - j as usize * k..]);
         }
     }
     let mut out = Bits::default();
@@ -374,6 +417,8 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
     for chain in &chains {
         out.gamma(chain.len() as u64 - 1);
     }
+    let shifts: Vec<u64> = chains.iter().flat_map(|c| c[1..].iter().map(|&(_, j)| u64::from(j) - 1)).collect();
+    out.rice_seq(&shifts);
     let mut table: Vec<u64> = values.iter().map(|&v| key(v)).collect();
     sort_keys(&mut table);
     table.dedup();
@@ -454,12 +499,12 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
     for (t, w) in f.trees.iter().zip(&walks) {
         for &nd in &w.nodes {
             let (lo, hi) = t.cut_bounds(nd, &f.store, dim);
-            let (lo, hi) = (cut_floor(lo), key(hi));
+            let (lo, hi) = cut_keys(lo, hi);
             let cv = key(t.cut_value[nd as usize]);
             if cv < lo || cv >= hi {
                 return Err("tree cut does not separate its children");
             }
-            out.put(cv - lo, width(hi - lo - 1));
+            out.below(cv - lo, hi - lo);
         }
     }
     Ok(out.finish())
@@ -486,7 +531,19 @@ pub(crate) fn decode(bytes: &[u8], shape: Shape) -> Result<Forest, Error> {
     if total != n {
         return Err("compact forest state: chains do not hold every point");
     }
-    let n_values = (n_chains * (s - 1) + n) * k;
+    let max_shift = (s - 1).max(1);
+    let kk = r.rice_k()?;
+    let mut shifts = Vec::with_capacity(n - n_chains);
+    let mut n_readings = n_chains * s;
+    for _ in 0..n - n_chains {
+        let j = r.rice(kk)?.saturating_add(1);
+        if j > max_shift as u64 {
+            return Err(RANGE);
+        }
+        n_readings += j as usize;
+        shifts.push(j as usize);
+    }
+    let n_values = n_readings * k;
     let t_len = r.count(n_values)?;
     let mut table = Vec::with_capacity(t_len);
     if t_len > 0 {
@@ -510,13 +567,15 @@ pub(crate) fn decode(bytes: &[u8], shape: Shape) -> Result<Forest, Error> {
         values.push(unkey(v));
     }
     let mut store_values = Vec::with_capacity(n * dim);
-    let mut start = 0;
+    let (mut start, mut shift) = (0, shifts.iter());
     for &len in &chain_len {
         for i in 0..len {
-            let at = (start + i * k)..(start + i * k + dim);
-            store_values.extend_from_slice(&values[at]);
+            if i > 0 {
+                start += shift.next().copied().unwrap_or(0) * k;
+            }
+            store_values.extend_from_slice(&values[start..start + dim]);
         }
-        start += (len + s - 1) * k;
+        start += dim;
     }
     let mut refs = vec![0u32; n];
     // Trees.
@@ -622,14 +681,11 @@ pub(crate) fn decode(bytes: &[u8], shape: Shape) -> Result<Forest, Error> {
         t.derive(&store, dim)?;
         for nd in 0..t.cut_dim.len() {
             let (lo, hi) = t.cut_bounds(nd as u32, &store, dim);
-            let (lo, hi) = (cut_floor(lo), key(hi));
+            let (lo, hi) = cut_keys(lo, hi);
             if hi <= lo {
                 return Err("tree cut does not separate its children");
             }
-            let off = r.get(width(hi - lo - 1))?;
-            if off >= hi - lo {
-                return Err(RANGE);
-            }
+            let off = r.below(hi - lo)?;
             t.cut_value[nd] = unkey(lo + off);
         }
     }
