@@ -19,8 +19,9 @@
 //! 1. points: shingled points are windows of consecutive readings, so they are rebuilt as chains
 //!    (each point followed by one that starts with its last readings, shifted by one reading or,
 //!    where the stream between them was not sampled, a few) written as readings: per chain its
-//!    length, each link's shift, then the readings as indices into the sorted table of distinct
-//!    values (gap-coded), index deltas per value position rice-coded;
+//!    length, each link's shift, then the readings as indices into the table of distinct values
+//!    (decimals as sorted gap-coded integers at a common exponent, the rest as sorted gap-coded
+//!    bit patterns), index deltas per value position rice-coded;
 //! 2. trees: leaf count, the pre-order shape (1 bit a node), cut dimensions, each leaf's point;
 //! 3. samplers: weights sorted descending, the first raw and the gaps rice-coded, and for each
 //!    the leaf it belongs to (leaf multiplicities are these counts);
@@ -30,6 +31,9 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
+
+use alloc::string::ToString;
+use scorekit_core::decimal::Decimal;
 
 use crate::sampler::Sampler;
 use crate::store::PointStore;
@@ -296,6 +300,128 @@ fn sort_keys(keys: &mut Vec<u64>) {
     *keys = order.iter().map(|&i| keys[i as usize]).collect();
 }
 
+/// `x` as `m × 10^e` with `m` as small as it goes, read off its shortest decimal form (the digits
+/// that read back to the same bits); `None` if `m` does not fit in 64 bits. Sign apart.
+fn decimal_parts(x: f64) -> Option<(bool, u64, i32)> {
+    let text = Decimal(x).to_string();
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.as_str()),
+    };
+    let mut m: u64 = 0;
+    let mut e: i32 = 0;
+    let mut after_point = false;
+    for ch in digits.chars() {
+        match ch {
+            '.' => after_point = true,
+            '0'..='9' => {
+                m = m.checked_mul(10)?.checked_add(u64::from(ch as u8 - b'0'))?;
+                if after_point {
+                    e -= 1;
+                }
+            }
+            _ => return None,
+        }
+    }
+    while m != 0 && m % 10 == 0 {
+        m /= 10;
+        e += 1;
+    }
+    Some((neg, m, e))
+}
+
+/// The f64 nearest to `±m × 10^e` (core's correctly rounded parser).
+fn from_decimal(neg: bool, m: u64, e: i32) -> Option<f64> {
+    let x: f64 = alloc::format!("{m}e{e}").parse().ok()?;
+    Some(if neg { -x } else { x })
+}
+
+/// Writes the distinct values (`keys`, ascending) and returns each one's position in the order
+/// they are read back. Readings are usually decimals of a few digits, which take far fewer bits
+/// as integers at a common decimal exponent than as f64 bit patterns: the values that are
+/// exactly `±M × 10^E` (E the commonest exponent, M in 64 bits) are written so, negatives and
+/// positives each as sorted gap-coded `M`s; the others as their bit patterns, gap-coded too.
+/// Read back: the others, then the negatives, then the positives.
+fn write_table(out: &mut Bits, keys: &[u64]) -> Vec<u32> {
+    let parts: Vec<Option<(bool, u64, i32)>> = keys.iter().map(|&k| decimal_parts(unkey(k))).collect();
+    let mut exps: Vec<u64> = parts.iter().flatten().map(|p| (i64::from(p.2) + (1 << 20)) as u64).collect();
+    sort_keys(&mut exps);
+    let (mut best, mut best_run, mut run) = (0u64, 0usize, 0usize);
+    for (i, &x) in exps.iter().enumerate() {
+        run = if i > 0 && exps[i - 1] == x { run + 1 } else { 1 };
+        if run > best_run {
+            (best, best_run) = (x, run);
+        }
+    }
+    let e0 = best as i64 - (1 << 20);
+    let e0 = e0 as i32;
+    let at_e0 = |p: &Option<(bool, u64, i32)>, k: u64| -> Option<(bool, u64)> {
+        let (neg, m, e) = (*p)?;
+        let mut big = m;
+        for _ in 0..(e - e0).max(0) {
+            big = big.checked_mul(10)?;
+        }
+        if e < e0 || from_decimal(neg, big, e0)?.to_bits() != unkey(k).to_bits() {
+            return None;
+        }
+        Some((neg, big))
+    };
+    let mut others = Vec::new();
+    let (mut neg, mut pos) = (Vec::new(), Vec::new());
+    for (i, (p, &k)) in parts.iter().zip(keys).enumerate() {
+        match at_e0(p, k) {
+            None => others.push((k, i)),
+            Some((true, m)) => neg.push((m, i)),
+            Some((false, m)) => pos.push((m, i)),
+        }
+    }
+    // Negatives come in descending key order: ascending magnitude is the reverse.
+    neg.reverse();
+    let zz = i64::from(e0);
+    out.gamma(((zz << 1) ^ (zz >> 63)) as u64);
+    let mut order = vec![0u32; keys.len()];
+    let mut next = 0u32;
+    for list in [&others, &neg, &pos] {
+        out.gamma(list.len() as u64);
+        if let Some(&(first, _)) = list.first() {
+            out.put(first, 64);
+            let gaps: Vec<u64> = list.windows(2).map(|w| w[1].0 - w[0].0 - 1).collect();
+            out.rice_seq(&gaps);
+        }
+        for &(_, i) in list.iter() {
+            order[i] = next;
+            next += 1;
+        }
+    }
+    order
+}
+
+/// Reads [`write_table`]'s values, in its read-back order (at most `max` of them).
+fn read_table(r: &mut Reader<'_>, max: usize) -> Result<Vec<f64>, Error> {
+    let z = r.gamma()?;
+    let e0 = ((z >> 1) as i64) ^ -((z & 1) as i64);
+    let e0 = i32::try_from(e0).ok().filter(|e| e.abs() <= 400).ok_or(RANGE)?;
+    let mut table = Vec::new();
+    for list in 0..3 {
+        let len = r.count(max - table.len())?;
+        if len == 0 {
+            continue;
+        }
+        let mut at = r.get(64)?;
+        let kk = r.rice_k()?;
+        for i in 0..len {
+            if i > 0 {
+                at = at.checked_add(r.rice(kk)?).and_then(|a| a.checked_add(1)).ok_or(RANGE)?;
+            }
+            table.push(match list {
+                0 => unkey(at),
+                _ => from_decimal(list == 1, at, e0).ok_or(RANGE)?,
+            });
+        }
+    }
+    Ok(table)
+}
+
 /// The interval of keys a cut between `lmax` and `rmin` can have (`lmax ≤ cut < rmin`). A zero
 /// bound counts as -0.0 whatever its sign: boxes grown point by point and boxes rebuilt on load
 /// may hold zeros of different signs (min/max of ±0), which must not change the encoding.
@@ -422,18 +548,14 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
     let mut table: Vec<u64> = values.iter().map(|&v| key(v)).collect();
     sort_keys(&mut table);
     table.dedup();
-    out.gamma(table.len() as u64);
-    if let Some(&first) = table.first() {
-        out.put(first, 64);
-        let gaps: Vec<u64> = table.windows(2).map(|w| w[1] - w[0] - 1).collect();
-        out.rice_seq(&gaps);
-    }
+    // Table position of each distinct value (`table` is in key order).
+    let pos_of = write_table(&mut out, &table);
     let mut last = vec![0u64; k];
     let deltas: Vec<u64> = values
         .iter()
         .enumerate()
         .map(|(i, &v)| {
-            let at = table.binary_search(&key(v)).unwrap_or(0) as u64;
+            let at = u64::from(pos_of[table.binary_search(&key(v)).unwrap_or(0)]);
             let d = at.wrapping_sub(last[i % k]) as i64;
             last[i % k] = at;
             ((d << 1) ^ (d >> 63)) as u64
@@ -544,17 +666,7 @@ pub(crate) fn decode(bytes: &[u8], shape: Shape) -> Result<Forest, Error> {
         shifts.push(j as usize);
     }
     let n_values = n_readings * k;
-    let t_len = r.count(n_values)?;
-    let mut table = Vec::with_capacity(t_len);
-    if t_len > 0 {
-        let mut at = r.get(64)?;
-        table.push(at);
-        let kk = r.rice_k()?;
-        for _ in 1..t_len {
-            at = at.checked_add(r.rice(kk)?).and_then(|a| a.checked_add(1)).ok_or(RANGE)?;
-            table.push(at);
-        }
-    }
+    let table = read_table(&mut r, n_values)?;
     let kk = r.rice_k()?;
     let mut last = vec![0u64; k];
     let mut values = Vec::with_capacity(n_values);
@@ -564,7 +676,7 @@ pub(crate) fn decode(bytes: &[u8], shape: Shape) -> Result<Forest, Error> {
         let at = last[i % k].wrapping_add(d as u64);
         last[i % k] = at;
         let v = *table.get(usize::try_from(at).map_err(|_| RANGE)?).ok_or(RANGE)?;
-        values.push(unkey(v));
+        values.push(v);
     }
     let mut store_values = Vec::with_capacity(n * dim);
     let (mut start, mut shift) = (0, shifts.iter());
