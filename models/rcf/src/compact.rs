@@ -182,7 +182,8 @@ impl Reader<'_> {
         let k = 63 - n.leading_zeros();
         let u = ((1u128 << (k + 1)) - u128::from(n)) as u64;
         let x = self.get(k)?;
-        let v = if x < u { x } else { ((u128::from(x) << 1 | u128::from(self.get(1)?)) - u128::from(u)) as u64 };
+        let v =
+            if x < u { x } else { ((u128::from(x) << 1 | u128::from(self.get(1)?)) - u128::from(u)) as u64 };
         if v < n { Ok(v) } else { Err(RANGE) }
     }
 
@@ -346,7 +347,8 @@ fn write_table(out: &mut Bits, keys: &[u64]) -> Vec<u32> {
     let parts: Vec<Option<(bool, u64, i32)>> = keys.iter().map(|&k| decimal_parts(unkey(k))).collect();
     let mut exps: Vec<u64> = parts.iter().flatten().map(|p| (i64::from(p.2) + (1 << 20)) as u64).collect();
     sort_keys(&mut exps);
-    let (mut best, mut best_run, mut run) = (0u64, 0usize, 0usize);
+    // (No decimals at all: exponent 0.)
+    let (mut best, mut best_run, mut run) = (1u64 << 20, 0usize, 0usize);
     for (i, &x) in exps.iter().enumerate() {
         run = if i > 0 && exps[i - 1] == x { run + 1 } else { 1 };
         if run > best_run {
@@ -454,9 +456,7 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
     // so on (the stream between them was not sampled). Chains start at points nothing can
     // precede, then (cycles) anywhere. Sorted arrays rather than maps keep the guest small.
     let max_shift = (s - 1).max(1);
-    let cmp_bits = |a: &[f64], b: &[f64]| {
-        a.iter().map(|v| v.to_bits()).cmp(b.iter().map(|v| v.to_bits()))
-    };
+    let cmp_bits = |a: &[f64], b: &[f64]| a.iter().map(|v| v.to_bits()).cmp(b.iter().map(|v| v.to_bits()));
     // The first `l` readings of point `c` taken from the last one backwards.
     let rev = |c: usize, l: usize| {
         let p = point(c);
@@ -543,7 +543,8 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
     for chain in &chains {
         out.gamma(chain.len() as u64 - 1);
     }
-    let shifts: Vec<u64> = chains.iter().flat_map(|c| c[1..].iter().map(|&(_, j)| u64::from(j) - 1)).collect();
+    let shifts: Vec<u64> =
+        chains.iter().flat_map(|c| c[1..].iter().map(|&(_, j)| u64::from(j) - 1)).collect();
     out.rice_seq(&shifts);
     let mut table: Vec<u64> = values.iter().map(|&v| key(v)).collect();
     sort_keys(&mut table);

@@ -167,7 +167,8 @@ impl<'de> Deserialize<'de> for RcfModel {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RcfModel, A::Error> {
                 fn next<'de, T: Deserialize<'de>, A: SeqAccess<'de>>(seq: &mut A) -> Result<T, A::Error> {
-                    seq.next_element()?.ok_or_else(|| de::Error::custom("random cut forest state is truncated"))
+                    seq.next_element()?
+                        .ok_or_else(|| de::Error::custom("random cut forest state is truncated"))
                 }
                 let tag: u64 = next(&mut seq)?;
                 if tag != COMPACT_TAG {
@@ -202,9 +203,8 @@ impl<'de> Deserialize<'de> for RcfModel {
                 let threshold = next(&mut seq)?;
                 let blob: Blob = next(&mut seq)?;
                 config.validate().map_err(de::Error::custom)?;
-                let forest = compact::decode(&blob.0, compact_shape(&config)).map_err(|e| {
-                    de::Error::custom(RcfError::Corrupt(e.into()))
-                })?;
+                let forest = compact::decode(&blob.0, compact_shape(&config))
+                    .map_err(|e| de::Error::custom(RcfError::Corrupt(e.into())))?;
                 let state = ModelState {
                     config,
                     readings,

@@ -8,8 +8,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Flat storage of points of a fixed dimension, addressed by slot index.
 ///
-/// Two serialised forms: the fields as they are (JSON), and for postcard (modules, stream
-/// checkpoints) the values as indices into a table of the distinct values, delta-coded. Shingled
+/// Two serialised forms: the fields as they are (JSON), and for postcard the values as indices
+/// into a table of the distinct values, delta-coded: the form of artifact format 4, which
+/// stream states saved then hold and which still loads (a model now writes its forest in the
+/// compact form of `compact.rs` instead). Shingled
 /// points repeat each reading `shingle_size` times, and consecutive readings are consecutive
 /// table entries, so most values cost one byte instead of eight; decoding gives back the same
 /// bits.

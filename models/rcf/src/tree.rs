@@ -22,7 +22,8 @@ pub(crate) fn is_leaf(r: u32) -> bool {
 
 /// A random cut tree over points of the shared [`PointStore`].
 ///
-/// Serialised as its structure only (see the module docs). Postcard (modules, checkpoints)
+/// Serialised as its structure only (see the module docs). Postcard (artifact format 4, still
+/// read for stream states saved then; a model now writes the compact form of `compact.rs`)
 /// writes child references as `0` (none), `2j + 1` (leaf `j`) or `2i + 2` (node `i`), so that
 /// a reference to a leaf is a small number instead of five bytes for the leaf bit.
 #[derive(Clone, Debug, PartialEq)]

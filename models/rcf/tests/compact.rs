@@ -140,3 +140,16 @@ fn compact_form_is_much_smaller_than_format_4() {
     eprintln!("compact postcard: {} bytes", bytes.len());
     assert!(bytes.len() < 500_000, "{}", bytes.len());
 }
+
+#[test]
+fn empty_and_barely_started_models_round_trip() {
+    for n in [0, 1, 3, 4, 9] {
+        let mut m = RcfModel::new(config(2, 4, 3, 8, 1)).unwrap();
+        for i in 0..n {
+            m.update(&reading(i, 2)).unwrap();
+        }
+        let (bytes, back) = round_trip(&m);
+        assert_eq!(back, m, "{n} readings");
+        assert_eq!(postcard::to_allocvec(&back).unwrap(), bytes);
+    }
+}
