@@ -456,33 +456,38 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
     // so on (the stream between them was not sampled). Chains start at points nothing can
     // precede, then (cycles) anywhere. Sorted arrays rather than maps keep the guest small.
     let max_shift = (s - 1).max(1);
-    let cmp_bits = |a: &[f64], b: &[f64]| a.iter().map(|v| v.to_bits()).cmp(b.iter().map(|v| v.to_bits()));
-    // The first `l` readings of point `c` taken from the last one backwards.
-    let rev = |c: usize, l: usize| {
+    // Comparisons run over bit patterns laid out once: `fw` each point's values as they are,
+    // `bw` its readings from the last one back (for matching ends against starts).
+    let mut fw: Vec<u64> = Vec::with_capacity(n * dim);
+    let mut bw: Vec<u64> = Vec::with_capacity(n * dim);
+    for c in 0..n {
         let p = point(c);
-        (0..l).rev().flat_map(move |r| p[r * k..(r + 1) * k].iter().map(|v| v.to_bits()))
-    };
-    let tail_rev = |c: usize, l: usize| {
-        let p = point(c);
-        (s - l..s).rev().flat_map(move |r| p[r * k..(r + 1) * k].iter().map(|v| v.to_bits()))
-    };
+        fw.extend(p.iter().map(|v| v.to_bits()));
+        for r in (0..s).rev() {
+            bw.extend(p[r * k..(r + 1) * k].iter().map(|v| v.to_bits()));
+        }
+    }
+    let fw_of = |c: u32| &fw[c as usize * dim..(c as usize + 1) * dim];
+    let bw_of = |c: u32| &bw[c as usize * dim..(c as usize + 1) * dim];
     let mut fwd: Vec<u32> = (0..n as u32).collect();
-    sort_by(&mut fwd, &|a, b| cmp_bits(point(a as usize), point(b as usize)).then(a.cmp(&b)));
+    sort_by(&mut fwd, &|a, b| fw_of(a).cmp(fw_of(b)).then(a.cmp(&b)));
     let mut bwd: Vec<u32> = (0..n as u32).collect();
-    sort_by(&mut bwd, &|a, b| tail_rev(a as usize, s).cmp(tail_rev(b as usize, s)));
+    sort_by(&mut bwd, &|a, b| bw_of(a).cmp(bw_of(b)));
     // Positions in `fwd` of the points whose first values are `x`.
-    let starting = |x: &[f64]| -> (usize, usize) {
-        let head = |c: u32| &point(c as usize)[..x.len()];
-        let lo = fwd.partition_point(|&c| cmp_bits(head(c), x).is_lt());
-        let hi = fwd.partition_point(|&c| cmp_bits(head(c), x).is_le());
+    let starting = |x: &[u64]| -> (usize, usize) {
+        let head = |c: u32| &fw_of(c)[..x.len()];
+        let lo = fwd.partition_point(|&c| head(c) < x);
+        let hi = fwd.partition_point(|&c| head(c) <= x);
         (lo, hi)
     };
-    // Whether some point ends with the first `l` readings of `c`, for some 1 ≤ l < shingle.
+    // Whether some point ends with the first `l` readings of `c`, for some 1 ≤ l < shingle:
+    // the first `l` readings of `q` from its end equal those of `c` from its `l`-th back.
     let has_pred = |c: usize| {
         s == 1
             || (1..s).any(|l| {
-                let i = bwd.partition_point(|&q| tail_rev(q as usize, l).cmp(rev(c, l)).is_lt());
-                bwd.get(i).is_some_and(|&q| tail_rev(q as usize, l).eq(rev(c, l)))
+                let x = &bw_of(c as u32)[(s - l) * k..];
+                let i = bwd.partition_point(|&q| &bw_of(q)[..l * k] < x);
+                bwd.get(i).is_some_and(|&q| &bw_of(q)[..l * k] == x)
             })
     };
     // First unplaced position in `fwd` at or after `i` (skip pointers, path-halving).
@@ -515,7 +520,7 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
                 skip[i] = i as u32 + 1;
                 chain.push((cur as u32, shift as u32));
                 let found = (1..=max_shift).find_map(|j| {
-                    let (lo, hi) = starting(&point(cur)[j * k..]);
+                    let (lo, hi) = starting(&fw_of(cur as u32)[j * k..]);
                     let next = first_free(&mut skip, lo);
                     (next < hi).then(|| (fwd[next] as usize, j))
                 });
