@@ -324,7 +324,7 @@ fn decimal_parts(x: f64) -> Option<(bool, u64, i32)> {
             _ => return None,
         }
     }
-    while m != 0 && m % 10 == 0 {
+    while m != 0 && m.is_multiple_of(10) {
         m /= 10;
         e += 1;
     }
@@ -626,7 +626,7 @@ pub(crate) fn encode(f: &ForestRef<'_>, shape: Shape) -> Result<Vec<u8>, Error> 
     // Cut values, between their children's extents (the in-memory boxes are exact).
     for (t, w) in f.trees.iter().zip(&walks) {
         for &nd in &w.nodes {
-            let (lo, hi) = t.cut_bounds(nd, &f.store, dim);
+            let (lo, hi) = t.cut_bounds(nd, f.store, dim);
             let (lo, hi) = cut_keys(lo, hi);
             let cv = key(t.cut_value[nd as usize]);
             if cv < lo || cv >= hi {
