@@ -393,6 +393,12 @@ impl RcfModel {
         compact::encode(&forest, compact_shape(&self.config))
     }
 
+    /// The forest's parts, borrowed (tests of the compact form).
+    #[cfg(test)]
+    pub(crate) fn forest(&self) -> compact::ForestRef<'_> {
+        compact::ForestRef { store: &self.store, trees: &self.trees, samplers: &self.samplers }
+    }
+
     fn view<'a>(&'a self, tree: &'a Tree) -> View<'a> {
         View { tree, store: &self.store, dim: self.config.point_dimensions() }
     }
