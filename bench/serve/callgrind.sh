@@ -83,7 +83,9 @@ PY
 echo "| binary | workload | instructions per request |"
 echo "|---|---|---|"
 for bin in "$@"; do
-  work=$OUT/work-$(echo "$bin" | md5sum | cut -c1-8)
+  # One directory per binary's bytes: `host serve` compiles the demo modules with its own guest
+  # only when they are missing, so a rebuilt binary at the same path needs fresh ones.
+  work=$OUT/work-$(md5sum <"$bin" | cut -c1-8)
   mkdir -p "$work"
   # First start trains and compiles the demo models outside the measurement.
   (cd "$work" && exec "$bin" serve --port "$PORT" --log-level error >/dev/null 2>&1) &
