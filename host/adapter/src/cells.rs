@@ -47,7 +47,7 @@ impl Value<'_> {
         match self {
             Value::Null => true,
             Value::Float(x) => x.is_nan(),
-            Value::Text(t) => t.trim().is_empty(),
+            Value::Text(t) => encode::trim(t).is_empty(),
             _ => false,
         }
     }
