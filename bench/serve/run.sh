@@ -4,7 +4,9 @@
 # API, a batch of 100 rows (rows/s), and GET /ping as the in-run floor of the HTTP stack.
 #
 # Usage: bench/serve/run.sh [DURATION_SECONDS=20] [CONNECTIONS=64]
-# Env:   HOST_BIN=path/to/host (default: build it in release), WRK_THREADS=1
+# Env:   HOST_BIN=path/to/host (default: build it in release), WRK_THREADS=1, PORT=18080,
+#        WORK=bench/out/serve/work (the served models directory: `host serve` compiles the demo
+#        modules with its own guest only when they are missing, so give each binary its own)
 # Output: a Markdown table on stdout; raw wrk output under bench/out/serve/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,7 +24,7 @@ if [[ -z "${HOST_BIN:-}" ]]; then
 fi
 
 # The demo models, trained and compiled by `host serve` itself on first start.
-WORK=$OUT/work
+WORK=${WORK:-$OUT/work}
 mkdir -p "$WORK"
 PORT=${PORT:-18080}
 (cd "$WORK" && exec "$HOST_BIN" serve --port "$PORT" --log-level error --max-concurrency 1024 >"$OUT/server.log" 2>&1) &

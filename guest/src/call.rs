@@ -7,6 +7,7 @@ use alloc::string::{String, ToString};
 use scorekit_abi::{op, status};
 use scorekit_artifact::Artifact;
 use scorekit_artifact::ops::OpsError;
+use scorekit_core::Encoder;
 
 use crate::state::{Output, State, payload};
 
@@ -54,13 +55,22 @@ fn parts() -> Result<(&'static [u8], &'static [u8]), Fail> {
 }
 
 fn artifact(st: &mut State) -> Result<&mut Artifact, Fail> {
+    Ok(loaded(st)?.0)
+}
+
+/// The artifact, decoded on first use, and its level index, built with it.
+fn loaded(st: &mut State) -> Result<(&mut Artifact, &Encoder), Fail> {
     if st.artifact.is_none() {
         let (_, bytes) = parts()?;
         let a = Artifact::from_bytes(bytes)
             .map_err(|e| Fail(status::INTERNAL, format!("model inside the module: {e}")))?;
+        st.encoder = Some(a.encoder());
         st.artifact = Some(a);
     }
-    st.artifact.as_mut().ok_or_else(|| Fail(status::INTERNAL, "model not loaded".to_string()))
+    match (st.artifact.as_mut(), st.encoder.as_ref()) {
+        (Some(a), Some(e)) => Ok((a, e)),
+        _ => Err(Fail(status::INTERNAL, "model not loaded".to_string())),
+    }
 }
 
 fn dispatch(st: &mut State, op: i32, req: &'static [u8]) -> Result<(), Fail> {
@@ -73,8 +83,8 @@ fn dispatch(st: &mut State, op: i32, req: &'static [u8]) -> Result<(), Fail> {
         }
         op::SCORE | op::RCF_SCORE | op::EXPLAIN | op::RCF_UPDATE | op::RCF_SCORE_UPDATE => {
             let mut out = st.take_values();
-            let a = artifact(st)?;
-            let (rows, first_row) = a.decode_rows(req)?;
+            let (a, encoder) = loaded(st)?;
+            let (rows, first_row) = a.decode_rows_with(req, encoder)?;
             match op {
                 op::EXPLAIN => a.explain(&rows, &mut out)?,
                 op::RCF_UPDATE => a.update(&rows, first_row)?,
@@ -106,6 +116,7 @@ fn dispatch(st: &mut State, op: i32, req: &'static [u8]) -> Result<(), Fail> {
         }
         op::STATE_RESET => {
             st.artifact = None;
+            st.encoder = None;
             artifact(st)?;
             st.out = Output::Bytes(st.take_bytes());
         }

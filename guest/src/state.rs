@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 
 use scorekit_artifact::Artifact;
+use scorekit_core::Encoder;
 
 /// The last response: either numbers (returned in place, `f64` is little-endian in Wasm) or
 /// bytes (JSON, state, error messages).
@@ -17,6 +18,8 @@ pub struct State {
     input: Vec<u64>,
     pub out: Output,
     pub artifact: Option<Artifact>,
+    /// The artifact's level index, built with it (once per instance, not per request).
+    pub encoder: Option<Encoder>,
 }
 
 struct Global(UnsafeCell<State>);
@@ -25,7 +28,12 @@ struct Global(UnsafeCell<State>);
 unsafe impl Sync for Global {}
 
 static STATE: Global =
-    Global(UnsafeCell::new(State { input: Vec::new(), out: Output::Bytes(Vec::new()), artifact: None }));
+    Global(UnsafeCell::new(State {
+    input: Vec::new(),
+    out: Output::Bytes(Vec::new()),
+    artifact: None,
+    encoder: None,
+}));
 
 /// The instance state.
 pub fn get() -> &'static mut State {

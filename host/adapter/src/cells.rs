@@ -22,7 +22,7 @@
 //! one value per input. Rows are numbered from 1 (plus the batch's row base) in every message.
 
 use scorekit_abi::Rows;
-use scorekit_core::{Cell, Field, FieldKind, Schema};
+use scorekit_core::{Cell, Field, FieldKind, Schema, decimal, encode};
 
 use crate::error::{Code, HostError, HostResult};
 
@@ -47,7 +47,7 @@ impl Value<'_> {
         match self {
             Value::Null => true,
             Value::Float(x) => x.is_nan(),
-            Value::Text(t) => t.trim().is_empty(),
+            Value::Text(t) => encode::trim(t).is_empty(),
             _ => false,
         }
     }
@@ -323,7 +323,7 @@ impl<'s> BatchBuilder<'s> {
             Value::Float(x) => Cell::Number(x),
             // Numbers parsed here are parsed exactly as the model would (trim, then Rust's f64
             // grammar); anything else goes as text so the model words the error.
-            Value::Text(t) if numeric => match t.trim().parse::<f64>() {
+            Value::Text(t) if numeric => match decimal::parse(encode::trim(t)) {
                 Ok(x) if x.is_finite() => Cell::Number(x),
                 _ => Cell::Text(t),
             },

@@ -6,6 +6,7 @@
 use scorekit_abi::values::RcfStep;
 use scorekit_abi::{ForecastOutput, ForecastQuery, Rows};
 use scorekit_artifact::{Artifact, Model, OpsError};
+use scorekit_core::Encoder;
 use scorekit_forecast::ForecastRequest;
 
 use crate::error::{Code, HostError, HostResult};
@@ -27,6 +28,8 @@ pub fn host_error(e: OpsError) -> HostError {
 pub struct NativeScorer {
     info: ModelInfo,
     artifact: Artifact,
+    /// The artifact's level index, built once (the guest keeps one per instance too).
+    encoder: Encoder,
 }
 
 impl NativeScorer {
@@ -39,7 +42,8 @@ impl NativeScorer {
             size: artifact.to_bytes().len(),
             description,
         };
-        NativeScorer { info, artifact }
+        let encoder = artifact.encoder();
+        NativeScorer { info, artifact, encoder }
     }
 
     /// The artifact.
@@ -48,8 +52,8 @@ impl NativeScorer {
     }
 }
 
-fn decode(a: &Artifact, rows: &Rows) -> HostResult<(Vec<f64>, usize)> {
-    a.decode_rows(rows.as_bytes()).map_err(host_error)
+fn decode(a: &Artifact, encoder: &Encoder, rows: &Rows) -> HostResult<(Vec<f64>, usize)> {
+    a.decode_rows_with(rows.as_bytes(), encoder).map_err(host_error)
 }
 
 impl Scorer for NativeScorer {
@@ -58,14 +62,14 @@ impl Scorer for NativeScorer {
     }
 
     fn score(&self, rows: &Rows) -> HostResult<Vec<f64>> {
-        let (encoded, _) = decode(&self.artifact, rows)?;
+        let (encoded, _) = decode(&self.artifact, &self.encoder, rows)?;
         let mut out = Vec::with_capacity(rows.n_rows());
         self.artifact.score(&encoded, &mut out).map_err(host_error)?;
         Ok(out)
     }
 
     fn explain(&self, rows: &Rows) -> HostResult<Vec<f64>> {
-        let (encoded, _) = decode(&self.artifact, rows)?;
+        let (encoded, _) = decode(&self.artifact, &self.encoder, rows)?;
         let mut out = Vec::new();
         self.artifact.explain(&encoded, &mut out).map_err(host_error)?;
         Ok(out)
@@ -87,7 +91,11 @@ impl Scorer for NativeScorer {
         match &self.artifact.model {
             Model::Rcf(_) => {
                 let footprint = self.artifact.export_state().map_or(0, |s| s.len());
-                Ok(Box::new(NativeStream { artifact: self.artifact.clone(), footprint }))
+                Ok(Box::new(NativeStream {
+                    artifact: self.artifact.clone(),
+                    encoder: self.encoder.clone(),
+                    footprint,
+                }))
             }
             other => Err(HostError::new(
                 Code::Unsupported,
@@ -100,21 +108,23 @@ impl Scorer for NativeScorer {
 /// A stream over its own copy of the artifact (the RCF model is the state).
 struct NativeStream {
     artifact: Artifact,
+    /// The level index of the artifact's inputs (a stream never changes its schema).
+    encoder: Encoder,
     /// The forest's encoded size when the stream opened: close to what it holds in memory
     /// (a forest's size is fixed by its configuration).
     footprint: usize,
 }
 
 impl NativeStream {
-    fn with<T>(&mut self, f: impl FnOnce(&mut Artifact) -> HostResult<T>) -> HostResult<T> {
-        f(&mut self.artifact)
+    fn with<T>(&mut self, f: impl FnOnce(&mut Artifact, &Encoder) -> HostResult<T>) -> HostResult<T> {
+        f(&mut self.artifact, &self.encoder)
     }
 }
 
 impl StreamScorer for NativeStream {
     fn score_update(&mut self, rows: &Rows) -> HostResult<Vec<RcfStep>> {
-        self.with(|a| {
-            let (encoded, first_row) = decode(a, rows)?;
+        self.with(|a, enc| {
+            let (encoded, first_row) = decode(a, enc, rows)?;
             let mut out = Vec::new();
             a.score_update(&encoded, first_row, &mut out).map_err(host_error)?;
             Ok(out
@@ -125,8 +135,8 @@ impl StreamScorer for NativeStream {
     }
 
     fn score(&mut self, rows: &Rows) -> HostResult<Vec<f64>> {
-        self.with(|a| {
-            let (encoded, _) = decode(a, rows)?;
+        self.with(|a, enc| {
+            let (encoded, _) = decode(a, enc, rows)?;
             let mut out = Vec::new();
             a.score(&encoded, &mut out).map_err(host_error)?;
             Ok(out)
@@ -134,8 +144,8 @@ impl StreamScorer for NativeStream {
     }
 
     fn explain(&mut self, rows: &Rows) -> HostResult<Vec<f64>> {
-        self.with(|a| {
-            let (encoded, _) = decode(a, rows)?;
+        self.with(|a, enc| {
+            let (encoded, _) = decode(a, enc, rows)?;
             let mut out = Vec::new();
             a.explain(&encoded, &mut out).map_err(host_error)?;
             Ok(out)
@@ -143,11 +153,11 @@ impl StreamScorer for NativeStream {
     }
 
     fn export_state(&mut self) -> HostResult<Vec<u8>> {
-        self.with(|a| a.export_state().map_err(host_error))
+        self.with(|a, _| a.export_state().map_err(host_error))
     }
 
     fn import_state(&mut self, state: &[u8]) -> HostResult<()> {
-        self.with(|a| a.import_state(state).map_err(host_error))
+        self.with(|a, _| a.import_state(state).map_err(host_error))
     }
 
     fn footprint(&self) -> usize {

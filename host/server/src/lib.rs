@@ -13,8 +13,10 @@
 //!   fails a request in flight ([`registry`]).
 //! * **Bounded under abuse.** Every resource a client can make the server hold is capped
 //!   ([`conn`]: connections, header/idle and write timeouts; [`routes`]: body size and time,
-//!   scoring slots taken only once a body is in, model work always on the blocking pool so the
-//!   I/O threads stay free; streams: live count and bytes, see `scorekit_host::streams`).
+//!   scoring slots taken only once a body is in, model work on the blocking pool so the I/O
+//!   threads stay free — except calls measured to be cheap on small bodies, and those measured
+//!   under a millisecond only while another I/O thread stays free; streams: live count and
+//!   bytes, see `scorekit_host::streams`).
 //!   Overload is answered 503 + `Retry-After` after a time-bounded wait, never an unbounded queue.
 #![deny(missing_docs)]
 
@@ -114,7 +116,10 @@ pub fn build_state(config: ServerConfig, loader: Arc<dyn ModuleLoader>) -> anyho
     }
     let slots = Arc::new(Semaphore::new(config.max_concurrency.max(1)));
     let connections = Arc::new(conn::Connections::default());
-    Ok(Arc::new(AppState { registry, streams, metrics, config, slots, connections }))
+    // The runtime's I/O threads (none known outside a runtime: then no call shares one).
+    let io_threads = tokio::runtime::Handle::try_current().map_or(1, |h| h.metrics().num_workers());
+    let inline = routes::Inline::new(io_threads);
+    Ok(Arc::new(AppState { registry, streams, metrics, config, slots, connections, inline }))
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains requests in flight (up to

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use scorekit_abi::{Layout, RowsRequest, WireError};
 use scorekit_core::decimal::Decimal;
-use scorekit_core::{Cell, FieldKind, InputError, encode_row};
+use scorekit_core::{Cell, Encoder, FieldKind, InputError};
 #[cfg(feature = "forecast")]
 use scorekit_forecast::{Forecast, ForecastRequest};
 
@@ -70,7 +70,27 @@ impl Artifact {
     /// # Errors
     /// [`InputError`] naming the row (offset by `first_row`) and column.
     pub fn encode(&self, cells: &[Cell<'_>], first_row: usize, out: &mut Vec<f64>) -> Result<(), InputError> {
-        let width = self.arity();
+        self.encode_with(&self.encoder(), cells, first_row, out)
+    }
+
+    /// The level index of this artifact's inputs: built once by a host that keeps the artifact
+    /// (the guest, the native scorer) and passed to [`Artifact::decode_rows_with`].
+    pub fn encoder(&self) -> Encoder {
+        Encoder::new(&self.schema.inputs)
+    }
+
+    /// [`Artifact::encode`] with `encoder` (from [`Artifact::encoder`] of this artifact).
+    ///
+    /// # Errors
+    /// As [`Artifact::encode`].
+    pub fn encode_with(
+        &self,
+        encoder: &Encoder,
+        cells: &[Cell<'_>],
+        first_row: usize,
+        out: &mut Vec<f64>,
+    ) -> Result<(), InputError> {
+        let width = encoder.inputs().len();
         if width == 0 || !cells.len().is_multiple_of(width) {
             return Err(InputError::Arity {
                 row: first_row,
@@ -81,19 +101,33 @@ impl Artifact {
         let start = out.len();
         out.resize(start + cells.len(), 0.0);
         for (i, (row, dst)) in cells.chunks(width).zip(out[start..].chunks_mut(width)).enumerate() {
-            encode_row(&self.schema.inputs, row, first_row + i, dst)?;
+            encoder.encode_row(row, first_row + i, dst)?;
         }
         Ok(())
     }
 
     /// Decodes a rows request (ABI wire form) into encoded rows, and the number of its first row
     /// in messages (`row_base + 1`): what the guest and the native host both do with a request.
-    /// Tagged cells go through [`encode_row`]; dense values are checked the way a level index or
-    /// a number would be, so a bad dense value is an error, never a silent miss.
+    /// Tagged cells go through [`scorekit_core::encode_row`]'s rules; dense values are checked
+    /// the way a level index or a number would be, so a bad dense value is an error, never a
+    /// silent miss. Indexes the levels for this call; a host that keeps the artifact calls
+    /// [`Artifact::decode_rows_with`] with an index it keeps.
     ///
     /// # Errors
     /// Malformed bytes, a wrong number of columns, or a value the schema refuses.
     pub fn decode_rows(&self, req: &[u8]) -> Result<(Vec<f64>, usize), OpsError> {
+        self.decode_rows_by(req, None)
+    }
+
+    /// [`Artifact::decode_rows`] with `encoder` (from [`Artifact::encoder`] of this artifact).
+    ///
+    /// # Errors
+    /// As [`Artifact::decode_rows`].
+    pub fn decode_rows_with(&self, req: &[u8], encoder: &Encoder) -> Result<(Vec<f64>, usize), OpsError> {
+        self.decode_rows_by(req, Some(encoder))
+    }
+
+    fn decode_rows_by(&self, req: &[u8], encoder: Option<&Encoder>) -> Result<(Vec<f64>, usize), OpsError> {
         let rows = RowsRequest::decode(req)?;
         let arity = self.arity();
         let first_row = rows.row_base as usize + 1;
@@ -112,7 +146,10 @@ impl Artifact {
                 while cur.next_cells(&mut row)? {
                     cells.extend_from_slice(&row);
                 }
-                self.encode(&cells, first_row, &mut out)?;
+                match encoder {
+                    Some(e) => self.encode_with(e, &cells, first_row, &mut out)?,
+                    None => self.encode(&cells, first_row, &mut out)?,
+                }
             }
             Layout::Dense => {
                 out.resize(rows.n_rows * arity, 0.0);

@@ -100,6 +100,61 @@ pub fn to_text(x: f64) -> String {
     alloc::format!("{}", Decimal(x))
 }
 
+/// Powers of ten up to 10^15, each exact as an `f64` (up to 10^22 are).
+const POW10: [f64; 16] =
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/// `s.parse::<f64>()`, bit for bit and with the same errors, but a plain decimal (`-12.50`: a
+/// sign, digits, optionally a dot and more digits, at most 15 digits in all) is read without the
+/// standard library's general algorithm: such a number is an integer below 2^53 divided by an
+/// exact power of ten, and one IEEE division rounds that correctly (Clinger's fast path, which `str::parse` takes for it too, after a slower scan). CSV
+/// cells are almost all of this form; anything else goes to `str::parse`. `tests/decimal.rs`
+/// holds it to `str::parse`.
+///
+/// # Errors
+/// As `str::parse::<f64>`.
+pub fn parse(s: &str) -> Result<f64, core::num::ParseFloatError> {
+    match plain_decimal(s.as_bytes()) {
+        Some(x) => Ok(x),
+        None => s.parse::<f64>(),
+    }
+}
+
+fn plain_decimal(b: &[u8]) -> Option<f64> {
+    let (negative, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    // One pass: digits into `m`, the position of the one dot; anything else is not plain.
+    let (mut m, mut dot) = (0u64, None);
+    for (i, &c) in digits.iter().enumerate() {
+        let d = c.wrapping_sub(b'0');
+        if d < 10 {
+            m = m.wrapping_mul(10).wrapping_add(u64::from(d));
+        } else if c == b'.' && dot.is_none() {
+            dot = Some(i);
+        } else {
+            return None;
+        }
+    }
+    let n = digits.len();
+    let frac = match dot {
+        // `1.` and `.5` are numbers to `str::parse` too, but rare: they take the general path.
+        Some(i) if i == 0 || i + 1 == n => return None,
+        Some(i) => n - i - 1,
+        None if n == 0 => return None,
+        None => 0,
+    };
+    // At most 15 digits: `m` < 10^15 < 2^53 is exact as an f64 (and never wrapped), and so is
+    // the power of ten (frac ≤ 15).
+    if n - usize::from(dot.is_some()) > 15 {
+        return None;
+    }
+    let x = m as f64 / POW10[frac];
+    Some(if negative { -x } else { x })
+}
+
 /// Whether `x` (positive, finite) lies exactly halfway between 0.DIGITS × 10^point and the next
 /// number of as many digits: x = (10·D + 5) × 10^e with D the digits, e = point − len − 1.
 fn rounds_up_a_tie(x: f64, digits: &[u8], point: i32) -> bool {

@@ -20,7 +20,7 @@ pub mod rng;
 pub mod schema;
 pub mod table;
 
-pub use encode::{Cell, encode_row};
+pub use encode::{Cell, Encoder, LevelIndex, encode_row};
 pub use error::InputError;
 pub use metric::Metric;
 pub use schema::{Family, Field, FieldKind, Schema};

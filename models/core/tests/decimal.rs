@@ -94,3 +94,89 @@ proptest! {
         prop_assert_eq!(Decimal(x).to_string(), format!("{x}"));
     }
 }
+
+fn same_parse(s: &str) {
+    let (ours, std) = (scorekit_core::decimal::parse(s), s.parse::<f64>());
+    match (&ours, &std) {
+        (Ok(a), Ok(b)) => assert_eq!(a.to_bits(), b.to_bits(), "{s:?}"),
+        (Err(a), Err(b)) => assert_eq!(a, b, "{s:?}"),
+        _ => panic!("{s:?}: {ours:?} vs {std:?}"),
+    }
+}
+
+#[test]
+fn parse_reads_like_the_standard_library_on_the_edges() {
+    for s in [
+        "",
+        "-",
+        "+",
+        ".",
+        "-.",
+        "1.",
+        ".5",
+        "-.5",
+        "+.5",
+        "0",
+        "-0",
+        "+0",
+        "-0.0",
+        "00",
+        "007.50",
+        "1e5",
+        "1E5",
+        "1.5e-3",
+        "inf",
+        "-inf",
+        "NaN",
+        "nan",
+        "infinity",
+        "1_000",
+        " 1",
+        "1 ",
+        "1.2.3",
+        "--1",
+        "+-1",
+        "123456789012345",
+        "1234567890123456",
+        "0.000000000000000000001",
+        "0.0000000000000000000001",
+        "9007199254740993",
+        "999999999999999",
+        "99999999999999.9",
+        "0.1",
+        "0.3",
+        "265.1",
+        "45.07",
+        "١",
+        "1.0000000000000000000000",
+        "4.9e-324",
+        "1.7976931348623157e308",
+    ] {
+        same_parse(s);
+    }
+}
+
+proptest! {
+    /// Digits, dots, signs and exponents in any order: the same bits or the same error.
+    #[test]
+    fn parse_reads_like_the_standard_library(s in "[-+]?[0-9]{0,18}(\\.[0-9]{0,24})?([eE][-+]?[0-9]{1,3})?") {
+        same_parse(&s);
+    }
+
+    /// Any number written the way `{}` writes it (what CSV files hold) reads back the same.
+    #[test]
+    fn parse_reads_written_numbers(bits in any::<u64>(), digits in 0usize..8) {
+        let x = f64::from_bits(bits);
+        same_parse(&format!("{x}"));
+        same_parse(&format!("{x:.digits$}"));
+        let small = (bits % 10_000_000) as f64 / 100.0;
+        same_parse(&format!("{small}"));
+        same_parse(&format!("{:.digits$}", -small));
+    }
+
+    /// Arbitrary text never parses differently.
+    #[test]
+    fn parse_of_any_text_is_the_standard_librarys(s in "\\PC{0,12}") {
+        same_parse(&s);
+    }
+}

@@ -103,6 +103,9 @@ struct BodyRecords<'a> {
     line: usize,
     out: Vec<u8>,
     ends: Vec<usize>,
+    /// The last record's bytes, checked for UTF-8 once: its fields are slices of it (checking
+    /// each field again cost more than copying the record).
+    text: String,
     done: bool,
 }
 
@@ -113,6 +116,7 @@ impl<'a> BodyRecords<'a> {
             line: 1,
             out: vec![0; input.len().clamp(64, 8 << 10)],
             ends: vec![0; 64],
+            text: String::new(),
             done: false,
         }
     }
@@ -157,18 +161,20 @@ impl<'a> BodyRecords<'a> {
             fields.push(from..end);
             from = end;
         }
-        if std::str::from_utf8(&self.out[..nout]).is_err() {
+        let Ok(text) = std::str::from_utf8(&self.out[..nout]) else {
             return Err(HostError::bad_input(format!(
                 "malformed CSV at line {}: not UTF-8 text",
                 self.line.saturating_sub(1).max(1)
             )));
-        }
+        };
+        self.text.clear();
+        self.text.push_str(text);
         Ok(true)
     }
 
     fn field(&self, r: &std::ops::Range<usize>) -> &str {
-        // Checked for UTF-8 as a whole record in `next`; field bounds are character bounds.
-        std::str::from_utf8(&self.out[r.clone()]).unwrap_or("")
+        // Field bounds are character bounds (csv_core splits at ASCII bytes).
+        self.text.get(r.clone()).unwrap_or("")
     }
 }
 
