@@ -1,10 +1,18 @@
 //! On-disk cache of compiled modules, so that a new process (a new database connection, a
 //! restarted server) skips Cranelift and its first call is fast.
 //!
-//! Entry: `<module sha256>-<engine compatibility hash>.cwasm`, holding the SHA-256 of the
-//! serialised code followed by the code. Written to a temporary file and renamed, so readers
-//! never see half an entry; an entry whose checksum or engine check fails is recompiled and
-//! overwritten. Cache trouble never fails a load: it only costs a compile.
+//! Entry: `<module sha256>-<engine compatibility hash>.cwasm`: a 16-byte header (the tag
+//! [`ENTRY_TAG`], the code's length and its CRC-32, little-endian) followed by the serialised
+//! code. Written to a temporary file and renamed, so readers never see half an entry; an entry
+//! whose header, checksum or engine check fails is recompiled and overwritten. Cache trouble
+//! never fails a load: it only costs a compile.
+//!
+//! Why a CRC and not a cryptographic hash: the checksum guards against accidental damage (a
+//! disk error, a foreign file under the name); it cannot guard against tampering, since whoever
+//! can write the directory can write a matching checksum too; that is why the directory must be
+//! trusted (`RuntimeConfig::cache_dir`). SHA-256 over 0.6–1.6 MB of code cost about a millisecond
+//! of every new process's first load (docs/eval-postgres.md); CRC-32 (crc32fast, carry-less
+//! multiply) costs a few percent of that.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -13,7 +21,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{Engine, Module};
 
 use crate::RuntimeError;
-use crate::inspect::{sha256, sha256_hex};
+use crate::inspect::sha256_hex;
+
+/// First bytes of an entry: names this layout, so an entry of an older layout (which began with
+/// a SHA-256) is refused and rewritten instead of misread.
+const ENTRY_TAG: [u8; 8] = *b"skcwasm2";
+const HEADER: usize = 16;
+
+/// The code of an entry, if its header and checksum hold.
+fn entry_code(data: &[u8]) -> Option<&[u8]> {
+    let (header, code) = (data.get(..HEADER)?, &data[HEADER.min(data.len())..]);
+    let len = u32::from_le_bytes(header[8..12].try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(header[12..16].try_into().ok()?);
+    (header[..8] == ENTRY_TAG && len == code.len() && crc32fast::hash(code) == crc).then_some(code)
+}
+
+fn entry_bytes(code: &[u8]) -> Option<Vec<u8>> {
+    let len = u32::try_from(code.len()).ok()?;
+    let mut data = Vec::with_capacity(HEADER + code.len());
+    data.extend_from_slice(&ENTRY_TAG);
+    data.extend_from_slice(&len.to_le_bytes());
+    data.extend_from_slice(&crc32fast::hash(code).to_le_bytes());
+    data.extend_from_slice(code);
+    Some(data)
+}
 
 fn entry_path(dir: &Path, engine: &Engine, module_sha: &[u8; 32]) -> PathBuf {
     let mut h = DefaultHasher::new();
@@ -41,13 +72,12 @@ pub(crate) fn load_or_compile(
     let Some(dir) = dir else { return Ok((compile(engine, bytes)?, Source::Compiled)) };
     let path = entry_path(dir, engine, module_sha);
     if let Ok(data) = std::fs::read(&path)
-        && data.len() > 32
-        && sha256(&data[32..])[..] == data[..32]
+        && let Some(code) = entry_code(&data)
     {
         // SAFETY: the entry comes from the runtime's own cache directory (trusted, see
         // `RuntimeConfig::cache_dir`), its checksum matches what this code wrote, and
         // `deserialize` refuses code built by an incompatible engine.
-        if let Ok(m) = unsafe { Module::deserialize(engine, &data[32..]) } {
+        if let Ok(m) = unsafe { Module::deserialize(engine, code) } {
             return Ok((m, Source::Cache));
         }
     }
@@ -67,9 +97,7 @@ fn write_atomic(dir: &Path, path: &Path, code: &[u8]) -> std::io::Result<()> {
         COUNTER.fetch_add(1, Ordering::Relaxed),
         path.file_name().and_then(|n| n.to_str()).unwrap_or("entry")
     ));
-    let mut data = Vec::with_capacity(32 + code.len());
-    data.extend_from_slice(&sha256(code));
-    data.extend_from_slice(code);
+    let data = entry_bytes(code).ok_or_else(|| std::io::Error::other("compiled code over 4 GiB"))?;
     let r = std::fs::write(&tmp, &data).and_then(|_| std::fs::rename(&tmp, path));
     if r.is_err() {
         let _ = std::fs::remove_file(&tmp);

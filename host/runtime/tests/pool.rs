@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use common::*;
 use scorekit_runtime::{Rows, Runtime, RuntimeConfig, ScoringModule, Stream};
+use sha2::Digest;
 
 #[test]
 fn public_types_are_send_and_sync() {
@@ -71,5 +72,23 @@ fn compile_cache_is_written_reused_and_survives_corruption() {
     assert_eq!(m.score(&Rows::dense(1, &[3.0]).unwrap()).unwrap(), vec![6.0]);
     assert_eq!(std::fs::read(&entry).unwrap(), written);
     std::fs::write(&entry, b"short").unwrap();
+    assert!(Runtime::new(cfg.clone()).unwrap().load(&wasm, None).is_ok());
+    assert_eq!(std::fs::read(&entry).unwrap(), written);
+
+    // An entry of the earlier layout (the code's SHA-256, then the code) is not misread as
+    // code: refused, recompiled and rewritten in the current layout.
+    let code = &written[16..];
+    let mut old: Vec<u8> = sha2::Sha256::digest(code).to_vec();
+    old.extend_from_slice(code);
+    std::fs::write(&entry, &old).unwrap();
+    let m = Runtime::new(cfg.clone()).unwrap().load(&wasm, None).unwrap();
+    assert_eq!(m.score(&Rows::dense(1, &[5.0]).unwrap()).unwrap(), vec![10.0]);
+    assert_eq!(std::fs::read(&entry).unwrap(), written);
+
+    // The header's length must match: an entry with a byte appended is refused too.
+    let mut long = written.clone();
+    long.push(0);
+    std::fs::write(&entry, &long).unwrap();
     assert!(Runtime::new(cfg).unwrap().load(&wasm, None).is_ok());
+    assert_eq!(std::fs::read(&entry).unwrap(), written);
 }
