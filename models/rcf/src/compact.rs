@@ -155,6 +155,13 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// A capacity for `n` items that each take at least one more bit of the input: never more
+    /// than the bits left, so a short hostile state cannot make us reserve memory it does not
+    /// describe (a count near its cap costs only a few bits).
+    fn capacity(&self, n: usize) -> usize {
+        n.min((self.bytes.len() * 8).saturating_sub(self.pos))
+    }
+
     fn get(&mut self, w: u32) -> Result<u64, Error> {
         let mut v = 0u64;
         let mut got = 0;
@@ -646,7 +653,7 @@ pub(crate) fn decode(bytes: &[u8], shape: Shape) -> Result<Forest, Error> {
     let max_points = shape.trees.saturating_mul(shape.sample_size);
     let n = r.count(max_points)?;
     let n_chains = r.count(n)?;
-    let mut chain_len = Vec::with_capacity(n_chains);
+    let mut chain_len = Vec::with_capacity(r.capacity(n_chains));
     let mut total = 0usize;
     for _ in 0..n_chains {
         let len = r.count(n)? + 1;
@@ -661,7 +668,7 @@ pub(crate) fn decode(bytes: &[u8], shape: Shape) -> Result<Forest, Error> {
     }
     let max_shift = (s - 1).max(1);
     let kk = r.rice_k()?;
-    let mut shifts = Vec::with_capacity(n - n_chains);
+    let mut shifts = Vec::with_capacity(r.capacity(n - n_chains));
     let mut n_readings = n_chains * s;
     for _ in 0..n - n_chains {
         let j = r.rice(kk)?.saturating_add(1);
@@ -675,7 +682,7 @@ pub(crate) fn decode(bytes: &[u8], shape: Shape) -> Result<Forest, Error> {
     let table = read_table(&mut r, n_values)?;
     let kk = r.rice_k()?;
     let mut last = vec![0u64; k];
-    let mut values = Vec::with_capacity(n_values);
+    let mut values = Vec::with_capacity(r.capacity(n_values));
     for i in 0..n_values {
         let z = r.rice(kk)?;
         let d = ((z >> 1) as i64) ^ -((z & 1) as i64);
