@@ -62,6 +62,33 @@ struct Tree {
     depth: u32,
 }
 
+/// A model's [`Layout`], built the first time something scores with it: a module whose trees
+/// were compiled to Wasm code (`host compile`) never does, and for it this was the larger part
+/// of decoding the model on a new connection's first call. `Sync` (a native model is shared by
+/// threads); two threads racing to build it build equal layouts and keep one.
+#[derive(Default)]
+pub(crate) struct LazyLayout(once_cell::race::OnceBox<Option<Layout>>);
+
+impl LazyLayout {
+    /// The layout of `m` (the model this belongs to), `None` when a tree is too deep for one.
+    pub(crate) fn get(&self, m: &GbtModel) -> Option<&Layout> {
+        self.0.get_or_init(|| alloc::boxed::Box::new(Layout::build(m))).as_ref()
+    }
+}
+
+/// A clone starts unbuilt: the layout follows from the cloned nodes, built again on first use.
+impl Clone for LazyLayout {
+    fn clone(&self) -> Self {
+        LazyLayout::default()
+    }
+}
+
+impl core::fmt::Debug for LazyLayout {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "LazyLayout(built)" } else { "LazyLayout(unbuilt)" })
+    }
+}
+
 /// The ensemble laid out for branch-free scoring (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Layout {

@@ -64,7 +64,7 @@ impl GbtModel {
     /// index, `NaN` for missing. A short row is scored as if the absent features were missing.
     pub fn predict_raw(&self, x: &[f64]) -> f64 {
         debug_assert_eq!(x.len(), self.n_features, "row length");
-        match &self.layout {
+        match self.layout.get(self) {
             Some(layout) => layout.with_scratch(layout.width(), |bins| {
                 layout.bin_row(x, bins);
                 layout.margin_one(self.base_score, bins)
@@ -135,7 +135,7 @@ impl GbtModel {
 
     /// The margins of row-major `rows` into `out` (shapes checked by the caller).
     fn margins(&self, rows: &[f64], out: &mut [f64]) {
-        if let Some(layout) = &self.layout {
+        if let Some(layout) = self.layout.get(self) {
             layout.margins(self, rows, out);
             return;
         }
