@@ -372,7 +372,7 @@ impl Streams {
     pub fn import_state(&self, model: &Model, key: &str, file: &[u8]) -> JsResult<JsValue> {
         let run = || -> HostResult<JsValue> {
             scorekit_host::streams::check_key(key)?;
-            let f = scorekit_host::streams::decode_state(file)
+            let f = scorekit_host::streams::decode_state_with(file, crate::js::parse_json)
                 .map_err(|e| HostError::bad_input(format!("the state file: {e}")))?;
             self.book.delete(&model.alias, key)?;
             self.book.store().save(&model.alias, key, &f.state)?;
