@@ -28,7 +28,8 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 wasm-bindgen --target web --no-typescript --out-dir "$out" \
     "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/scorekit_web.wasm"
-web/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
+# --flatten --rereloop then -Oz twice: 2.5 KB under a single -Oz (docs/web.md, Bytes).
+web/node_modules/.bin/wasm-opt --flatten --rereloop -Oz -Oz --strip-debug --strip-producers \
     --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     "$out/scorekit_web_bg.wasm" -o "$out/scorekit_web_bg.wasm"

@@ -29,10 +29,10 @@ async function bytesOf(src) {
     try {
       res = await fetch(src);
     } catch (e) {
-      throw glue.unavailableError(`cannot fetch the model module ${src}: ${e.message}`);
+      throw glue.loadError('unavailable', `cannot fetch the model module ${src}: ${e.message}`);
     }
   }
-  if (!res.ok) throw glue.unavailableError(`cannot fetch the model module ${res.url}: HTTP ${res.status}`);
+  if (!res.ok) throw glue.loadError('unavailable', `cannot fetch the model module ${res.url}: HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
 }
 
@@ -56,7 +56,7 @@ export async function load(src, options = {}) {
   try {
     compiled = await WebAssembly.compile(bytes);
   } catch (e) {
-    throw glue.invalidModuleError(e.message);
+    throw glue.loadError('invalid', e.message);
   }
   return new Model(new glue.Model(compiled, bytes, options));
 }
@@ -67,15 +67,16 @@ export class Model {
 
   constructor(inner) {
     this.#inner = inner;
+    const info = inner.info();
     /** The module's description: schema, family, metrics, forecaster facts (docs/abi.md). */
-    this.description = JSON.parse(inner.descriptionJson);
+    this.description = JSON.parse(info.descriptionJson);
     this.schema = this.description.schema;
     this.family = this.description.family;
-    this.name = inner.name;
-    this.sha256 = inner.sha256;
-    this.size = inner.size;
-    this.outputs = Array.from(inner.outputNames());
-    this.terms = Array.from(inner.explanationTerms());
+    this.name = info.name;
+    this.sha256 = info.sha256;
+    this.size = info.size;
+    this.outputs = info.outputs;
+    this.terms = info.terms;
   }
 
   /** Scores rows: an array of objects (by input name) or arrays (schema order), or CSV text. */

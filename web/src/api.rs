@@ -106,41 +106,22 @@ impl Model {
         load().map_err(to_js)
     }
 
-    /// The alias streams are kept under.
-    #[wasm_bindgen(getter)]
-    pub fn name(&self) -> String {
-        self.alias.clone()
-    }
-
-    /// SHA-256 of the module file: the model version's identity.
-    #[wasm_bindgen(getter)]
-    pub fn sha256(&self) -> String {
-        self.scorer.info().sha256.clone()
-    }
-
-    /// Size of the module file in bytes.
-    #[wasm_bindgen(getter)]
-    pub fn size(&self) -> usize {
-        self.scorer.info().size
-    }
-
-    /// The module's description (schema, family, forecaster facts) as JSON text, as the module
-    /// carries it.
-    #[wasm_bindgen(getter, js_name = descriptionJson)]
-    pub fn description_json(&self) -> String {
-        self.description_json.clone()
-    }
-
-    /// Names of the values a score returns per row.
-    #[wasm_bindgen(js_name = outputNames)]
-    pub fn output_names(&self) -> Array {
-        strings(&names::score_outputs(self.scorer.info().schema()))
-    }
-
-    /// Names of the terms an explanation returns per row.
-    #[wasm_bindgen(js_name = explanationTerms)]
-    pub fn explanation_terms(&self) -> Array {
-        strings(&names::explanation_terms(self.scorer.info().schema()))
+    /// What the page reads once per model (one call, not a getter each):
+    /// `{name, sha256, size, descriptionJson, outputs, terms}` — the alias streams are kept
+    /// under; the SHA-256 of the module file (the model version's identity) and its size in
+    /// bytes; the module's description (schema, family, forecaster facts) as JSON text, as the
+    /// module carries it; the names of the values a score returns per row and of the terms an
+    /// explanation returns per row.
+    pub fn info(&self) -> JsValue {
+        let info = self.scorer.info();
+        let o = Object::new();
+        set(&o, "name", self.alias.as_str());
+        set(&o, "sha256", info.sha256.as_str());
+        set(&o, "size", info.size as f64);
+        set(&o, "descriptionJson", self.description_json.as_str());
+        set(&o, "outputs", strings(&names::score_outputs(info.schema())));
+        set(&o, "terms", strings(&names::explanation_terms(info.schema())));
+        o.into()
     }
 
     /// Scores rows (an array of arrays or objects, CSV text, or a JSON-shaped document): the
@@ -372,7 +353,7 @@ impl Streams {
     pub fn import_state(&self, model: &Model, key: &str, file: &[u8]) -> JsResult<JsValue> {
         let run = || -> HostResult<JsValue> {
             scorekit_host::streams::check_key(key)?;
-            let f = scorekit_host::streams::decode_state(file)
+            let f = scorekit_host::streams::decode_state_with(file, crate::js::parse_json)
                 .map_err(|e| HostError::bad_input(format!("the state file: {e}")))?;
             self.book.delete(&model.alias, key)?;
             self.book.store().save(&model.alias, key, &f.state)?;
@@ -385,12 +366,6 @@ impl Streams {
         };
         run().map_err(to_js)
     }
-}
-
-/// Names of the values a stream step returns per reading.
-#[wasm_bindgen(js_name = streamOutputs)]
-pub fn stream_outputs() -> Array {
-    strings(&names::STREAM_OUTPUTS)
 }
 
 /// Timestamps (text in any form the host layer accepts, or Unix seconds) as Unix seconds.
@@ -422,14 +397,12 @@ pub fn read_csv(text: &str) -> JsResult<JsValue> {
     Ok(o.into())
 }
 
-/// The error for a module the browser's engine refused to compile (not Wasm, invalid code).
-#[wasm_bindgen(js_name = invalidModuleError)]
-pub fn invalid_module_error(message: &str) -> JsValue {
-    to_js(HostError::new(Code::InvalidModule, format!("invalid model module: {message}")))
-}
-
-/// The error for a module that could not be fetched.
-#[wasm_bindgen(js_name = unavailableError)]
-pub fn unavailable_error(message: &str) -> JsValue {
-    to_js(HostError::new(Code::Unavailable, message))
+/// The error for a module that could not be loaded: `what` is `invalid` (the browser's engine
+/// refused to compile it: not Wasm, invalid code) or `unavailable` (it could not be fetched).
+#[wasm_bindgen(js_name = loadError)]
+pub fn load_error(what: &str, message: &str) -> JsValue {
+    to_js(match what {
+        "invalid" => HostError::new(Code::InvalidModule, format!("invalid model module: {message}")),
+        _ => HostError::new(Code::Unavailable, message),
+    })
 }

@@ -182,7 +182,8 @@ impl WebScorer {
             )));
         };
         let section_json = Uint8Array::new(&section).to_vec();
-        let description: Description = serde_json::from_slice(&section_json)
+        let description: Description = crate::js::parse_json(&section_json)
+            .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
             .map_err(|e| invalid(format!("bad {} section: {e}", scorekit_abi::SCHEMA_SECTION)))?;
         if description.abi != scorekit_abi::ABI_VERSION {
             return Err(HostError::new(

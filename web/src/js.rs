@@ -228,3 +228,57 @@ pub fn history_values(v: &JsValue) -> HostResult<Vec<f64>> {
         ))),
     }
 }
+
+/// Nesting deeper than this in JSON text is refused (serde_json's own recursion limit).
+const MAX_JSON_DEPTH: usize = 128;
+
+/// JSON text read by the page's own parser (`JSON.parse`: numbers to the nearest double, as
+/// serde_json's `float_roundtrip` reads them), as the host layer's JSON value — so that the glue
+/// links no JSON text parser of its own. A whole number within ±2^53 is an integer (as it is
+/// when serde_json reads the text), so a count reads as one.
+///
+/// # Errors
+/// `JSON.parse`'s message; a number out of range; nesting deeper than serde_json allows.
+pub fn parse_json(text: &[u8]) -> Result<Json, String> {
+    let text = std::str::from_utf8(text).map_err(|_| "the JSON text is not UTF-8".to_string())?;
+    let v = js_sys::JSON::parse(text).map_err(|e| {
+        e.dyn_ref::<js_sys::Error>().map_or_else(|| "malformed JSON".into(), |e| String::from(e.message()))
+    })?;
+    parsed(&v, 0)
+}
+
+fn parsed(v: &JsValue, depth: usize) -> Result<Json, String> {
+    if depth > MAX_JSON_DEPTH {
+        return Err("the JSON text is nested too deeply".into());
+    }
+    if let Some(x) = v.as_f64() {
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        if x.fract() == 0.0 && x.abs() <= EXACT && !(x == 0.0 && x.is_sign_negative()) {
+            return Ok(Json::Number((x as i64).into()));
+        }
+        return serde_json::Number::from_f64(x).map(Json::Number).ok_or_else(|| "number out of range".into());
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(Json::String(s));
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Json::Bool(b));
+    }
+    if v.is_null() {
+        return Ok(Json::Null);
+    }
+    if Array::is_array(v) {
+        let a: &Array = v.unchecked_ref();
+        let mut out = Vec::with_capacity(a.length() as usize);
+        for x in a.iter() {
+            out.push(parsed(&x, depth + 1)?);
+        }
+        return Ok(Json::Array(out));
+    }
+    let mut map = serde_json::Map::new();
+    for entry in Object::entries(v.unchecked_ref()).iter() {
+        let pair: Array = entry.unchecked_into();
+        map.insert(pair.get(0).as_string().unwrap_or_default(), parsed(&pair.get(1), depth + 1)?);
+    }
+    Ok(Json::Object(map))
+}

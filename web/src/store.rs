@@ -102,7 +102,7 @@ impl WebStorage {
         let bytes = from_units(&text).ok_or_else(|| {
             HostError::new(Code::Storage, format!("{} item {item} is not a stream state", self.what))
         })?;
-        scorekit_host::streams::decode_state(&bytes)
+        scorekit_host::streams::decode_state_with(&bytes, crate::js::parse_json)
             .map(Some)
             .map_err(|e| HostError::new(Code::Storage, format!("{} item {item}: {e}", self.what)))
     }

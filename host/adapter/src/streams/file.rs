@@ -151,15 +151,37 @@ pub fn encode_state(model: &str, key: &str, s: &StoredState, saved_unix: u64) ->
 /// A message saying why the bytes are not one.
 pub fn decode_state(bytes: &[u8]) -> Result<StateFile, String> {
     let (h, at) = header_of(bytes)?;
+    Ok(state_file(h, bytes, at))
+}
+
+/// [`decode_state`] with the header's JSON text read by `parse` (the browser host hands it to
+/// the page's own `JSON.parse`, so that its glue links no JSON text parser); the layout, the
+/// header's fields and what they mean stay this module's.
+///
+/// # Errors
+/// A message saying why the bytes are not a state file (`parse`'s own for the header's text).
+pub fn decode_state_with(
+    bytes: &[u8],
+    parse: impl FnOnce(&[u8]) -> Result<serde_json::Value, String>,
+) -> Result<StateFile, String> {
+    let (json, at) = header_bytes(bytes)?;
+    let h: Header = serde_json::from_value(parse(json)?).map_err(|e| e.to_string())?;
+    Ok(state_file(h, bytes, at))
+}
+
+fn state_file(h: Header, bytes: &[u8], at: usize) -> StateFile {
     let meta = meta_of(&h);
-    Ok(StateFile {
-        model: h.model,
-        stream: h.stream,
-        state: StoredState { meta, state: bytes[at..].to_vec() },
-    })
+    StateFile { model: h.model, stream: h.stream, state: StoredState { meta, state: bytes[at..].to_vec() } }
 }
 
 fn header_of(bytes: &[u8]) -> Result<(Header, usize), String> {
+    let (json, at) = header_bytes(bytes)?;
+    let h: Header = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+    Ok((h, at))
+}
+
+/// The header's JSON text and where the state bytes begin.
+fn header_bytes(bytes: &[u8]) -> Result<(&[u8], usize), String> {
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
         return Err("not a scorekit stream state file".into());
     }
@@ -168,8 +190,7 @@ fn header_of(bytes: &[u8]) -> Result<(Header, usize), String> {
         return Err("corrupt header length".into());
     }
     let json = bytes.get(12..12 + n).ok_or("truncated header")?;
-    let h: Header = serde_json::from_slice(json).map_err(|e| e.to_string())?;
-    Ok((h, 12 + n))
+    Ok((json, 12 + n))
 }
 
 fn meta_of(h: &Header) -> StateMeta {
@@ -335,6 +356,9 @@ mod tests {
         );
         let again = encode_state("anomaly", "sensor/1", &file.state, 7);
         assert_eq!(decode_state(&again).unwrap(), file);
+        let by_value = |j: &[u8]| serde_json::from_slice::<serde_json::Value>(j).map_err(|e| e.to_string());
+        assert_eq!(decode_state_with(&again, by_value).unwrap(), file);
+        assert!(decode_state_with(&again[..20], by_value).unwrap_err().contains("truncated"));
         assert!(decode_state(b"hello world, not a state").unwrap_err().contains("not a scorekit"));
         assert!(decode_state(&again[..20]).unwrap_err().contains("truncated"));
         let mut long = again.clone();

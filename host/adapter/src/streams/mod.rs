@@ -33,7 +33,10 @@ pub mod wal;
 #[path = "no_wal.rs"]
 mod wal;
 
-pub use file::{FileStore, StateFile, decode_state, encode_state, escape_key, unescape_key, write_atomic};
+pub use file::{
+    FileStore, StateFile, decode_state, decode_state_with, encode_state, escape_key, unescape_key,
+    write_atomic,
+};
 pub use store::{MemoryStore, StateMeta, StateStore, StoredState, StreamSummary, sort_by_stream};
 pub use wal::Wal;
 
