@@ -1,4 +1,4 @@
-//! The scoring layout: the ensemble re-laid out once, at load, for branch-free evaluation.
+//! The scoring layout: the ensemble re-laid out once, on first use, for branch-free evaluation.
 //!
 //! Derived from the stored nodes (nothing here is serialised), so any model file gets it:
 //! * **Rows are binned once.** A numeric feature's value becomes the number of the ensemble's
