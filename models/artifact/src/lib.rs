@@ -47,7 +47,9 @@ pub const FORMAT_VERSION: u32 = 5;
 
 /// Whether JSON of `format` for a `family` model still loads: GBT files of every earlier format
 /// (their JSON only gained the importance; per-node gains still load); RCF and forecaster files
-/// from format 2 on (formats 3 to 5 changed only GBT JSON and RCF postcard).
+/// from format 2 on (formats 3 to 5 changed only GBT JSON and RCF postcard). Only JSON reading
+/// (native, `std`) asks; a guest reads postcard alone.
+#[cfg(feature = "std")]
 fn json_format_readable(format: u32, family: Family) -> bool {
     let oldest = match family {
         Family::Gbt => 1,
