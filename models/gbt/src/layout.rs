@@ -23,6 +23,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::model::{GbtModel, Node};
+use crate::score::level_of;
 
 /// Deepest tree laid out completely (a block is `2^(d+1)` words: 16 KiB at depth 10).
 pub(crate) const MAX_LAYOUT_DEPTH: usize = 10;
@@ -400,15 +401,6 @@ fn count_below(table: &[f64], v: f64) -> u32 {
         step /= 2;
     }
     pos as u32
-}
-
-/// The level a categorical value stands for, or `None` for a missing value, a fraction, a
-/// negative number or a level the feature does not have.
-#[inline]
-pub(crate) fn level_of(v: f64, n_levels: u32) -> Option<u32> {
-    // `as u32` saturates; the round trip rejects fractions, negatives and huge values.
-    let level = v as u32;
-    if v.is_nan() || v < 0.0 || level as f64 != v || level >= n_levels { None } else { Some(level) }
 }
 
 fn tree_depth(m: &GbtModel, i: usize) -> usize {

@@ -15,6 +15,7 @@ extern crate std;
 
 mod error;
 mod explain;
+#[cfg(feature = "layout")]
 mod layout;
 mod model;
 mod repr;

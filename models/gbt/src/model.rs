@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::GbtError;
+#[cfg(feature = "layout")]
 use crate::layout::LazyLayout;
 
 /// Deepest tree a model may hold; bounds the fixed TreeSHAP path buffer (no allocation per row).
@@ -103,6 +104,8 @@ pub struct GbtModel {
     /// Derived on first use: the branch-free scoring layout (`layout.rs`). Not at load: a module
     /// whose trees were compiled to code never needs it, and building it was most of a
     /// module's first call (≈ 2.2M of 4.4M instructions to decode the demo churn model).
+    /// Only with feature `layout` (native builds): the Wasm guest walks the nodes.
+    #[cfg(feature = "layout")]
     pub(crate) layout: LazyLayout,
 }
 
@@ -148,6 +151,7 @@ impl TryFrom<Parts> for GbtModel {
             #[cfg(feature = "train")]
             gain: Vec::new(),
             tree_expected: Vec::new(),
+            #[cfg(feature = "layout")]
             layout: LazyLayout::default(),
         };
         m.derive();
@@ -325,7 +329,10 @@ impl GbtModel {
     /// Computes the derived fields from the stored ones.
     fn derive(&mut self) {
         self.tree_expected = self.expected_values();
-        self.layout = LazyLayout::default();
+        #[cfg(feature = "layout")]
+        {
+            self.layout = LazyLayout::default();
+        }
     }
 
     /// Keeps only the first `n` trees (early stopping).

@@ -1,11 +1,10 @@
 //! Scoring: the reference walk of each tree's node array, and the entry points that use the
-//! branch-free layout (`layout.rs`) when the model has one. No std float calls (the probability
+//! branch-free layout (`layout.rs`, feature `layout`) when the build and the model have one. No std float calls (the probability
 //! link goes through `scorekit_core::math`), so native and Wasm scores match bit for bit.
 
 use scorekit_core::math;
 
 use crate::error::GbtError;
-use crate::layout::level_of;
 use crate::model::{GbtModel, Node, Objective};
 
 impl GbtModel {
@@ -64,13 +63,14 @@ impl GbtModel {
     /// index, `NaN` for missing. A short row is scored as if the absent features were missing.
     pub fn predict_raw(&self, x: &[f64]) -> f64 {
         debug_assert_eq!(x.len(), self.n_features, "row length");
-        match self.layout.get(self) {
-            Some(layout) => layout.with_scratch(layout.width(), |bins| {
+        #[cfg(feature = "layout")]
+        if let Some(layout) = self.layout.get(self) {
+            return layout.with_scratch(layout.width(), |bins| {
                 layout.bin_row(x, bins);
                 layout.margin_one(self.base_score, bins)
-            }),
-            None => self.predict_raw_reference(x),
+            });
         }
+        self.predict_raw_reference(x)
     }
 
     /// [`predict_raw`](Self::predict_raw) by walking the stored nodes: the definition the
@@ -135,11 +135,12 @@ impl GbtModel {
 
     /// The margins of row-major `rows` into `out` (shapes checked by the caller).
     fn margins(&self, rows: &[f64], out: &mut [f64]) {
+        #[cfg(feature = "layout")]
         if let Some(layout) = self.layout.get(self) {
             layout.margins(self, rows, out);
             return;
         }
-        // Deep trees: tree-major over blocks of rows, so the walks of different rows overlap.
+        // Deep trees, or a build without the layout (the Wasm guest): tree-major over blocks of rows, so the walks of different rows overlap.
         // Each row still sums base + tree 0 + tree 1 + … in order, as `predict` does.
         const BLOCK: usize = 64;
         let nf = self.n_features;
@@ -153,4 +154,13 @@ impl GbtModel {
             out.copy_from_slice(&margin[..out.len()]);
         }
     }
+}
+
+/// The level a categorical value stands for, or `None` for a missing value, a fraction, a
+/// negative number or a level the feature does not have.
+#[inline]
+pub(crate) fn level_of(v: f64, n_levels: u32) -> Option<u32> {
+    // `as u32` saturates; the round trip rejects fractions, negatives and huge values.
+    let level = v as u32;
+    if v.is_nan() || v < 0.0 || level as f64 != v || level >= n_levels { None } else { Some(level) }
 }
