@@ -1,4 +1,6 @@
 //! The scoring layout: the ensemble re-laid out once, on first use, for branch-free evaluation.
+//! Native builds only (feature `layout`): the Wasm guest leaves it out (a module's trees are
+//! Wasm code; a `--no-tree-code` module walks the nodes), 36 KB less guest code.
 //!
 //! Derived from the stored nodes (nothing here is serialised), so any model file gets it:
 //! * **Rows are binned once.** A numeric feature's value becomes the number of the ensemble's
@@ -63,10 +65,11 @@ struct Tree {
     depth: u32,
 }
 
-/// A model's [`Layout`], built the first time something scores with it: a module whose trees
-/// were compiled to Wasm code (`host compile`) never does, and for it this was the larger part
-/// of decoding the model on a new connection's first call. `Sync` (a native model is shared by
-/// threads); two threads racing to build it build equal layouts and keep one.
+/// A model's [`Layout`], built the first time something scores with it, so that loading a
+/// model that only explains (TreeSHAP walks the nodes) does not pay for it (when the guest still
+/// carried the layout, building it was the larger part of a module's first call). `Sync` (a
+/// native model is shared by threads); two threads racing to build it build equal layouts and
+/// keep one.
 #[derive(Default)]
 pub(crate) struct LazyLayout(once_cell::race::OnceBox<Option<Layout>>);
 

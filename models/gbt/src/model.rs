@@ -101,10 +101,9 @@ pub struct GbtModel {
     pub(crate) gain: Vec<f64>,
     /// Derived on construction: each tree's cover-weighted mean output (TreeSHAP's bias).
     pub(crate) tree_expected: Vec<f64>,
-    /// Derived on first use: the branch-free scoring layout (`layout.rs`). Not at load: a module
-    /// whose trees were compiled to code never needs it, and building it was most of a
-    /// module's first call (≈ 2.2M of 4.4M instructions to decode the demo churn model).
-    /// Only with feature `layout` (native builds): the Wasm guest walks the nodes.
+    /// Derived on first use: the branch-free scoring layout (`layout.rs`; building it was ≈ 2.2M
+    /// of 4.4M instructions to decode the demo churn model). Only with feature `layout` (native
+    /// builds): the Wasm guest walks the nodes.
     #[cfg(feature = "layout")]
     pub(crate) layout: LazyLayout,
 }
