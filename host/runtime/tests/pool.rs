@@ -55,15 +55,23 @@ fn compile_cache_is_written_reused_and_survives_corruption() {
     let sha = scorekit_runtime::inspect(&wasm).unwrap().sha256_hex();
     assert!(entry.file_name().unwrap().to_str().unwrap().starts_with(&sha));
     let written = std::fs::read(&entry).unwrap();
+    let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&entry).unwrap());
 
     // A new runtime (think: a new process) finds it and scores.
-    let rt2 = Runtime::new(cfg.clone()).unwrap();
-    assert!(rt2.is_cached(&wasm));
-    let m = rt2.load(&wasm, None).unwrap();
-    assert_eq!(m.score(&Rows::dense(1, &[2.0]).unwrap()).unwrap(), vec![4.0]);
-    assert_eq!(std::fs::read(&entry).unwrap(), written, "a good entry is not rewritten");
+    {
+        let rt2 = Runtime::new(cfg.clone()).unwrap();
+        assert!(rt2.is_cached(&wasm));
+        let m = rt2.load(&wasm, None).unwrap();
+        assert_eq!(m.score(&Rows::dense(1, &[2.0]).unwrap()).unwrap(), vec![4.0]);
+        assert_eq!(std::fs::read(&entry).unwrap(), written, "a good entry is not rewritten");
+        // Not even with equal bytes: the load used the entry (the very file), it did not
+        // compile and replace it.
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&entry).unwrap().ino(), inode, "the entry was replaced");
+    }
 
-    // A corrupt entry is ignored, the module recompiled, and the entry repaired.
+    // A corrupt entry is ignored, the module recompiled, and the entry repaired. (Damaged in
+    // place only now that no live module maps it: a loaded module runs from the mapped file.)
     let mut bad = written.clone();
     let mid = bad.len() / 2;
     bad[mid] ^= 0xff;
@@ -75,17 +83,28 @@ fn compile_cache_is_written_reused_and_survives_corruption() {
     assert!(Runtime::new(cfg.clone()).unwrap().load(&wasm, None).is_ok());
     assert_eq!(std::fs::read(&entry).unwrap(), written);
 
-    // An entry of the earlier layout (the code's SHA-256, then the code) is not misread as
-    // code: refused, recompiled and rewritten in the current layout.
-    let code = &written[16..];
-    let mut old: Vec<u8> = sha2::Sha256::digest(code).to_vec();
-    old.extend_from_slice(code);
-    std::fs::write(&entry, &old).unwrap();
-    let m = Runtime::new(cfg.clone()).unwrap().load(&wasm, None).unwrap();
-    assert_eq!(m.score(&Rows::dense(1, &[5.0]).unwrap()).unwrap(), vec![10.0]);
-    assert_eq!(std::fs::read(&entry).unwrap(), written);
+    // Entries of the earlier layouts are not misread as code: refused, recompiled and
+    // rewritten in the current layout (code, then a footer). First the code's SHA-256, then
+    // the code; then a 16-byte header (tag, length, CRC-32) before the code.
+    let code = &written[..written.len() - 16];
+    let mut sha_first: Vec<u8> = sha2::Sha256::digest(code).to_vec();
+    sha_first.extend_from_slice(code);
+    let mut header_first = b"skcwasm2".to_vec();
+    header_first.extend_from_slice(&(code.len() as u32).to_le_bytes());
+    header_first.extend_from_slice(&crc32fast::hash(code).to_le_bytes());
+    header_first.extend_from_slice(code);
+    for (k, old) in [sha_first, header_first].iter().enumerate() {
+        // Replaced by a rename, as the runtime itself does: a live module maps the old file.
+        let tmp = dir.path().join(".old");
+        std::fs::write(&tmp, old).unwrap();
+        std::fs::rename(&tmp, &entry).unwrap();
+        let m = Runtime::new(cfg.clone()).unwrap().load(&wasm, None).unwrap();
+        let x = 5.0 + k as f64;
+        assert_eq!(m.score(&Rows::dense(1, &[x]).unwrap()).unwrap(), vec![2.0 * x]);
+        assert_eq!(std::fs::read(&entry).unwrap(), written, "old layout {k} rewritten");
+    }
 
-    // The header's length must match: an entry with a byte appended is refused too.
+    // The footer's length must match: an entry with a byte appended is refused too.
     let mut long = written.clone();
     long.push(0);
     std::fs::write(&entry, &long).unwrap();
