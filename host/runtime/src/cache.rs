@@ -104,6 +104,16 @@ pub(crate) fn load_or_compile(
         if let Ok(m) = unsafe { Module::deserialize_open_file(engine, file) } {
             return Ok((m, Source::Cache));
         }
+        // A directory on a `noexec` mount cannot be mapped executable: copy the code instead.
+        if let Ok(data) = std::fs::read(&path)
+            && let Some(code) = data.len().checked_sub(FOOTER).map(|n| &data[..n])
+            && crc32fast::hash(code).to_le_bytes() == data[data.len() - 4..]
+        {
+            // SAFETY: as above; `deserialize` copies the code into memory of its own.
+            if let Ok(m) = unsafe { Module::deserialize(engine, code) } {
+                return Ok((m, Source::Cache));
+            }
+        }
     }
     let module = compile(engine, bytes)?;
     if let Ok(code) = module.serialize() {
