@@ -284,7 +284,7 @@ psql_up -c "ALTER EXTENSION scorekit UPDATE TO '0.2.0'" -c "ALTER EXTENSION scor
 expect_eq "upgraded to" "$(sql 'SELECT scorekit.version()')" "$(psql_up -At -c "SELECT extversion FROM pg_extension WHERE extname = 'scorekit'")"
 catalog="SELECT 'fn', p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ') ' || pg_get_function_result(p.oid) || ' ' || p.provolatile::text || p.proparallel::text || p.proisstrict::text || p.prosecdef::text || ' ' || coalesce(array_to_string(p.proconfig, ';'), '') || ' ' || coalesce(p.proacl::text, '') || ' ' || md5(p.prosrc) FROM pg_proc p WHERE p.pronamespace IN ('scorekit'::regnamespace, 'aws_sagemaker'::regnamespace)
   UNION ALL SELECT 'nsp', nspname || ' ' || coalesce(nspacl::text, '') || ' ' || coalesce(obj_description(oid, 'pg_namespace'), '') FROM pg_namespace WHERE nspname IN ('scorekit', 'aws_sagemaker')
-  UNION ALL SELECT 'col', c.relname || '.' || a.attname || ' ' || a.attnum || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE c.relnamespace = 'scorekit'::regnamespace AND c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL SELECT 'col', c.relname || '.' || a.attname || ' ' || a.attnum || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull || ' ' || a.attstorage::text || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE c.relnamespace = 'scorekit'::regnamespace AND c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped
   UNION ALL SELECT 'rel', c.relname || ' ' || c.relkind::text || ' ' || coalesce(c.relacl::text, '') || ' ' || coalesce(obj_description(c.oid, 'pg_class'), '') FROM pg_class c WHERE c.relnamespace = 'scorekit'::regnamespace
   UNION ALL SELECT 'con', conrelid::regclass::text || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'scorekit'::regnamespace
   UNION ALL SELECT 'cfg', unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'scorekit'
@@ -293,10 +293,14 @@ catalog="SELECT 'fn', p.proname || '(' || pg_get_function_identity_arguments(p.o
 sql "$catalog" >"$WORK/catalog_fresh.txt"
 psql_up -At -c "$catalog" >"$WORK/catalog_upgraded.txt"
 if diff "$WORK/catalog_fresh.txt" "$WORK/catalog_upgraded.txt" >"$WORK/catalog.diff"; then
-    echo "ok   upgraded schema (0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0) = fresh install schema ($(wc -l <"$WORK/catalog_fresh.txt") catalog rows)"
+    echo "ok   upgraded schema (0.1.0 -> 0.2.0 -> 0.3.0 -> 0.4.0 -> 0.5.0) = fresh install schema ($(wc -l <"$WORK/catalog_fresh.txt") catalog rows)"
 else
     echo "FAIL upgraded schema differs from a fresh install:"; head -20 "$WORK/catalog.diff"; fails=$((fails + 1))
 fi
+# Modules are kept uncompressed (a new connection's first call reads one): the module 0.1.0 stored
+# compressed was rewritten by the upgrade, and a fresh install stores them so.
+expect_eq "upgraded modules stored uncompressed" "t" "$(psql_up -At -c "SELECT bool_and(pg_column_size(bytes) = length(bytes)) FROM scorekit.modules")"
+expect_eq "fresh modules stored uncompressed" "t" "$(sql "SELECT bool_and(pg_column_size(bytes) = length(bytes)) FROM scorekit.modules")"
 # The 0.1.0 state continues after the upgrade: reading 601 scores as in `host score`.
 psql_up -At -c "SELECT score FROM scorekit.anomaly_update('anomaly', 'm1', $(sql "SELECT value FROM temps WHERE id = 601"))" >"$WORK/pg_601.csv"
 sed -n '1p;602p' "$WORK/host_anomaly.csv" >"$WORK/host_601.csv"
