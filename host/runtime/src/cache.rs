@@ -9,7 +9,9 @@
 //! Entries are written to a temporary file and renamed, never changed in place, so readers never
 //! see half an entry and a mapped entry never changes under a live module; an entry whose
 //! footer, checksum or engine check fails is recompiled and replaced. Cache trouble never fails
-//! a load: it only costs a compile.
+//! a load: it only costs a compile. A module loaded from the cache keeps its entry open (one file
+//! descriptor per loaded module, as wasmtime holds the mapped file); when the process is out of
+//! descriptors, the entry cannot be opened and the load compiles instead.
 //!
 //! Why a CRC and not a cryptographic hash: the checksum guards against accidental damage (a
 //! disk error, a foreign file under the name); it cannot guard against tampering, since whoever
