@@ -1,7 +1,8 @@
 //! The session's models: one [`LocalLoader`] over one [`Runtime`] per backend (rebuilt when a
 //! limit GUC changes), a cache of loaded [`SharedScorer`]s keyed by SHA-256 (content-addressed,
-//! so never stale), and a cache of alias resolutions that a relcache invalidation of
-//! `scorekit.aliases` clears in every backend when a deploy or rollback commits.
+//! so never stale; at most `scorekit.max_loaded_modules`, the least recently used dropped beyond
+//! it), and a cache of alias resolutions that a relcache invalidation of `scorekit.aliases`
+//! clears in every backend when a deploy or rollback commits.
 //!
 //! The runtime is built here only because PostgreSQL's query cancel must reach a running call
 //! (its [`InterruptCheck`]); everything else goes through the host layer's [`Scorer`].
@@ -9,7 +10,7 @@
 //! PostgreSQL backends are single-threaded, so the caches are thread-locals; the runtime's own
 //! epoch-ticker thread never touches PostgreSQL.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -36,6 +37,9 @@ pub struct Loaded {
     pub scorer: SharedScorer,
     /// Values a score call returns per row (`names::score_outputs`), counted once at load.
     pub outputs_per_row: usize,
+    /// When the session last resolved it (a tick of [`Session::ticks`]): which module to drop
+    /// when more than `scorekit.max_loaded_modules` are loaded.
+    used: Cell<u64>,
 }
 
 impl Loaded {
@@ -112,6 +116,34 @@ struct Session {
     policies: u64,
     by_hash: HashMap<String, Rc<Loaded>>,
     by_ref: HashMap<String, Rc<Loaded>>,
+    /// Resolutions so far: the clock of [`Loaded::used`].
+    ticks: u64,
+}
+
+impl Session {
+    fn touch(&mut self, loaded: &Loaded) {
+        self.ticks += 1;
+        loaded.used.set(self.ticks);
+    }
+
+    /// Drops the least recently used modules beyond `max` (never `keep`, the one just loaded),
+    /// with the alias resolutions that point at them. A caller still holding one keeps it alive
+    /// until it is done; the next resolution loads it again.
+    fn evict(&mut self, max: usize, keep: &str) {
+        while self.by_hash.len() > max {
+            let Some(oldest) = self
+                .by_hash
+                .iter()
+                .filter(|(sha, _)| sha.as_str() != keep)
+                .min_by_key(|(_, l)| l.used.get())
+                .map(|(sha, _)| sha.clone())
+            else {
+                return;
+            };
+            self.by_hash.remove(&oldest);
+            self.by_ref.retain(|_, l| l.sha256 != oldest);
+        }
+    }
 }
 
 thread_local! {
@@ -186,7 +218,11 @@ pub fn resolve(model: &str) -> Rc<Loaded> {
             s.policies = policies;
             s.by_ref.clear();
         }
-        if s.limits == limits { s.by_ref.get(model).cloned() } else { None }
+        let hit = if s.limits == limits { s.by_ref.get(model).cloned() } else { None };
+        if let Some(h) = &hit {
+            s.touch(h);
+        }
+        hit
     });
     if let Some(hit) = hit {
         return hit;
@@ -212,7 +248,7 @@ fn by_name(loader: &LocalLoader, name: &str) -> Rc<Loaded> {
         (Some(scorer), _) => {
             let outputs_per_row = names::score_outputs(scorer.info().schema()).len().max(1);
             let sha256 = scorer.info().sha256.clone();
-            Rc::new(Loaded { sha256, name: name.to_string(), scorer, outputs_per_row })
+            Rc::new(Loaded { sha256, name: name.to_string(), scorer, outputs_per_row, used: Cell::new(0) })
         }
     }
 }
@@ -266,7 +302,15 @@ fn resolve_hash(model: &str) -> String {
 }
 
 fn by_hash(loader: &LocalLoader, sha: &str) -> Rc<Loaded> {
-    if let Some(hit) = SESSION.with(|s| s.borrow().by_hash.get(sha).cloned()) {
+    let hit = SESSION.with(|s| {
+        let mut s = s.borrow_mut();
+        let hit = s.by_hash.get(sha).cloned();
+        if let Some(h) = &hit {
+            s.touch(h);
+        }
+        hit
+    });
+    if let Some(hit) = hit {
         return hit;
     }
     let row = Spi::get_two_with_args::<String, Vec<u8>>(
@@ -283,7 +327,13 @@ fn by_hash(loader: &LocalLoader, sha: &str) -> Rc<Loaded> {
     let expected = scorekit_host::parse_sha256_hex(sha);
     let scorer = loader.load(&bytes, expected).or_raise(&name);
     let outputs_per_row = names::score_outputs(scorer.info().schema()).len().max(1);
-    let loaded = Rc::new(Loaded { sha256: sha.to_string(), name, scorer, outputs_per_row });
-    SESSION.with(|s| s.borrow_mut().by_hash.insert(sha.to_string(), loaded.clone()));
+    let loaded =
+        Rc::new(Loaded { sha256: sha.to_string(), name, scorer, outputs_per_row, used: Cell::new(0) });
+    SESSION.with(|s| {
+        let mut s = s.borrow_mut();
+        s.touch(&loaded);
+        s.by_hash.insert(sha.to_string(), loaded.clone());
+        s.evict(guc::MAX_LOADED_MODULES.get().max(1) as usize, sha);
+    });
     loaded
 }

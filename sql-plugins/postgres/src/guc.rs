@@ -77,6 +77,8 @@ pub static ON_REDEPLOY: GucSetting<RedeployGuc> = GucSetting::<RedeployGuc>::new
 pub static FORECAST_GAPS: GucSetting<GapsGuc> = GucSetting::<GapsGuc>::new(GapsGuc::Fill);
 /// `scorekit.max_live_streams`: RCF streams a backend keeps in memory (each is a module instance).
 pub static MAX_LIVE_STREAMS: GucSetting<i32> = GucSetting::<i32>::new(32);
+/// `scorekit.max_loaded_modules`: modules a backend keeps loaded (code mapped, one idle instance).
+pub static MAX_LOADED_MODULES: GucSetting<i32> = GucSetting::<i32>::new(16);
 /// `scorekit.cache_dir`: compiled-code cache; empty disables it; relative paths are under PGDATA.
 pub static CACHE_DIR: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"scorekit_cache"));
@@ -193,6 +195,16 @@ pub fn register() {
         c"Anomaly streams one backend keeps in memory; the least recently used is dropped beyond it.",
         c"Every stream's state is saved in scorekit.stream_state after each step, so dropping one loses nothing.",
         &MAX_LIVE_STREAMS,
+        1,
+        10_000,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"scorekit.max_loaded_modules",
+        c"Modules one backend keeps loaded; the least recently used is dropped beyond it.",
+        c"Each holds its compiled code, an idle instance and, when it came from the compile cache, an open file; a dropped module is loaded again (from the compile cache) when next used.",
+        &MAX_LOADED_MODULES,
         1,
         10_000,
         GucContext::Userset,

@@ -896,3 +896,30 @@ fn parallel_workers_run_the_batch_node() {
     assert!(plan.contains("Gather") && plan.contains("ScorekitBatch"), "{plan}");
     assert_eq!(answers(&sql, true), answers(&sql, false));
 }
+
+#[pg_test]
+fn a_session_keeps_at_most_max_loaded_modules() {
+    // Each loaded module holds its code, an instance and an open cache file: bounded per session.
+    Spi::run("SET scorekit.max_loaded_modules = 2").unwrap();
+    for m in ["churn", "forecast", "anomaly"] {
+        load(m);
+    }
+    let loaded = || Spi::get_one::<i64>("SELECT scorekit.session_modules()").unwrap().unwrap();
+    let churn = || f64_of(&format!("SELECT scorekit.score_args('churn', {ARGS})"));
+    let first = churn();
+    for m in ["forecast", "anomaly"] {
+        Spi::run(&format!("SELECT count(*) FROM scorekit.inputs('{m}')")).unwrap();
+    }
+    assert_eq!(loaded(), 2, "three modules used, two kept");
+    // churn was the least recently used: dropped, loaded again when asked for, the same answer;
+    // forecast goes instead, and comes back too.
+    assert_eq!(churn(), first);
+    assert_eq!(loaded(), 2);
+    assert!(!text_of("SELECT string_agg(name, ',' ORDER BY position) FROM scorekit.inputs('forecast')").is_empty());
+    assert_eq!(loaded(), 2);
+    // Raising the bound keeps what is loaded from then on.
+    Spi::run("SET scorekit.max_loaded_modules = 16").unwrap();
+    churn();
+    Spi::run("SELECT count(*) FROM scorekit.inputs('anomaly')").unwrap();
+    assert_eq!(loaded(), 3);
+}
