@@ -36,6 +36,20 @@ use crate::inspect::sha256_hex;
 const ENTRY_TAG: [u8; 8] = *b"skcwasm3";
 const FOOTER: usize = 16;
 
+/// The CRC-32 an entry's footer gives for `code_len` bytes of code, if the footer is of this
+/// layout and names that length.
+fn footer_crc(footer: &[u8], code_len: usize) -> Option<u32> {
+    let len = u32::from_le_bytes(footer.get(8..12)?.try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(footer.get(12..16)?.try_into().ok()?);
+    (footer.get(..8)? == ENTRY_TAG && len == code_len).then_some(crc)
+}
+
+/// The code of an entry read into memory, if its footer and checksum hold.
+fn entry_code(data: &[u8]) -> Option<&[u8]> {
+    let (code, footer) = data.split_at(data.len().checked_sub(FOOTER)?);
+    (footer_crc(footer, code.len())? == crc32fast::hash(code)).then_some(code)
+}
+
 /// The entry at `path`, open at its start, if its footer and checksum hold. The checksum is
 /// computed through a small buffer: the code is never held in memory here.
 fn open_entry(path: &Path) -> Option<File> {
@@ -44,11 +58,7 @@ fn open_entry(path: &Path) -> Option<File> {
     file.seek(SeekFrom::Start(code_len as u64)).ok()?;
     let mut footer = [0u8; FOOTER];
     file.read_exact(&mut footer).ok()?;
-    let len = u32::from_le_bytes(footer[8..12].try_into().ok()?) as usize;
-    let crc = u32::from_le_bytes(footer[12..16].try_into().ok()?);
-    if footer[..8] != ENTRY_TAG || len != code_len {
-        return None;
-    }
+    let crc = footer_crc(&footer, code_len)?;
     file.seek(SeekFrom::Start(0)).ok()?;
     let mut hasher = crc32fast::Hasher::new();
     let mut buf = vec![0u8; (64 << 10).min(code_len.max(1))];
@@ -108,8 +118,7 @@ pub(crate) fn load_or_compile(
         }
         // A directory on a `noexec` mount cannot be mapped executable: copy the code instead.
         if let Ok(data) = std::fs::read(&path)
-            && let Some(code) = data.len().checked_sub(FOOTER).map(|n| &data[..n])
-            && crc32fast::hash(code).to_le_bytes() == data[data.len() - 4..]
+            && let Some(code) = entry_code(&data)
         {
             // SAFETY: as above; `deserialize` copies the code into memory of its own.
             if let Ok(m) = unsafe { Module::deserialize(engine, code) } {
@@ -143,4 +152,28 @@ fn write_atomic(dir: &Path, path: &Path, code: &[u8]) -> std::io::Result<()> {
 
 pub(crate) fn is_cached(engine: &Engine, dir: &Path, module_sha: &[u8; 32]) -> bool {
     entry_path(dir, engine, module_sha).is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_reads_back_only_whole_and_of_this_layout() {
+        let code = b"not really code, but bytes".to_vec();
+        let entry = entry_bytes(&code).unwrap();
+        assert_eq!(entry_code(&entry), Some(&code[..]));
+        // Any flipped byte (code or footer), a byte more or less, or nothing at all: refused.
+        for i in 0..entry.len() {
+            let mut bad = entry.clone();
+            bad[i] ^= 1;
+            assert_eq!(entry_code(&bad), None, "byte {i} flipped");
+        }
+        let mut long = entry.clone();
+        long.push(0);
+        assert_eq!(entry_code(&long), None);
+        assert_eq!(entry_code(&entry[1..]), None);
+        assert_eq!(entry_code(&entry[..FOOTER - 1]), None);
+        assert_eq!(entry_code(&[]), None);
+    }
 }

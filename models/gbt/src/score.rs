@@ -1,6 +1,7 @@
 //! Scoring: the reference walk of each tree's node array, and the entry points that use the
-//! branch-free layout (`layout.rs`, feature `layout`) when the build and the model have one. No std float calls (the probability
-//! link goes through `scorekit_core::math`), so native and Wasm scores match bit for bit.
+//! branch-free layout (`layout.rs`, feature `layout`) when the build and the model have one. No
+//! std float calls (the probability link goes through `scorekit_core::math`), so native and Wasm
+//! scores match bit for bit.
 
 use scorekit_core::math;
 
@@ -140,7 +141,8 @@ impl GbtModel {
             layout.margins(self, rows, out);
             return;
         }
-        // Deep trees, or a build without the layout (the Wasm guest): tree-major over blocks of rows, so the walks of different rows overlap.
+        // Deep trees, or a build without the layout (the Wasm guest): tree-major over blocks of
+        // rows, so the walks of different rows overlap.
         // Each row still sums base + tree 0 + tree 1 + … in order, as `predict` does.
         const BLOCK: usize = 64;
         let nf = self.n_features;
