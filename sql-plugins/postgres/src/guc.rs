@@ -203,7 +203,7 @@ pub fn register() {
     GucRegistry::define_int_guc(
         c"scorekit.max_loaded_modules",
         c"Modules one backend keeps loaded; the least recently used is dropped beyond it.",
-        c"Each holds its compiled code, an idle instance and, when it came from the compile cache, an open file; a dropped module is loaded again (from the compile cache) when next used.",
+        c"Each holds its compiled code, an idle instance and, when it came from the compile cache, an open file; a dropped module is loaded again (from the compile cache) when next used. A lowered bound applies at the next module load.",
         &MAX_LOADED_MODULES,
         1,
         10_000,
