@@ -3,6 +3,7 @@
 # krcflib (AWS's Rust random cut forest) in the same run. Prints Markdown tables.
 #   bench/nab/run.sh            full run
 #   NAB_SWEEP=1 bench/nab/run.sh  also sweeps threshold settings (tuning aid)
+#   bench/nab/run.sh --speed    only the score + update throughput (both forests, all NAB rows)
 #   NAB_FOREST=1 bench/nab/run.sh also chooses forest settings + a spatial detector on the synthetic corpus, then scores NAB once
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
