@@ -139,6 +139,13 @@ impl<'de> Deserialize<'de> for Tree {
     }
 }
 
+/// A child's extent for [`Tree::recompute_box`], located once rather than per dimension.
+#[derive(Clone, Copy)]
+enum Extent<'s> {
+    Point(&'s [f64]),
+    Box(usize),
+}
+
 /// The part of a tree the scoring visitors need, borrowed.
 pub(crate) struct View<'a> {
     pub(crate) tree: &'a Tree,
@@ -456,28 +463,56 @@ impl Tree {
         self.replace_child(grand, parent, sibling);
         self.free_node(parent, dim);
         let mut a = grand;
+        let mut boxes_changed = true;
         while a != NONE {
             self.mass[a as usize] -= 1;
-            self.recompute_box(a, store, dim);
+            // A box is the union of its children's: once one comes out unchanged, every box
+            // above it is unchanged too (most deletions leave a point inside its ancestors').
+            if boxes_changed {
+                boxes_changed = self.recompute_box(a, store, dim);
+            }
             a = self.parent[a as usize];
         }
         true
     }
 
     /// Box of `n` as the union of its children's boxes (exact: min/max of the points below).
-    fn recompute_box(&mut self, n: u32, store: &PointStore, dim: usize) {
+    /// Returns whether the box changed.
+    fn recompute_box(&mut self, n: u32, store: &PointStore, dim: usize) -> bool {
         let i = n as usize;
-        let (l, r) = (self.left[i], self.right[i]);
+        let (l, r) = (self.extent(self.left[i], store, dim), self.extent(self.right[i], store, dim));
         let mut range = 0.0;
+        let mut changed = false;
         for d in 0..dim {
-            let (lmin, lmax) = self.child_extent(l, d, store, dim);
-            let (rmin, rmax) = self.child_extent(r, d, store, dim);
+            let (lmin, lmax) = self.extent_at(l, d);
+            let (rmin, rmax) = self.extent_at(r, d);
             let (lo, hi) = (lmin.min(rmin), lmax.max(rmax));
-            self.box_min[i * dim + d] = lo;
-            self.box_max[i * dim + d] = hi;
+            let k = i * dim + d;
+            changed |= lo.to_bits() != self.box_min[k].to_bits() || hi.to_bits() != self.box_max[k].to_bits();
+            self.box_min[k] = lo;
+            self.box_max[k] = hi;
             range += hi - lo;
         }
         self.range_sum[i] = range;
+        changed
+    }
+
+    /// Where child `c`'s extent is: its leaf's point, or its box (an offset into the boxes).
+    #[inline]
+    fn extent<'s>(&self, c: u32, store: &'s PointStore, dim: usize) -> Extent<'s> {
+        if is_leaf(c) {
+            Extent::Point(store.get(self.leaf_point(c), dim))
+        } else {
+            Extent::Box(c as usize * dim)
+        }
+    }
+
+    #[inline]
+    fn extent_at(&self, e: Extent<'_>, d: usize) -> (f64, f64) {
+        match e {
+            Extent::Point(p) => (p[d], p[d]),
+            Extent::Box(s) => (self.box_min[s + d], self.box_max[s + d]),
+        }
     }
 
     #[inline]
