@@ -14,7 +14,7 @@ use crate::compact;
 use crate::error::RcfError;
 use crate::params::RcfConfig;
 use crate::sampler::{self, Admission, Sampler};
-use crate::score::{tree_attribution, tree_score};
+use crate::score::{forest_score_sum, tree_attribution};
 use crate::store::PointStore;
 use crate::threshold::{RcfOutput, StreamingThreshold};
 use crate::tree::{Tree, View};
@@ -436,8 +436,7 @@ impl RcfModel {
             window.copy_within(k.., 0);
             window[n - k..].copy_from_slice(reading);
             *slot = if self.is_ready() {
-                self.trees.iter().map(|t| tree_score(&self.view(t), &window)).sum::<f64>()
-                    / self.trees.len() as f64
+                forest_score_sum(&self.trees, &self.store, n, &window) / self.trees.len() as f64
             } else {
                 0.0
             };
@@ -450,11 +449,8 @@ impl RcfModel {
             return 0.0;
         }
         self.with_point(reading, |p| {
-            let mut sum = 0.0;
-            for t in &self.trees {
-                sum += tree_score(&self.view(t), p);
-            }
-            sum / self.trees.len() as f64
+            let dim = self.config.point_dimensions();
+            forest_score_sum(&self.trees, &self.store, dim, p) / self.trees.len() as f64
         })
     }
 

@@ -9,7 +9,8 @@
 
 use scorekit_core::math;
 
-use crate::tree::{NONE, View, gap_of, is_leaf};
+use crate::store::PointStore;
+use crate::tree::{NONE, Tree, View, gap_of, is_leaf};
 
 const LN_2: f64 = core::f64::consts::LN_2;
 
@@ -45,13 +46,43 @@ fn descend(v: &View<'_>, point: &[f64]) -> (u32, u32) {
     (node, depth)
 }
 
-/// Normalised anomaly score of `point` in one tree (0 for an empty tree).
-pub(crate) fn tree_score(v: &View<'_>, point: &[f64]) -> f64 {
-    let t = v.tree;
-    if t.root() == NONE {
-        return 0.0;
+/// Trees whose descents [`forest_score_sum`] interleaves.
+const INTERLEAVE: usize = 4;
+
+/// The sum, in tree order, of the normalised anomaly scores of `point` in `trees` (0 for an
+/// empty tree). The descents of [`INTERLEAVE`] trees at a time go level by level together: each
+/// level of each tree is a likely cache miss (a forest is megabytes), and independent descents
+/// let those misses overlap. The scores and their order of summation are those of scoring the
+/// trees one by one.
+pub(crate) fn forest_score_sum(trees: &[Tree], store: &PointStore, dim: usize, point: &[f64]) -> f64 {
+    let mut sum = 0.0;
+    for group in trees.chunks(INTERLEAVE) {
+        let mut node = [NONE; INTERLEAVE];
+        let mut depth = [0u32; INTERLEAVE];
+        for (n, t) in node.iter_mut().zip(group) {
+            *n = t.root();
+        }
+        let mut descending = true;
+        while descending {
+            descending = false;
+            for ((n, d), t) in node.iter_mut().zip(depth.iter_mut()).zip(group) {
+                if *n != NONE && !is_leaf(*n) {
+                    *n = t.child_towards(*n, point);
+                    *d += 1;
+                    descending = true;
+                }
+            }
+        }
+        for ((&n, &d), t) in node.iter().zip(&depth).zip(group) {
+            sum += if n == NONE { 0.0 } else { score_from_leaf(&View { tree: t, store, dim }, point, n, d) };
+        }
     }
-    let (leaf, mut depth) = descend(v, point);
+    sum
+}
+
+/// Normalised anomaly score of `point` in one tree, from the leaf its descent reached.
+fn score_from_leaf(v: &View<'_>, point: &[f64], leaf: u32, mut depth: u32) -> f64 {
+    let t = v.tree;
     let tree_mass = t.total_mass() as f64;
     let normaliser = log2(tree_mass + 1.0);
     if v.store.get(t.leaf_point(leaf), v.dim) == point {
