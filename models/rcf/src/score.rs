@@ -60,6 +60,8 @@ const PATH: usize = 40;
 pub(crate) fn forest_score_sum(trees: &[Tree], store: &PointStore, dim: usize, point: &[f64]) -> f64 {
     let mut sum = 0.0;
     let mut path = [[NONE; PATH]; INTERLEAVE];
+    // The trees of a full forest all hold the same mass: one logarithm for all of them.
+    let mut normaliser = Normaliser { mass: u32::MAX, value: 0.0 };
     for group in trees.chunks(INTERLEAVE) {
         let mut node = [NONE; INTERLEAVE];
         let mut depth = [0u32; INTERLEAVE];
@@ -81,19 +83,47 @@ pub(crate) fn forest_score_sum(trees: &[Tree], store: &PointStore, dim: usize, p
             }
         }
         for (((&n, &d), p), t) in node.iter().zip(&depth).zip(&path).zip(group) {
-            sum +=
-                if n == NONE { 0.0 } else { score_from_leaf(&View { tree: t, store, dim }, point, n, d, p) };
+            sum += if n == NONE {
+                0.0
+            } else {
+                let norm = normaliser.of(t.total_mass());
+                score_from_leaf(&View { tree: t, store, dim }, point, n, d, p, norm)
+            };
         }
     }
     sum
 }
 
+/// `log2(mass + 1)`, the score's normaliser, for the last tree mass asked.
+struct Normaliser {
+    mass: u32,
+    value: f64,
+}
+
+impl Normaliser {
+    #[inline]
+    fn of(&mut self, mass: u32) -> f64 {
+        if mass != self.mass {
+            self.mass = mass;
+            self.value = log2(mass as f64 + 1.0);
+        }
+        self.value
+    }
+}
+
 /// Normalised anomaly score of `point` in one tree, from the leaf its descent reached at `depth`
-/// through `path` (the internal nodes from the root, as far as it holds them).
-fn score_from_leaf(v: &View<'_>, point: &[f64], leaf: u32, mut depth: u32, path: &[u32; PATH]) -> f64 {
+/// through `path` (the internal nodes from the root, as far as it holds them); `normaliser` is
+/// `log2` of the tree's mass + 1.
+fn score_from_leaf(
+    v: &View<'_>,
+    point: &[f64],
+    leaf: u32,
+    mut depth: u32,
+    path: &[u32; PATH],
+    normaliser: f64,
+) -> f64 {
     let t = v.tree;
     let tree_mass = t.total_mass() as f64;
-    let normaliser = log2(tree_mass + 1.0);
     if v.store.get(t.leaf_point(leaf), v.dim) == point {
         // Every ancestor's box contains the point: no cut above could separate it.
         let lm = t.mass_of(leaf) as f64;
