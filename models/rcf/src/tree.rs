@@ -404,18 +404,27 @@ impl Tree {
         self.replace_child(parent, sibling, n);
         self.set_parent(sibling, n);
         let mut a = parent;
+        let mut growing = true;
         while a != NONE {
             let k = a as usize;
             self.mass[k] += 1;
-            let mut r = 0.0;
-            for d in 0..dim {
-                let lo = self.box_min[k * dim + d].min(point[d]);
-                let hi = self.box_max[k * dim + d].max(point[d]);
-                self.box_min[k * dim + d] = lo;
-                self.box_max[k * dim + d] = hi;
-                r += hi - lo;
+            // Once a box already holds the point, so do all above it: only masses change there.
+            if growing {
+                let (bmin, bmax) =
+                    (&mut self.box_min[k * dim..(k + 1) * dim], &mut self.box_max[k * dim..(k + 1) * dim]);
+                let mut r = 0.0;
+                let mut grew = false;
+                for d in 0..dim {
+                    let lo = bmin[d].min(point[d]);
+                    let hi = bmax[d].max(point[d]);
+                    grew |= lo.to_bits() != bmin[d].to_bits() || hi.to_bits() != bmax[d].to_bits();
+                    bmin[d] = lo;
+                    bmax[d] = hi;
+                    r += hi - lo;
+                }
+                self.range_sum[k] = r;
+                growing = grew;
             }
-            self.range_sum[k] = r;
             a = self.parent[k];
         }
     }
