@@ -122,6 +122,13 @@ impl LocalLoader {
         LocalLoader { runtime }
     }
 
+    /// The module of hash `sha256` from the runtime's disk cache alone, without its bytes
+    /// (`Runtime::load_cached`: when it answers `None`, read the bytes and [`ModuleLoader::load`]).
+    pub fn load_cached(&self, sha256: &[u8; 32]) -> Option<SharedScorer> {
+        let module = self.runtime.load_cached(sha256)?;
+        Some(Arc::new(LocalScorer::new(module)))
+    }
+
     /// The runtime.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime

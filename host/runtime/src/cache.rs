@@ -1,9 +1,12 @@
 //! On-disk cache of compiled modules, so that a new process (a new database connection, a
 //! restarted server) skips Cranelift and its first call is fast.
 //!
-//! Entry: `<module sha256>-<engine compatibility hash>.cwasm`: the serialised code, then a
-//! 16-byte footer (the tag [`ENTRY_TAG`], the code's length and its CRC-32, little-endian). The
-//! code comes first so that a load maps the file itself (`Module::deserialize_open_file`)
+//! Entry: `<module sha256>-<engine compatibility hash>.cwasm`: the serialised code, then what
+//! the runtime read from the module bytes (their size and the module's description, as JSON),
+//! then a 20-byte footer (the tag [`ENTRY_TAG`], the lengths of code and description and the
+//! CRC-32 of both, little-endian). With the description an entry is enough to load its module
+//! ([`load_entry`]): a host that knows a module's SHA-256 need not read and hash its bytes when
+//! the entry is there (why that is as safe: `Runtime::load_cached`). The code comes first so that a load maps the file itself (`Module::deserialize_open_file`)
 //! instead of reading it into memory and copying it again into executable memory: that read and
 //! copy were most of a cached load (about 0.9 of 1.5 ms for the demo churn module's 981 KB).
 //! Entries are written to a temporary file and renamed, never changed in place, so readers never
@@ -28,37 +31,65 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::{Engine, Module};
 
-use crate::RuntimeError;
+use scorekit_abi::Description;
+
 use crate::inspect::sha256_hex;
+use crate::{ModuleInfo, RuntimeError};
 
 /// First bytes of an entry's footer: names this layout, so an entry of an older layout (a
-/// header before the code, or a SHA-256 before it) is refused and rewritten instead of misread.
-const ENTRY_TAG: [u8; 8] = *b"skcwasm3";
-const FOOTER: usize = 16;
+/// header before the code, a SHA-256 before it, or no description after it) is refused and
+/// rewritten instead of misread.
+const ENTRY_TAG: [u8; 8] = *b"skcwasm4";
+const FOOTER: usize = 20;
 
-/// The CRC-32 an entry's footer gives for `code_len` bytes of code, if the footer is of this
-/// layout and names that length.
-fn footer_crc(footer: &[u8], code_len: usize) -> Option<u32> {
-    let len = u32::from_le_bytes(footer.get(8..12)?.try_into().ok()?) as usize;
-    let crc = u32::from_le_bytes(footer.get(12..16)?.try_into().ok()?);
-    (footer.get(..8)? == ENTRY_TAG && len == code_len).then_some(crc)
+/// The lengths of an entry's code and description and its CRC-32, if `footer` is of this
+/// layout and names lengths that add up to `entry_len`.
+fn footer_parts(footer: &[u8], entry_len: usize) -> Option<(usize, usize, u32)> {
+    let word = |at: usize| Some(u32::from_le_bytes(footer.get(at..at + 4)?.try_into().ok()?));
+    let (code_len, meta_len, crc) = (word(8)? as usize, word(12)? as usize, word(16)?);
+    (footer.get(..8)? == ENTRY_TAG
+        && footer.len() == FOOTER
+        && code_len.checked_add(meta_len)? + FOOTER == entry_len)
+        .then_some((code_len, meta_len, crc))
 }
 
-/// The code of an entry read into memory, if its footer and checksum hold.
-fn entry_code(data: &[u8]) -> Option<&[u8]> {
-    let (code, footer) = data.split_at(data.len().checked_sub(FOOTER)?);
-    (footer_crc(footer, code.len())? == crc32fast::hash(code)).then_some(code)
+/// What an entry records about its module besides the code: the module's size, then its
+/// description as JSON, both taken from the module bytes whose SHA-256 names the entry.
+fn meta_bytes(info: &ModuleInfo) -> Option<Vec<u8>> {
+    let mut meta = (info.size as u64).to_le_bytes().to_vec();
+    serde_json::to_writer(&mut meta, &info.description).ok()?;
+    Some(meta)
 }
 
-/// The entry at `path`, open at its start, if its footer and checksum hold. The checksum is
-/// computed through a small buffer: the code is never held in memory here.
-fn open_entry(path: &Path) -> Option<File> {
+/// The [`ModuleInfo`] an entry's description records for the module of hash `sha256`, if it
+/// reads back and names this ABI.
+fn meta_info(meta: &[u8], sha256: &[u8; 32]) -> Option<ModuleInfo> {
+    let (size, json) = meta.split_at_checked(8)?;
+    let size = usize::try_from(u64::from_le_bytes(size.try_into().ok()?)).ok()?;
+    let description: Description = serde_json::from_slice(json).ok()?;
+    (description.abi == scorekit_abi::ABI_VERSION).then_some(ModuleInfo {
+        sha256: *sha256,
+        size,
+        description,
+    })
+}
+
+/// The code and description of an entry read into memory, if its footer and checksum hold.
+fn entry_parts(data: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (body, footer) = data.split_at(data.len().checked_sub(FOOTER)?);
+    let (code_len, _, crc) = footer_parts(footer, data.len())?;
+    (crc32fast::hash(body) == crc).then(|| body.split_at(code_len))
+}
+
+/// The entry at `path`, open at its start, and its description, if its footer and checksum
+/// hold. The checksum is computed through a small buffer: the code is never held in memory here.
+fn open_entry(path: &Path) -> Option<(File, Vec<u8>)> {
     let mut file = File::open(path).ok()?;
-    let code_len = usize::try_from(file.metadata().ok()?.len()).ok()?.checked_sub(FOOTER)?;
-    file.seek(SeekFrom::Start(code_len as u64)).ok()?;
+    let entry_len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    file.seek(SeekFrom::Start(entry_len.checked_sub(FOOTER)? as u64)).ok()?;
     let mut footer = [0u8; FOOTER];
     file.read_exact(&mut footer).ok()?;
-    let crc = footer_crc(&footer, code_len)?;
+    let (code_len, meta_len, crc) = footer_parts(&footer, entry_len)?;
     file.seek(SeekFrom::Start(0)).ok()?;
     let mut hasher = crc32fast::Hasher::new();
     let mut buf = vec![0u8; (64 << 10).min(code_len.max(1))];
@@ -69,16 +100,26 @@ fn open_entry(path: &Path) -> Option<File> {
         hasher.update(&buf[..n]);
         left -= n;
     }
-    (hasher.finalize() == crc).then_some(file)
+    let mut meta = vec![0u8; meta_len];
+    file.read_exact(&mut meta).ok()?;
+    hasher.update(&meta);
+    (hasher.finalize() == crc).then_some(())?;
+    file.seek(SeekFrom::Start(0)).ok()?;
+    Some((file, meta))
 }
 
-fn entry_bytes(code: &[u8]) -> Option<Vec<u8>> {
-    let len = u32::try_from(code.len()).ok()?;
-    let mut data = Vec::with_capacity(code.len() + FOOTER);
+fn entry_bytes(code: &[u8], meta: &[u8]) -> Option<Vec<u8>> {
+    let code_len = u32::try_from(code.len()).ok()?;
+    let meta_len = u32::try_from(meta.len()).ok()?;
+    u32::try_from(code.len().checked_add(meta.len())?.checked_add(FOOTER)?).ok()?;
+    let mut data = Vec::with_capacity(code.len() + meta.len() + FOOTER);
     data.extend_from_slice(code);
+    data.extend_from_slice(meta);
+    let crc = crc32fast::hash(&data);
     data.extend_from_slice(&ENTRY_TAG);
-    data.extend_from_slice(&len.to_le_bytes());
-    data.extend_from_slice(&crc32fast::hash(code).to_le_bytes());
+    data.extend_from_slice(&code_len.to_le_bytes());
+    data.extend_from_slice(&meta_len.to_le_bytes());
+    data.extend_from_slice(&crc.to_le_bytes());
     Some(data)
 }
 
@@ -99,41 +140,53 @@ pub(crate) enum Source {
     Cache,
 }
 
+/// The entry of the module of hash `module_sha`, opened as a module, and its description.
+fn from_entry(engine: &Engine, path: &Path, module_sha: &[u8; 32]) -> Option<(Module, ModuleInfo)> {
+    let (file, meta) = open_entry(path)?;
+    let info = meta_info(&meta, module_sha)?;
+    // SAFETY: the entry comes from the runtime's own cache directory (trusted, see
+    // `RuntimeConfig::cache_dir`), its checksum matches what this code wrote, and
+    // `deserialize_open_file` refuses code built by an incompatible engine. The file is
+    // mapped for the module's lifetime: entries are only ever replaced by a rename
+    // (`write_atomic`), which leaves the mapped file as it was. The code ends where the
+    // description begins; what follows the code is not read as code.
+    if let Ok(m) = unsafe { Module::deserialize_open_file(engine, file) } {
+        return Some((m, info));
+    }
+    // A directory on a `noexec` mount cannot be mapped executable: copy the code instead.
+    let data = std::fs::read(path).ok()?;
+    let (code, _) = entry_parts(&data)?;
+    // SAFETY: as above; `deserialize` copies the code into memory of its own.
+    unsafe { Module::deserialize(engine, code) }.ok().map(|m| (m, info))
+}
+
 pub(crate) fn load_or_compile(
     engine: &Engine,
     bytes: &[u8],
-    module_sha: &[u8; 32],
+    info: &ModuleInfo,
     dir: Option<&Path>,
 ) -> Result<(Module, Source), RuntimeError> {
     let Some(dir) = dir else { return Ok((compile(engine, bytes)?, Source::Compiled)) };
-    let path = entry_path(dir, engine, module_sha);
-    if let Some(file) = open_entry(&path) {
-        // SAFETY: the entry comes from the runtime's own cache directory (trusted, see
-        // `RuntimeConfig::cache_dir`), its checksum matches what this code wrote, and
-        // `deserialize_open_file` refuses code built by an incompatible engine. The file is
-        // mapped for the module's lifetime: entries are only ever replaced by a rename
-        // (`write_atomic`), which leaves the mapped file as it was.
-        if let Ok(m) = unsafe { Module::deserialize_open_file(engine, file) } {
-            return Ok((m, Source::Cache));
-        }
-        // A directory on a `noexec` mount cannot be mapped executable: copy the code instead.
-        if let Ok(data) = std::fs::read(&path)
-            && let Some(code) = entry_code(&data)
-        {
-            // SAFETY: as above; `deserialize` copies the code into memory of its own.
-            if let Ok(m) = unsafe { Module::deserialize(engine, code) } {
-                return Ok((m, Source::Cache));
-            }
-        }
+    let path = entry_path(dir, engine, &info.sha256);
+    if let Some((m, _)) = from_entry(engine, &path, &info.sha256) {
+        return Ok((m, Source::Cache));
     }
     let module = compile(engine, bytes)?;
-    if let Ok(code) = module.serialize() {
-        let _ = write_atomic(dir, &path, &code);
+    if let (Ok(code), Some(meta)) = (module.serialize(), meta_bytes(info)) {
+        let _ = write_atomic(dir, &path, &code, &meta);
     }
     Ok((module, Source::Compiled))
 }
 
-fn write_atomic(dir: &Path, path: &Path, code: &[u8]) -> std::io::Result<()> {
+/// The module of hash `module_sha` and its description from its entry alone, without the
+/// module's bytes, if the entry is there and whole. An entry is written only by
+/// [`load_or_compile`], under the SHA-256 of the bytes it compiled and with the description read
+/// from those bytes, so it holds what a load of those bytes would use.
+pub(crate) fn load_entry(engine: &Engine, dir: &Path, module_sha: &[u8; 32]) -> Option<(Module, ModuleInfo)> {
+    from_entry(engine, &entry_path(dir, engine, module_sha), module_sha)
+}
+
+fn write_atomic(dir: &Path, path: &Path, code: &[u8], meta: &[u8]) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -142,7 +195,7 @@ fn write_atomic(dir: &Path, path: &Path, code: &[u8]) -> std::io::Result<()> {
         COUNTER.fetch_add(1, Ordering::Relaxed),
         path.file_name().and_then(|n| n.to_str()).unwrap_or("entry")
     ));
-    let data = entry_bytes(code).ok_or_else(|| std::io::Error::other("compiled code over 4 GiB"))?;
+    let data = entry_bytes(code, meta).ok_or_else(|| std::io::Error::other("compiled code over 4 GiB"))?;
     let r = std::fs::write(&tmp, &data).and_then(|_| std::fs::rename(&tmp, path));
     if r.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -161,19 +214,27 @@ mod tests {
     #[test]
     fn an_entry_reads_back_only_whole_and_of_this_layout() {
         let code = b"not really code, but bytes".to_vec();
-        let entry = entry_bytes(&code).unwrap();
-        assert_eq!(entry_code(&entry), Some(&code[..]));
-        // Any flipped byte (code or footer), a byte more or less, or nothing at all: refused.
+        let meta = b"and what it describes".to_vec();
+        let entry = entry_bytes(&code, &meta).unwrap();
+        assert_eq!(entry_parts(&entry), Some((&code[..], &meta[..])));
+        // Any flipped byte (code, description or footer), a byte more or less, or nothing at
+        // all: refused.
         for i in 0..entry.len() {
             let mut bad = entry.clone();
             bad[i] ^= 1;
-            assert_eq!(entry_code(&bad), None, "byte {i} flipped");
+            assert_eq!(entry_parts(&bad), None, "byte {i} flipped");
         }
         let mut long = entry.clone();
         long.push(0);
-        assert_eq!(entry_code(&long), None);
-        assert_eq!(entry_code(&entry[1..]), None);
-        assert_eq!(entry_code(&entry[..FOOTER - 1]), None);
-        assert_eq!(entry_code(&[]), None);
+        assert_eq!(entry_parts(&long), None);
+        assert_eq!(entry_parts(&entry[1..]), None);
+        assert_eq!(entry_parts(&entry[..FOOTER - 1]), None);
+        assert_eq!(entry_parts(&[]), None);
+        // The previous layout (code, then tag, length and CRC-32 of the code): refused.
+        let mut v3 = code.clone();
+        v3.extend_from_slice(b"skcwasm3");
+        v3.extend_from_slice(&(code.len() as u32).to_le_bytes());
+        v3.extend_from_slice(&crc32fast::hash(&code).to_le_bytes());
+        assert_eq!(entry_parts(&v3), None);
     }
 }

@@ -123,14 +123,30 @@ impl Runtime {
             });
         }
         let info = inspect::describe(bytes, actual)?;
-        let (module, source) = cache::load_or_compile(
-            &self.inner.engine,
-            bytes,
-            &info.sha256,
-            self.inner.config.cache_dir.as_deref(),
-        )?;
+        let (module, source) =
+            cache::load_or_compile(&self.inner.engine, bytes, &info, self.inner.config.cache_dir.as_deref())?;
         let m = ScoringModule::new(self.clone(), info, module)?;
         Ok((m, source))
+    }
+
+    /// The module of SHA-256 `sha256` from the disk cache alone, without its bytes: `None` when
+    /// there is no cache directory, no entry for it (by this engine) or no whole one, or the
+    /// module does not instantiate; the caller then reads the bytes and calls [`Runtime::load`],
+    /// which reports why.
+    ///
+    /// As safe as [`Runtime::load`] with the hash pinned: on a cache hit that load runs the
+    /// entry's code too, never code compiled from the bytes it was given; hashing those bytes
+    /// proves only that they match the pin, not what runs. What runs is what the pin names
+    /// because an entry is written only by a load that compiled bytes of that SHA-256 and
+    /// described them (the description comes from the entry as well), in a directory only
+    /// trusted users can write (`RuntimeConfig::cache_dir`). A store of module bytes (a database
+    /// table) may be writable by more users than the cache: its bytes are still hashed whenever
+    /// a host reads them, and a stored module whose bytes do not match its hash still fails the
+    /// load that reads them.
+    pub fn load_cached(&self, sha256: &[u8; 32]) -> Option<Arc<ScoringModule>> {
+        let dir = self.inner.config.cache_dir.as_deref()?;
+        let (module, info) = cache::load_entry(&self.inner.engine, dir, sha256)?;
+        ScoringModule::new(self.clone(), info, module).ok()
     }
 
     /// [`Runtime::load`] from a file.

@@ -84,16 +84,23 @@ fn compile_cache_is_written_reused_and_survives_corruption() {
     assert_eq!(std::fs::read(&entry).unwrap(), written);
 
     // Entries of the earlier layouts are not misread as code: refused, recompiled and
-    // rewritten in the current layout (code, then a footer). First the code's SHA-256, then
-    // the code; then a 16-byte header (tag, length, CRC-32) before the code.
-    let code = &written[..written.len() - 16];
+    // rewritten in the current layout (code, description, then a footer). First the code's
+    // SHA-256, then the code; then a 16-byte header (tag, length, CRC-32) before the code; then
+    // the code and that footer after it, without a description.
+    let footer = &written[written.len() - 20..];
+    let code_len = u32::from_le_bytes(footer[8..12].try_into().unwrap()) as usize;
+    let code = &written[..code_len];
     let mut sha_first: Vec<u8> = sha2::Sha256::digest(code).to_vec();
     sha_first.extend_from_slice(code);
+    let mut v3_footer = b"skcwasm3".to_vec();
+    v3_footer.extend_from_slice(&(code.len() as u32).to_le_bytes());
+    v3_footer.extend_from_slice(&crc32fast::hash(code).to_le_bytes());
     let mut header_first = b"skcwasm2".to_vec();
-    header_first.extend_from_slice(&(code.len() as u32).to_le_bytes());
-    header_first.extend_from_slice(&crc32fast::hash(code).to_le_bytes());
+    header_first.extend_from_slice(&v3_footer[8..]);
     header_first.extend_from_slice(code);
-    for (k, old) in [sha_first, header_first].iter().enumerate() {
+    let mut footer_only = code.to_vec();
+    footer_only.extend_from_slice(&v3_footer);
+    for (k, old) in [sha_first, header_first, footer_only].iter().enumerate() {
         // Replaced by a rename, as the runtime itself does: a live module maps the old file.
         let tmp = dir.path().join(".old");
         std::fs::write(&tmp, old).unwrap();
@@ -110,4 +117,41 @@ fn compile_cache_is_written_reused_and_survives_corruption() {
     std::fs::write(&entry, &long).unwrap();
     assert!(Runtime::new(cfg).unwrap().load(&wasm, None).is_ok());
     assert_eq!(std::fs::read(&entry).unwrap(), written);
+}
+
+#[test]
+fn a_cached_module_loads_by_its_hash_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RuntimeConfig::default().with_cache_dir(dir.path());
+    let wasm = good_module();
+    let info = scorekit_runtime::inspect(&wasm).unwrap();
+    let sha = info.sha256;
+    // No cache directory, or no entry yet: nothing.
+    assert!(Runtime::new(RuntimeConfig::default()).unwrap().load_cached(&sha).is_none());
+    assert!(Runtime::new(cfg.clone()).unwrap().load_cached(&sha).is_none());
+    Runtime::new(cfg.clone()).unwrap().load(&wasm, Some(sha)).unwrap();
+
+    // A new runtime (a new process) loads it from its entry: the same description and size as
+    // a load of the bytes, and it scores.
+    let m = Runtime::new(cfg.clone()).unwrap().load_cached(&sha).expect("loaded from the entry");
+    assert_eq!(m.info(), &info);
+    assert_eq!(m.score(&Rows::dense(1, &[2.0]).unwrap()).unwrap(), vec![4.0]);
+    // Another hash has no entry.
+    let mut other = sha;
+    other[0] ^= 1;
+    assert!(Runtime::new(cfg.clone()).unwrap().load_cached(&other).is_none());
+
+    // A damaged entry (code or description), or one of the previous layout: nothing; a load of
+    // the bytes repairs it.
+    let entry = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
+    let written = std::fs::read(&entry).unwrap();
+    for at in [written.len() / 2, written.len() - 30] {
+        let mut bad = written.clone();
+        bad[at] ^= 0xff;
+        std::fs::write(&entry, &bad).unwrap();
+        assert!(Runtime::new(cfg.clone()).unwrap().load_cached(&sha).is_none(), "byte {at} damaged");
+    }
+    Runtime::new(cfg.clone()).unwrap().load(&wasm, Some(sha)).unwrap();
+    assert_eq!(std::fs::read(&entry).unwrap(), written);
+    assert!(Runtime::new(cfg).unwrap().load_cached(&sha).is_some());
 }

@@ -434,6 +434,27 @@ fn corrupt_module_is_refused() {
     Spi::run("SELECT scorekit.load_model('bad', '\\x68656c6c6f20776f726c64'::bytea)").unwrap();
 }
 
+/// A `scorekit.modules` row whose bytes are not what its `sha256` names (written over SQL, not by
+/// `load_model`) is refused, by its alias and pinned: no compile-cache entry has that hash, so
+/// its bytes are read, and bytes read are always checked against the row's hash.
+#[pg_test]
+fn a_module_row_whose_bytes_are_not_its_hash_is_refused() {
+    let sha = load("churn");
+    let forged = "ab".repeat(32);
+    Spi::run(&format!(
+        "INSERT INTO scorekit.modules (sha256, name, version, family, bytes, schema)
+         SELECT '{forged}', 'forged', 1, family, bytes, schema FROM scorekit.modules WHERE sha256 = '{sha}';
+         INSERT INTO scorekit.aliases (name, sha256) VALUES ('forged', '{forged}')"
+    ))
+    .unwrap();
+    let want = format!("scorekit: model 'forged': model module SHA-256 is {sha}, expected {forged}");
+    for model in ["forged".to_string(), format!("sha256:{forged}")] {
+        assert_error(&format!("scorekit.score('{model}', '{ROW}'::jsonb)"), "22P03", &want);
+    }
+    // The genuine module still loads by its alias (from the compile cache or its bytes).
+    assert!((0.0..=1.0).contains(&f64_of(&format!("SELECT scorekit.score('churn', '{ROW}'::jsonb)"))));
+}
+
 #[pg_test]
 fn explain_sums_to_the_margin() {
     load("churn");
