@@ -216,17 +216,14 @@ mod tests {
     use scorekit_core::rng::Rng;
 
     /// The score of one tree as it was computed before the descents were interleaved: down by
-    /// cuts, back up by parent links, the gap by a three-way branch.
+    /// cuts (the one-tree [`descend`] that attribution uses), back up by parent links, the gap
+    /// by a three-way branch. The walk up is written out again on purpose: it is the evaluation
+    /// the interleaved one must equal, kept as it was.
     fn reference_tree_score(t: &Tree, store: &PointStore, dim: usize, point: &[f64]) -> f64 {
         if t.root() == NONE {
             return 0.0;
         }
-        let mut leaf = t.root();
-        let mut depth = 0u32;
-        while !is_leaf(leaf) {
-            leaf = t.child_towards(leaf, point);
-            depth += 1;
-        }
+        let (leaf, mut depth) = descend(&View { tree: t, store, dim }, point);
         let tree_mass = t.total_mass() as f64;
         let normaliser = log2(tree_mass + 1.0);
         if store.get(t.leaf_point(leaf), dim) == point {
