@@ -2,7 +2,9 @@
 //! restarted server) skips Cranelift and its first call is fast.
 //!
 //! Entry: `<module sha256>-<engine compatibility hash>.cwasm`: the serialised code, then what
-//! the runtime read from the module bytes (their size and the module's description, as JSON),
+//! the runtime took from the module bytes (their size and the module's schema section, the
+//! description's JSON as the module carries it: read back by the same function a load of the
+//! bytes uses, so the rules that apply are always this build's),
 //! then a 20-byte footer (the tag [`ENTRY_TAG`], the lengths of code and description and the
 //! CRC-32 of both, little-endian). With the description an entry is enough to load its module
 //! ([`load_entry`]): a host that knows a module's SHA-256 need not read and hash its bytes when
@@ -31,15 +33,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::{Engine, Module};
 
-use scorekit_abi::Description;
-
-use crate::inspect::sha256_hex;
+use crate::inspect::{self, sha256_hex};
 use crate::{ModuleInfo, RuntimeError};
 
 /// First bytes of an entry's footer: names this layout, so an entry of an older layout (a
-/// header before the code, a SHA-256 before it, or no description after it) is refused and
-/// rewritten instead of misread.
-const ENTRY_TAG: [u8; 8] = *b"skcwasm4";
+/// header before the code, a SHA-256 before it, no description after it, or the description as
+/// an earlier build re-wrote it rather than the module's own section) is refused and rewritten
+/// instead of misread.
+const ENTRY_TAG: [u8; 8] = *b"skcwasm5";
 const FOOTER: usize = 20;
 
 /// The lengths of an entry's code and description and its CRC-32, if `footer` is of this
@@ -53,25 +54,22 @@ fn footer_parts(footer: &[u8], entry_len: usize) -> Option<(usize, usize, u32)> 
         .then_some((code_len, meta_len, crc))
 }
 
-/// What an entry records about its module besides the code: the module's size, then its
-/// description as JSON, both taken from the module bytes whose SHA-256 names the entry.
-fn meta_bytes(info: &ModuleInfo) -> Option<Vec<u8>> {
+/// What an entry records about its module besides the code: the module's size, then its schema
+/// section, both taken from the module bytes whose SHA-256 names the entry.
+fn meta_bytes(info: &ModuleInfo, section_json: &[u8]) -> Vec<u8> {
     let mut meta = (info.size as u64).to_le_bytes().to_vec();
-    serde_json::to_writer(&mut meta, &info.description).ok()?;
-    Some(meta)
+    meta.extend_from_slice(section_json);
+    meta
 }
 
-/// The [`ModuleInfo`] an entry's description records for the module of hash `sha256`, if it
-/// reads back and names this ABI.
+/// The [`ModuleInfo`] of the module of hash `sha256` from its entry's record, if its schema
+/// section reads as a load of the bytes reads it ([`inspect::read_description`]). The payload's
+/// integrity check is not repeated: it held for the bytes the entry's code was compiled from.
 fn meta_info(meta: &[u8], sha256: &[u8; 32]) -> Option<ModuleInfo> {
-    let (size, json) = meta.split_at_checked(8)?;
+    let (size, section_json) = meta.split_at_checked(8)?;
     let size = usize::try_from(u64::from_le_bytes(size.try_into().ok()?)).ok()?;
-    let description: Description = serde_json::from_slice(json).ok()?;
-    (description.abi == scorekit_abi::ABI_VERSION).then_some(ModuleInfo {
-        sha256: *sha256,
-        size,
-        description,
-    })
+    let description = inspect::read_description(section_json).ok()?;
+    Some(ModuleInfo { sha256: *sha256, size, description })
 }
 
 /// The code and description of an entry read into memory, if its footer and checksum hold.
@@ -164,6 +162,7 @@ pub(crate) fn load_or_compile(
     engine: &Engine,
     bytes: &[u8],
     info: &ModuleInfo,
+    section_json: &[u8],
     dir: Option<&Path>,
 ) -> Result<(Module, Source), RuntimeError> {
     let Some(dir) = dir else { return Ok((compile(engine, bytes)?, Source::Compiled)) };
@@ -172,16 +171,16 @@ pub(crate) fn load_or_compile(
         return Ok((m, Source::Cache));
     }
     let module = compile(engine, bytes)?;
-    if let (Ok(code), Some(meta)) = (module.serialize(), meta_bytes(info)) {
-        let _ = write_atomic(dir, &path, &code, &meta);
+    if let Ok(code) = module.serialize() {
+        let _ = write_atomic(dir, &path, &code, &meta_bytes(info, section_json));
     }
     Ok((module, Source::Compiled))
 }
 
 /// The module of hash `module_sha` and its description from its entry alone, without the
 /// module's bytes, if the entry is there and whole. An entry is written only by
-/// [`load_or_compile`], under the SHA-256 of the bytes it compiled and with the description read
-/// from those bytes, so it holds what a load of those bytes would use.
+/// [`load_or_compile`], under the SHA-256 of the bytes it compiled and with the schema section of
+/// those bytes, so it holds what a load of those bytes would use.
 pub(crate) fn load_entry(engine: &Engine, dir: &Path, module_sha: &[u8; 32]) -> Option<(Module, ModuleInfo)> {
     from_entry(engine, &entry_path(dir, engine, module_sha), module_sha)
 }
@@ -236,5 +235,39 @@ mod tests {
         v3.extend_from_slice(&(code.len() as u32).to_le_bytes());
         v3.extend_from_slice(&crc32fast::hash(&code).to_le_bytes());
         assert_eq!(entry_parts(&v3), None);
+        // The layout before this one (the same parts, the description as a build re-wrote it
+        // rather than the module's own section): refused by its tag.
+        let mut v4 = entry.clone();
+        let at = entry.len() - FOOTER;
+        v4[at..at + 8].copy_from_slice(b"skcwasm4");
+        assert_eq!(entry_parts(&v4), None);
+    }
+
+    /// A description section as a module may carry it (white space included).
+    fn section(abi: i32) -> String {
+        format!(
+            r#"{{ "abi": {abi}, "family": "gbt", "format": 1,
+                "schema": {{ "name": "t", "family": "gbt", "inputs": [{{ "name": "x", "kind": "numeric" }}],
+                            "target": null, "positive_label": null, "outputs": ["y"] }},
+                "metrics": [], "provenance": [], "artifact_sha256": "00" }}"#
+        )
+    }
+
+    #[test]
+    fn an_entry_keeps_the_modules_own_section_and_reads_it_as_a_load_does() {
+        let json = section(scorekit_abi::ABI_VERSION);
+        let description = inspect::read_description(json.as_bytes()).unwrap();
+        let info = ModuleInfo { sha256: [7; 32], size: 1234, description };
+        let meta = meta_bytes(&info, json.as_bytes());
+        // The section's bytes as the module carries them, not a re-writing of them.
+        assert_eq!(&meta[8..], json.as_bytes());
+        assert_eq!(meta_info(&meta, &[7; 32]), Some(info.clone()));
+        // What a load of the bytes refuses, a load from the entry refuses too: a section naming
+        // another ABI, one that is not a description, a record too short to hold the size.
+        let other = section(scorekit_abi::ABI_VERSION + 1);
+        assert!(inspect::read_description(other.as_bytes()).is_err());
+        assert_eq!(meta_info(&meta_bytes(&info, other.as_bytes()), &[7; 32]), None);
+        assert_eq!(meta_info(&meta_bytes(&info, b"not json"), &[7; 32]), None);
+        assert_eq!(meta_info(&meta[..7], &[7; 32]), None);
     }
 }

@@ -66,6 +66,15 @@ fn check_magic(bytes: &[u8]) -> Result<(), RuntimeError> {
 /// cache hit means these very bytes, by SHA-256, were validated and compiled before). Saves
 /// a couple of milliseconds of a cold start.
 pub(crate) fn describe(bytes: &[u8], sha256: [u8; 32]) -> Result<ModuleInfo, RuntimeError> {
+    describe_with_section(bytes, sha256).map(|(info, _)| info)
+}
+
+/// [`describe`], with the module's schema section as it carries it (what a compile-cache entry
+/// keeps, so that a load from the entry reads the description by [`read_description`] too).
+pub(crate) fn describe_with_section(
+    bytes: &[u8],
+    sha256: [u8; 32],
+) -> Result<(ModuleInfo, &[u8]), RuntimeError> {
     check_magic(bytes)?;
     let mut description = None;
     let mut section_json: &[u8] = &[];
@@ -92,10 +101,7 @@ pub(crate) fn describe(bytes: &[u8], sha256: [u8; 32]) -> Result<ModuleInfo, Run
             }
             Payload::CustomSection(c) if c.name() == scorekit_abi::SCHEMA_SECTION => {
                 section_json = c.data();
-                let d: Description = serde_json::from_slice(c.data()).map_err(|e| {
-                    RuntimeError::InvalidModule(format!("bad {} section: {e}", scorekit_abi::SCHEMA_SECTION))
-                })?;
-                description = Some(d);
+                description = Some(parse_description(c.data())?);
             }
             _ => {}
         }
@@ -106,14 +112,32 @@ pub(crate) fn describe(bytes: &[u8], sha256: [u8; 32]) -> Result<ModuleInfo, Run
             scorekit_abi::SCHEMA_SECTION
         ))
     })?;
+    check_abi(&description)?;
+    check_payload(&description, section_json, model_payload)?;
+    Ok((ModuleInfo { sha256, size: bytes.len(), description }, section_json))
+}
+
+/// The description in a module's schema section (its JSON), as every load reads it.
+pub(crate) fn read_description(section_json: &[u8]) -> Result<Description, RuntimeError> {
+    let description = parse_description(section_json)?;
+    check_abi(&description)?;
+    Ok(description)
+}
+
+fn parse_description(section_json: &[u8]) -> Result<Description, RuntimeError> {
+    serde_json::from_slice(section_json).map_err(|e| {
+        RuntimeError::InvalidModule(format!("bad {} section: {e}", scorekit_abi::SCHEMA_SECTION))
+    })
+}
+
+fn check_abi(description: &Description) -> Result<(), RuntimeError> {
     if description.abi != scorekit_abi::ABI_VERSION {
         return Err(RuntimeError::AbiMismatch {
             found: description.abi,
             expected: scorekit_abi::ABI_VERSION,
         });
     }
-    check_payload(&description, section_json, model_payload)?;
-    Ok(ModuleInfo { sha256, size: bytes.len(), description })
+    Ok(())
 }
 
 /// The load-time integrity check (`scorekit_abi::payload::verify`, shared with the browser host).

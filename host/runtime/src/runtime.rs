@@ -122,9 +122,14 @@ impl Runtime {
                 actual: inspect::sha256_hex(&actual),
             });
         }
-        let info = inspect::describe(bytes, actual)?;
-        let (module, source) =
-            cache::load_or_compile(&self.inner.engine, bytes, &info, self.inner.config.cache_dir.as_deref())?;
+        let (info, section_json) = inspect::describe_with_section(bytes, actual)?;
+        let (module, source) = cache::load_or_compile(
+            &self.inner.engine,
+            bytes,
+            &info,
+            section_json,
+            self.inner.config.cache_dir.as_deref(),
+        )?;
         let m = ScoringModule::new(self.clone(), info, module)?;
         Ok((m, source))
     }
