@@ -3,7 +3,8 @@
 //!
 //! Each tree becomes nested `if`/`else` blocks over the row's values, kept in locals: a numeric
 //! split is one `f64` compare against its threshold as an immediate, a categorical split one
-//! test of a bit mask, a leaf an `f64.const`. The subtrees of height at most [`SELECT_HEIGHT`]
+//! test of a bit mask, a leaf an `f32.const` widened to `f64` (an `f64.const` for a leaf that
+//! is not exactly an `f32`, as in models of earlier trainers). The subtrees of height at most [`SELECT_HEIGHT`]
 //! (the last levels) are computed without branches instead: every test of the subtree, and
 //! `select`s over the leaves' bits (integer selects, which engines turn into conditional moves):
 //! a mispredicted branch costs more than the few compares it skips (churn, 119 trees of depth
@@ -214,14 +215,23 @@ impl Chunk<'_> {
     /// that subtrees of height at most [`SELECT_HEIGHT`] are computed without branches.
     fn node(&mut self, sink: &mut InstructionSink<'_>, reads: &Reads, i: usize) {
         if height(self.model, i) <= SELECT_HEIGHT {
-            self.select(sink, reads, i);
-            sink.f64_reinterpret_i64();
+            let bits = leaf_bits(self.model, i);
+            self.select(sink, reads, i, bits);
+            match bits {
+                LeafBits::F32 => sink.f32_reinterpret_i32().f64_promote_f32(),
+                LeafBits::F64 => sink.f64_reinterpret_i64(),
+            };
             return;
         }
         match way(self.model, i) {
-            Way::Leaf(value) => {
-                sink.f64_const(value.into());
-            }
+            Way::Leaf(value) => match as_f32(value) {
+                Some(narrow) => {
+                    sink.f32_const(narrow.into()).f64_promote_f32();
+                }
+                None => {
+                    sink.f64_const(value.into());
+                }
+            },
             Way::Always(child) => self.node(sink, reads, child),
             Way::Test { first, second } => {
                 self.test(sink, reads, i);
@@ -234,17 +244,23 @@ impl Chunk<'_> {
         }
     }
 
-    /// Pushes the bits (`i64`) of the leaf value a row reaches from node `i`, without branches:
-    /// both children, then the test, then `select` (integer selects become conditional moves).
-    fn select(&mut self, sink: &mut InstructionSink<'_>, reads: &Reads, i: usize) {
+    /// Pushes the bits of the leaf value a row reaches from node `i` (an `i32` of the `f32` or an
+    /// `i64` of the `f64`, as `bits` says), without branches: both children, then the test, then
+    /// `select` (integer selects become conditional moves).
+    fn select(&mut self, sink: &mut InstructionSink<'_>, reads: &Reads, i: usize, bits: LeafBits) {
         match way(self.model, i) {
-            Way::Leaf(value) => {
-                sink.i64_const(value.to_bits() as i64);
-            }
-            Way::Always(child) => self.select(sink, reads, child),
+            Way::Leaf(value) => match (bits, as_f32(value)) {
+                (LeafBits::F32, Some(narrow)) => {
+                    sink.i32_const(narrow.to_bits() as i32);
+                }
+                _ => {
+                    sink.i64_const(value.to_bits() as i64);
+                }
+            },
+            Way::Always(child) => self.select(sink, reads, child, bits),
             Way::Test { first, second } => {
-                self.select(sink, reads, first);
-                self.select(sink, reads, second);
+                self.select(sink, reads, first, bits);
+                self.select(sink, reads, second, bits);
                 self.test(sink, reads, i);
                 sink.select();
             }
@@ -338,6 +354,32 @@ enum Way {
     Always(usize),
     /// [`Chunk::test`] pushes non-zero for `first`, zero for `second`.
     Test { first: usize, second: usize },
+}
+
+/// How a branch-free subtree's leaves are pushed: as the bits of an `f32` when every one of them
+/// is exactly an `f32` (leaves a trainer of this version grows: `i32.const` takes at most 5 bytes
+/// where `i64.const` takes up to 10), else as the bits of the `f64`.
+#[derive(Clone, Copy)]
+enum LeafBits {
+    F32,
+    F64,
+}
+
+/// Which [`LeafBits`] the subtree at node `i` can use.
+fn leaf_bits(m: &GbtModel, i: usize) -> LeafBits {
+    fn all_f32(m: &GbtModel, i: usize) -> bool {
+        match m.node(i) {
+            TreeNode::Leaf { value } => as_f32(value).is_some(),
+            TreeNode::Split { left, right, .. } => all_f32(m, left) && all_f32(m, right),
+        }
+    }
+    if all_f32(m, i) { LeafBits::F32 } else { LeafBits::F64 }
+}
+
+/// `v` as an `f32` when that is exactly `v`: `f64.promote_f32` gives `v` back bit for bit.
+fn as_f32(v: f64) -> Option<f32> {
+    let narrow = v as f32;
+    (f64::from(narrow).to_bits() == v.to_bits()).then_some(narrow)
 }
 
 /// Subtrees at most this high are computed with selects instead of branches.

@@ -48,7 +48,6 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    #[cfg(feature = "train")]
     pub(crate) fn leaf(value: f64) -> Self {
         Node { feature: 0, left: 0, value, default_left: false, categorical: false, cat_start: 0, cat_len: 0 }
     }

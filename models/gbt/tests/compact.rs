@@ -26,9 +26,11 @@ proptest! {
 
 #[test]
 fn json_with_per_node_gain_loads_with_the_importance_it_implies() {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/churn_small.model.json"))
-            .unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/churn_small.gain-form.model.json"
+    ))
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert!(v.get("gain").is_some() && v.get("importance").is_none(), "the golden file is in the older form");
     let m: GbtModel = serde_json::from_str(&text).unwrap();

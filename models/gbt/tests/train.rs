@@ -251,3 +251,32 @@ fn batch_scoring_is_bit_identical_to_row_scoring() {
         assert_eq!(o.to_bits(), m.predict(row).to_bits());
     }
 }
+
+#[test]
+fn trained_leaves_are_f32s_which_the_compact_form_stores_in_four_bytes() {
+    let (x, y) = noisy(300);
+    let types = [FeatureType::Numeric; 2];
+    let m = fit(&x, &types, &y, &GbtParams { n_estimators: 30, ..GbtParams::default() });
+    let mut leaves = Vec::new();
+    for t in 0..m.n_trees() {
+        let mut stack = vec![m.tree_root(t)];
+        while let Some(i) = stack.pop() {
+            match m.node(i) {
+                scorekit_gbt::TreeNode::Leaf { value } => leaves.push(value),
+                scorekit_gbt::TreeNode::Split { left, right, .. } => stack.extend([left, right]),
+            }
+        }
+    }
+    assert!(leaves.len() > 30, "{} leaves", leaves.len());
+    for v in &leaves {
+        assert_eq!(f64::from(*v as f32).to_bits(), v.to_bits(), "leaf {v:e} is not an f32");
+    }
+    // One leaf moved off f32 by one f64 step takes 4 bytes more in the compact form.
+    let mut json = serde_json::to_value(&m).unwrap();
+    let node = json["nodes"].as_array_mut().unwrap().iter_mut().find(|n| n["left"] == 0).unwrap();
+    let v = node["value"].as_f64().unwrap();
+    node["value"] = serde_json::json!(f64::from_bits(v.to_bits() + 1));
+    let off: GbtModel = serde_json::from_value(json).unwrap();
+    let size = |m: &GbtModel| postcard::to_allocvec(m).unwrap().len();
+    assert_eq!(size(&off), size(&m) + 4);
+}

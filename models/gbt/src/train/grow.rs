@@ -196,9 +196,16 @@ impl Grower<'_> {
         best
     }
 
+    /// A leaf's output, rounded to the nearest `f32`: the model is defined by the rounded values
+    /// (boosting goes on from them), so a module stores 4 bytes a leaf and its tree code an
+    /// `f32` immediate, and every host still adds the very same `f64`s (a relative change of at
+    /// most 2^-24 to an output already scaled by the learning rate).
     fn leaf_value(&self, s: &Stat) -> f64 {
         let d = s.h + self.params.lambda;
-        if d > 0.0 { -s.g / d * self.params.learning_rate } else { 0.0 }
+        let value = if d > 0.0 { -s.g / d * self.params.learning_rate } else { 0.0 };
+        // (An output past f32's range, which no real gradient reaches, stays as it is.)
+        let rounded = value as f32;
+        if rounded.is_finite() { f64::from(rounded) } else { value }
     }
 
     fn can_split(&self, depth: usize, s: &Stat) -> bool {

@@ -18,6 +18,18 @@ pub fn random_model(
         (0..n_features).map(|_| if rng.below(3) == 0 { 1 + rng.below(70) as u32 } else { 0 }).collect();
     // A small pool of thresholds, so that splits share them and rows hit them exactly.
     let pool: Vec<f64> = (0..12).map(|_| (rng.next_normal() * 4.0).round() / 2.0).collect();
+    // Leaves as a trainer of this version grows them (exactly `f32`s), as earlier ones did (any
+    // `f64`), or mostly `f32`s with some `f64`s and signed zeros among them.
+    let leaf_kind = rng.below(3);
+    let leaf = |rng: &mut Rng| {
+        let v = rng.next_normal();
+        match (leaf_kind, rng.below(16)) {
+            (2, 0) => -0.0,
+            (2, 1) => 0.0,
+            (2, 2) | (0, _) => v,
+            _ => f64::from(v as f32),
+        }
+    };
     let (mut nodes, mut cover, mut gain, mut cat_bits, mut tree_starts) =
         (Vec::<Value>::new(), Vec::new(), Vec::new(), Vec::<u32>::new(), Vec::new());
     for _ in 0..n_trees {
@@ -31,7 +43,7 @@ pub fn random_model(
             cover.push(1.0 + rng.below(100) as f64);
             if !split {
                 gain.push(0.0);
-                nodes[i] = json!({"feature": 0, "left": 0, "value": rng.next_normal(), "default_left": false,
+                nodes[i] = json!({"feature": 0, "left": 0, "value": leaf(&mut rng), "default_left": false,
                     "categorical": false, "cat_start": 0, "cat_len": 0});
                 continue;
             }
