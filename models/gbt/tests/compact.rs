@@ -94,6 +94,17 @@ mod mirror {
             to_left: u32,
             threshold: u32,
         },
+        #[allow(dead_code)]
+        CategoricalSummed {
+            split: u32,
+            to_left: u32,
+            cat_start: u32,
+            cat_len: u32,
+        },
+        LeafF32 {
+            value: f32,
+            cover: u32,
+        },
     }
 }
 
@@ -136,6 +147,15 @@ fn damaged_compact_models_are_refused() {
     let mut c = good();
     c.importance = vec![f64::NAN];
     assert!(decode(&c).is_err(), "non-finite importance");
+    // A leaf stored as an f32 reads as the same model; a non-finite one is refused.
+    let mut c = good();
+    c.nodes[1] = Node::LeafF32 { value: -1.0, cover: 4 };
+    assert_eq!(decode(&c).unwrap(), m);
+    for bad in [f32::NAN, f32::INFINITY] {
+        let mut c = good();
+        c.nodes[2] = Node::LeafF32 { value: bad, cover: 6 };
+        assert!(decode(&c).is_err(), "a non-finite f32 leaf");
+    }
 
     // A split written without its cover takes its children's sum, 4 + 6.
     let mut c = good();
