@@ -7,6 +7,7 @@
 # extension (sql-plugins/postgres/test.sh first).
 #   bench/postgres/callgrind.sh
 #   EXTENSION=scorekit_old MODULES=/dir/with/churn.wasm bench/postgres/callgrind.sh   # another build
+#   CG_KEEP=/tmp/cg bench/postgres/callgrind.sh   # keep the callgrind files for callgrind_annotate
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -38,12 +39,13 @@ p -c "CREATE FUNCTION trivial(a text, b float8, c text) RETURNS float8 LANGUAGE 
 INPUTS=$(p -At -c "SELECT string_agg(name, ', ' ORDER BY position) FROM scorekit.inputs('churn')")
 as_pg "$BIN/pg_ctl" -D "$W/data" -m fast stop >/dev/null
 
-count() { # label, FROM clause, expression: instructions of the main thread
+count() { # label, FROM clause, expression: instructions of the main thread ($EXTRA: more options)
     echo "SELECT count($3) FROM $2;" >"$W/q.sql" && chmod 644 "$W/q.sql"
-    # shellcheck disable=SC2086 # OPTS holds several options
+    # shellcheck disable=SC2086 # OPTS and EXTRA hold several options
     as_pg valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$W/cg.$1" \
-        "$BIN/postgres" --single -D "$W/data" $OPTS postgres <"$W/q.sql" >/dev/null 2>"$W/vg.$1.log" \
+        "$BIN/postgres" --single -D "$W/data" $OPTS ${EXTRA:-} postgres <"$W/q.sql" >/dev/null 2>"$W/vg.$1.log" \
         || { tail -5 "$W/vg.$1.log" >&2; exit 1; }
+    [ -z "${CG_KEEP:-}" ] || { mkdir -p "$CG_KEEP" && cp "$W/cg.$1-01" "$CG_KEEP/"; }
     grep -h "^summary:\|^totals:" "$W/cg.$1-01" | head -1 | awk '{print $2}'
 }
 per_row() { # label, FROM clause for 1 row, for 2001 rows, expression
@@ -57,6 +59,8 @@ count warm-up c1 "churn_probability($INPUTS)" >/dev/null
 echo "| statement ($EXTENSION) | instructions per row |"
 echo "|---|---|"
 per_row "churn_probability(...) native (row path)" c1 c2k "churn_probability($INPUTS)"
+# The library loaded before planning, so the planner hook batches the calls (crate::batch).
+EXTRA="-c shared_preload_libraries=$EXTENSION" per_row "churn_probability(...) native, batched" c1 c2k "churn_probability($INPUTS)"
 per_row "scorekit.score(model, row) via jsonb" "c1 c" "c2k c" "scorekit.score('churn', c)"
 per_row "score_query batch path" "scorekit.score_query('churn', 'SELECT * FROM c1') q" "scorekit.score_query('churn', 'SELECT * FROM c2k') q" "*"
 per_row "trivial SQL function, 3 args" c1 c2k "trivial(state, account_length, area_code)"
