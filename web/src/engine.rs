@@ -199,7 +199,7 @@ impl WebScorer {
         let description_json = String::from_utf8(section_json)
             .map_err(|_| invalid(format!("bad {} section: not UTF-8", scorekit_abi::SCHEMA_SECTION)))?;
         let first = Instance::new(&module)?;
-        let info = ModelInfo { sha256: sha256_hex(bytes), size: bytes.len(), description };
+        let info = ModelInfo::new(sha256_hex(bytes), bytes.len(), description);
         Ok(WebScorer { info, description_json, module, idle: RefCell::new(Some(first)) })
     }
 

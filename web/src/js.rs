@@ -176,6 +176,11 @@ fn push_row(
 /// [`CHUNK_ROWS`]; CSV text (a string or bytes; a header is recognised as the server does); or
 /// any other document (one row, `{instances: […]}`, `{rows: […]}`) read as JSON.
 ///
+/// Sent as tagged cells, which the module encodes, not built for the model (`BatchBuilder::for_model`,
+/// what the other hosts do): encoding them here would link the level matching and the number
+/// parser into the glue, 20 KB more against the page's byte budget (docs/web.md), for speed a
+/// form does not need.
+///
 /// # Errors
 /// [`scorekit_host::Code::BadInput`] naming the row (from 1 over the whole input) and column.
 pub fn batches(schema: &Schema, policy: InputPolicy, input: &JsValue) -> HostResult<Vec<Rows>> {

@@ -22,9 +22,12 @@
 //! one value per input. Rows are numbered from 1 (plus the batch's row base) in every message.
 
 use scorekit_abi::Rows;
-use scorekit_core::{Cell, Field, FieldKind, Schema, decimal, encode};
+use scorekit_abi::rows::RowMark;
+use scorekit_core::{Cell, Encoder, Field, FieldKind, Schema, decimal, encode};
 
 use crate::error::{Code, HostError, HostResult};
+#[cfg(feature = "dense-rows")]
+use crate::scorer::ModelInfo;
 
 /// One input value as a host received it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -138,6 +141,16 @@ pub fn input_names(schema: &Schema) -> String {
 }
 
 /// Builds a batch of rows for a model from host values, applying the host layer's rules.
+///
+/// Built for a model's [`ModelInfo`] ([`BatchBuilder::for_model`]), a batch is sent *dense*:
+/// each cell already encoded by the model's own rules (scorekit-core's [`Encoder`], the very
+/// code the module runs on a cell), which spares the module decoding and matching it (29 % of
+/// a churn row's time in the module: docs/eval-wasm.md). The first value that the model would
+/// refuse (an unknown level, a text that is no number, an infinity) turns the batch into tagged
+/// cells, which mean the same to the model, and goes as it came, so the module words the error
+/// exactly as it does for every other host. Built for a bare schema ([`BatchBuilder::new`]), a
+/// batch is always tagged. (Feature `dense-rows`: the browser's glue leaves it out, 20 KB of
+/// level matching and number parsing it would otherwise link.)
 #[derive(Debug)]
 pub struct BatchBuilder<'s> {
     schema: &'s Schema,
@@ -145,19 +158,50 @@ pub struct BatchBuilder<'s> {
     rows: Rows,
     /// Text of integers and booleans for categorical inputs, reused.
     scratch: String,
+    /// The model's level matching while the batch is dense (always `None` without the feature
+    /// `dense-rows`).
+    #[cfg_attr(not(feature = "dense-rows"), allow(dead_code))]
+    levels: Option<&'s Encoder>,
+    /// Where the row being built starts, to roll a failed row back to.
+    row_start: RowMark,
 }
 
 impl<'s> BatchBuilder<'s> {
     /// An empty batch for `schema` under `policy`; rows are numbered from 1.
     pub fn new(schema: &'s Schema, policy: InputPolicy) -> Self {
-        BatchBuilder { schema, policy, rows: Rows::tagged(schema.inputs.len()), scratch: String::new() }
+        Self::build(schema, None, policy, Rows::default())
     }
 
     /// An empty batch that writes into `rows`' buffer (a host scoring row after row keeps one
     /// buffer instead of allocating a request per call).
-    pub fn reusing(schema: &'s Schema, policy: InputPolicy, mut rows: Rows) -> Self {
-        rows.clear_tagged(schema.inputs.len());
-        BatchBuilder { schema, policy, rows, scratch: String::new() }
+    pub fn reusing(schema: &'s Schema, policy: InputPolicy, rows: Rows) -> Self {
+        Self::build(schema, None, policy, rows)
+    }
+
+    /// An empty batch for the model `info` describes, sent dense while every value allows it
+    /// (see [`BatchBuilder`]); rows are numbered from 1.
+    #[cfg(feature = "dense-rows")]
+    pub fn for_model(info: &'s ModelInfo, policy: InputPolicy) -> Self {
+        Self::build(info.schema(), Some(info.levels()), policy, Rows::default())
+    }
+
+    /// [`BatchBuilder::for_model`], writing into `rows`' buffer.
+    #[cfg(feature = "dense-rows")]
+    pub fn reusing_for_model(info: &'s ModelInfo, policy: InputPolicy, rows: Rows) -> Self {
+        Self::build(info.schema(), Some(info.levels()), policy, rows)
+    }
+
+    fn build(schema: &'s Schema, levels: Option<&'s Encoder>, policy: InputPolicy, mut rows: Rows) -> Self {
+        let n = schema.inputs.len();
+        // A model without inputs has no dense form (a dense request needs a width).
+        let levels = levels.filter(|_| n > 0);
+        if levels.is_some() {
+            rows.clear_dense(n);
+        } else {
+            rows.clear_tagged(n);
+        }
+        let row_start = rows.mark();
+        BatchBuilder { schema, policy, rows, scratch: String::new(), levels, row_start }
     }
 
     /// Numbers this batch's rows from `row_base + 1` (a chunk in the middle of a file).
@@ -275,17 +319,17 @@ impl<'s> BatchBuilder<'s> {
     ) -> HostResult<()> {
         let schema = self.schema;
         let row = self.next_row_number();
-        let mark = self.rows.mark();
+        self.row_start = self.rows.mark();
         let mut result = schema.inputs.iter().enumerate().try_for_each(|(i, field)| {
             let v = value(field, i)?;
-            self.push_value(field, v, row)
+            self.push_value(i, field, v, row)
         });
         if result.is_ok() {
             result = self.rows.end_row().map_err(|e| HostError::bad_input(e.to_string()));
         }
         if result.is_err() {
             // A failed row leaves nothing behind: the batch stays usable.
-            self.rows.rollback(mark);
+            self.rows.rollback(self.row_start);
         }
         result
     }
@@ -294,8 +338,7 @@ impl<'s> BatchBuilder<'s> {
     ///
     /// # Errors
     /// [`Code::NullInput`] for a null under [`NullInputs::Error`].
-    fn push_value(&mut self, field: &Field, value: Value<'_>, row: usize) -> HostResult<()> {
-        let wire = |e: scorekit_abi::WireError| HostError::new(Code::TooLarge, e.to_string());
+    fn push_value(&mut self, i: usize, field: &Field, value: Value<'_>, row: usize) -> HostResult<()> {
         if value.is_null() {
             if self.policy.nulls == NullInputs::Error {
                 return Err(HostError::new(
@@ -306,7 +349,7 @@ impl<'s> BatchBuilder<'s> {
                     ),
                 ));
             }
-            return self.rows.push_cell(Cell::Null).map_err(wire);
+            return self.push_cell(i, Cell::Null, row);
         }
         let numeric = matches!(field.kind, FieldKind::Numeric);
         let cell = match value {
@@ -314,11 +357,14 @@ impl<'s> BatchBuilder<'s> {
             Value::Bool(b) if numeric => Cell::Number(if b { 1.0 } else { 0.0 }),
             Value::Bool(b) => Cell::Text(if b { "true" } else { "false" }),
             Value::Int(i) if numeric => Cell::Number(i as f64),
-            Value::Int(i) => {
+            Value::Int(n) => {
                 use std::fmt::Write;
-                self.scratch.clear();
-                let _ = write!(self.scratch, "{i}");
-                return self.rows.push_cell(Cell::Text(&self.scratch)).map_err(wire);
+                let mut text = std::mem::take(&mut self.scratch);
+                text.clear();
+                let _ = write!(text, "{n}");
+                let pushed = self.push_cell(i, Cell::Text(&text), row);
+                self.scratch = text;
+                return pushed;
             }
             Value::Float(x) => Cell::Number(x),
             // Numbers parsed here are parsed exactly as the model would (trim, then Rust's f64
@@ -329,7 +375,66 @@ impl<'s> BatchBuilder<'s> {
             },
             Value::Text(t) => Cell::Text(t),
         };
+        self.push_cell(i, cell, row)
+    }
+
+    /// Appends the cell of input `i`: encoded while the batch is dense and the model takes it,
+    /// else as a tagged cell (the batch turning tagged first).
+    fn push_cell(&mut self, i: usize, cell: Cell<'_>, row: usize) -> HostResult<()> {
+        let wire = |e: scorekit_abi::WireError| HostError::new(Code::TooLarge, e.to_string());
+        #[cfg(not(feature = "dense-rows"))]
+        let _ = (i, row);
+        #[cfg(feature = "dense-rows")]
+        if let Some(levels) = self.levels {
+            if let Ok(x) = levels.encode_cell(i, cell, row) {
+                return self.rows.push_number(x).map_err(wire);
+            }
+            self.to_tagged()?;
+        }
         self.rows.push_cell(cell).map_err(wire)
+    }
+
+    /// Rewrites the dense batch as tagged cells that the model reads as the same values: a
+    /// missing value as null, a number as itself, a level index as the level's text (the first
+    /// level with that text is that level: the index came from matching it). The row being built
+    /// keeps its cells and its place to roll back to.
+    #[cfg(feature = "dense-rows")]
+    fn to_tagged(&mut self) -> HostResult<()> {
+        let wire = |e: scorekit_abi::WireError| HostError::new(Code::TooLarge, e.to_string());
+        let inputs = &self.schema.inputs;
+        let n = inputs.len();
+        let done = self.rows.n_rows() * n;
+        let mut tagged = Rows::tagged(n);
+        tagged.set_row_base(self.rows.row_base()).map_err(wire)?;
+        for (k, x) in self.rows.dense_values().enumerate() {
+            if k == done {
+                self.row_start = tagged.mark();
+            }
+            let field = &inputs[k % n];
+            let cell = match &field.kind {
+                _ if x.is_nan() => Cell::Null,
+                FieldKind::Numeric => Cell::Number(x),
+                FieldKind::Categorical { levels } => match levels.get(x as usize) {
+                    Some(level) => Cell::Text(level),
+                    None => {
+                        return Err(HostError::new(
+                            Code::ModuleFailed,
+                            format!("input '{}': level index {x} past the model's levels", field.name),
+                        ));
+                    }
+                },
+            };
+            tagged.push_cell(cell).map_err(wire)?;
+            if k % n == n - 1 {
+                tagged.end_row().map_err(wire)?;
+            }
+        }
+        if done == self.rows.dense_values().count() {
+            self.row_start = tagged.mark();
+        }
+        self.rows = tagged;
+        self.levels = None;
+        Ok(())
     }
 }
 

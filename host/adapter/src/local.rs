@@ -49,7 +49,7 @@ impl LocalScorer {
     /// Wraps a loaded module.
     pub fn new(module: Arc<ScoringModule>) -> Self {
         let m = module.info();
-        let info = ModelInfo { sha256: m.sha256_hex(), size: m.size, description: m.description.clone() };
+        let info = ModelInfo::new(m.sha256_hex(), m.size, m.description.clone());
         LocalScorer { info, module }
     }
 

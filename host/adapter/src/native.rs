@@ -37,11 +37,11 @@ impl NativeScorer {
     /// (the `artifact_sha256` every module compiled from it records).
     pub fn new(artifact: Artifact) -> Self {
         let description = artifact.description();
-        let info = ModelInfo {
-            sha256: format!("artifact:{}", description.artifact_sha256),
-            size: artifact.to_bytes().len(),
+        let info = ModelInfo::new(
+            format!("artifact:{}", description.artifact_sha256),
+            artifact.to_bytes().len(),
             description,
-        };
+        );
         let encoder = artifact.encoder();
         NativeScorer { info, artifact, encoder }
     }

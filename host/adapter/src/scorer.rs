@@ -3,11 +3,11 @@
 //! WebAssembly, a remote endpoint. Hosts hold `Arc<dyn Scorer>` ([`SharedScorer`]) and never name
 //! what is behind it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use scorekit_abi::values::RcfStep;
 use scorekit_abi::{Description, ForecastOutput, ForecastQuery, Rows};
-use scorekit_core::{Family, Schema};
+use scorekit_core::{Encoder, Family, Schema};
 
 use crate::error::HostResult;
 use crate::history::History;
@@ -36,7 +36,7 @@ pub trait MaybeSend {}
 impl<T: ?Sized> MaybeSend for T {}
 
 /// What identifies a model and how to call it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ModelInfo {
     /// Lowercase hex SHA-256 of the module file: the model version's identity. (A native
     /// artifact has no module; its identity is `artifact:` + the artifact's hash.)
@@ -45,9 +45,30 @@ pub struct ModelInfo {
     pub size: usize,
     /// The module's description: schema, family, forecaster facts.
     pub description: Description,
+    /// The inputs' level matching, built on first use ([`ModelInfo::levels`]).
+    levels: OnceLock<Encoder>,
+}
+
+/// Two infos are equal when they describe the same model (the level index follows from it).
+impl PartialEq for ModelInfo {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.sha256, self.size, &self.description) == (&other.sha256, other.size, &other.description)
+    }
 }
 
 impl ModelInfo {
+    /// The info of the model with this identity, size and description.
+    pub fn new(sha256: String, size: usize, description: Description) -> Self {
+        ModelInfo { sha256, size, description, levels: OnceLock::new() }
+    }
+
+    /// The model's own level matching for its inputs (scorekit-core's [`Encoder`], as the
+    /// module builds it from the same schema), built once per loaded model: with it a
+    /// [`crate::BatchBuilder`] sends rows already encoded (see [`crate::BatchBuilder::for_model`]).
+    pub fn levels(&self) -> &Encoder {
+        self.levels.get_or_init(|| Encoder::new(&self.description.schema.inputs))
+    }
+
     /// Inputs, outputs, family and the model's own name.
     pub fn schema(&self) -> &Schema {
         &self.description.schema

@@ -344,6 +344,41 @@ impl Rows {
         (self.n_rows, self.n_cols, self.row_base, self.pending) = (0, n_cols, 0, 0);
     }
 
+    /// Empties the request (keeping its buffer) for `n_cols`-wide dense rows, to fill with
+    /// [`Rows::push_number`] and [`Rows::end_row`].
+    pub fn clear_dense(&mut self, n_cols: usize) {
+        // n_rows 0 always fits the header.
+        let _ = header(&mut self.bytes, Layout::Dense, 0, n_cols);
+        (self.n_rows, self.n_cols, self.row_base, self.pending) = (0, n_cols, 0, 0);
+    }
+
+    /// Whether the request is in the dense layout (values already encoded: numbers, level
+    /// indices, NaN for missing).
+    pub fn is_dense(&self) -> bool {
+        self.bytes.first() == Some(&(Layout::Dense as u8))
+    }
+
+    /// Appends one encoded value (a number, a level index, NaN for missing) to the row being
+    /// built of a dense request.
+    ///
+    /// # Errors
+    /// [`WireError::Invalid`] on a tagged request.
+    pub fn push_number(&mut self, x: f64) -> Result<(), WireError> {
+        if !self.is_dense() {
+            return Err(WireError::Invalid("push_number on a tagged rows request"));
+        }
+        put_f64(&mut self.bytes, x);
+        self.pending += 1;
+        Ok(())
+    }
+
+    /// The values of a dense request in order, the complete rows and then the cells of the row
+    /// being built (nothing for a tagged request).
+    pub fn dense_values(&self) -> impl Iterator<Item = f64> + '_ {
+        let body = if self.is_dense() { self.bytes.get(HEADER_LEN..).unwrap_or_default() } else { &[] };
+        body.chunks_exact(8).map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+    }
+
     /// Appends one cell to the row being built.
     ///
     /// # Errors

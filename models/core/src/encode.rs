@@ -234,6 +234,22 @@ impl Encoder {
         &self.inputs
     }
 
+    /// Input `i`'s feature value for `cell`: what [`Encoder::encode_row`] writes in that input's
+    /// place, by the same rules (a host that encodes rows itself, to send them dense, gets
+    /// exactly what the model would compute).
+    ///
+    /// # Errors
+    /// As [`encode_row`]; [`InputError::Arity`] when there is no input `i`.
+    pub fn encode_cell(&self, i: usize, cell: Cell<'_>, row_index: usize) -> Result<f64, InputError> {
+        let (Some(field), Some(index)) = (self.inputs.get(i), self.levels.get(i)) else {
+            return Err(InputError::Arity { row: row_index, expected: self.inputs.len(), got: i + 1 });
+        };
+        match index {
+            Some(ix) => encode_cell_by(field, cell, row_index, |_, wanted| ix.find(wanted)),
+            None => encode_cell(field, cell, row_index),
+        }
+    }
+
     /// [`encode_row`] over the inputs it was built from.
     ///
     /// # Errors

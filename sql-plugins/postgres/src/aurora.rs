@@ -57,7 +57,7 @@ unsafe fn invoke_endpoint_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datu
     // SAFETY: forwarded from PostgreSQL (a V1 call with VARIADIC "any" from argument 2).
     let datums: Vec<Datum<'_>> = unsafe { variadic_datums(fcinfo, 2, true) };
     let values: Vec<Value<'_>> = datums.iter().map(Datum::value).collect();
-    let mut b = builder(loaded.schema());
+    let mut b = builder(loaded.scorer.info());
     b.push_positional(&values).or_raise(&model);
     let rows = b.finish();
     let text = loaded.call(&model, 1, |s| s.csv_answer(&rows));

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use pgrx::prelude::*;
 use pgrx::{JsonB, pg_sys};
 use scorekit_host::formats::json;
-use scorekit_host::{BatchBuilder, Code, FieldKind, HostError, Rows, Schema, Value, names};
+use scorekit_host::{BatchBuilder, Code, FieldKind, HostError, ModelInfo, Rows, Schema, Value, names};
 
 use crate::cells::{self, Datum};
 use crate::engine::{self, Loaded};
@@ -21,12 +21,13 @@ thread_local! {
     static SPARE: std::cell::RefCell<Option<Rows>> = const { std::cell::RefCell::new(None) };
 }
 
-/// A builder for rows of `schema` under the session's input policy, writing into the session's
+/// A builder for rows of the model `info` describes (sent dense: see `BatchBuilder::for_model`)
+/// under the session's input policy, writing into the session's
 /// spare request buffer when it has one (see [`give_back`]).
-pub(crate) fn builder(schema: &Schema) -> BatchBuilder<'_> {
+pub(crate) fn builder(info: &ModelInfo) -> BatchBuilder<'_> {
     match SPARE.with(|s| s.borrow_mut().take()) {
-        Some(rows) => BatchBuilder::reusing(schema, guc::input_policy(), rows),
-        None => BatchBuilder::new(schema, guc::input_policy()),
+        Some(rows) => BatchBuilder::reusing_for_model(info, guc::input_policy(), rows),
+        None => BatchBuilder::for_model(info, guc::input_policy()),
     }
 }
 
@@ -175,7 +176,7 @@ unsafe fn score_args_impl(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     // SAFETY: forwarded from the caller.
     let datums = unsafe { variadic_datums(fcinfo, 1, false) };
     let values: Vec<Value<'_>> = datums.iter().map(Datum::value).collect();
-    let mut b = builder(loaded.schema());
+    let mut b = builder(loaded.scorer.info());
     b.push_positional(&values).or_raise(model);
     let rows = b.finish();
     let score = score_one(&loaded, model, &rows);
@@ -220,7 +221,7 @@ COMMENT ON FUNCTION score_args_pinned(text, "any") IS
 /// The row of a jsonb argument that must hold exactly one (any shape the host layer reads: an
 /// object keyed by input name, an array in input order, `{"features": [...]}`).
 fn one_json_row(model: &str, loaded: &Loaded, features: &JsonB) -> Rows {
-    let mut b = builder(loaded.schema());
+    let mut b = builder(loaded.scorer.info());
     json::push_document(&mut b, &features.0, true).or_raise(model);
     if b.len() != 1 {
         raise(
@@ -274,7 +275,7 @@ fn score_rows(model: &str, rows: JsonB) -> Vec<f64> {
     if rows.0.as_array().is_some_and(Vec::is_empty) {
         return Vec::new();
     }
-    let mut b = builder(loaded.schema());
+    let mut b = builder(loaded.scorer.info());
     json::push_document(&mut b, &rows.0, true).or_raise(model);
     score_in_chunks(&loaded, model, &b.finish())
 }
@@ -328,7 +329,8 @@ fn score_query(
     key_column: default!(Option<&str>, "NULL"),
 ) -> TableIterator<'static, (name!(key, String), name!(score, f64))> {
     let loaded = engine::resolve(model);
-    let schema = loaded.schema().clone();
+    let info = loaded.scorer.info().clone();
+    let schema = info.schema();
     let sql = format!("SELECT * FROM ({query}) AS q");
     let chunk = guc::BATCH_SIZE.get().max(1) as i64;
     let mut result: Vec<(String, f64)> = Vec::new();
@@ -342,9 +344,9 @@ fn score_query(
             if table.is_empty() {
                 break;
             }
-            let cols = columns.get_or_insert_with(|| Columns::of(&table, &schema, key_column));
+            let cols = columns.get_or_insert_with(|| Columns::of(&table, schema, key_column));
             let base = result.len();
-            let mut b = builder(&schema).with_row_base(base).or_raise(model);
+            let mut b = builder(&info).with_row_base(base).or_raise(model);
             let mut keys = Vec::with_capacity(table.len());
             while table.next().is_some() {
                 let get = |ord: usize| {

@@ -322,8 +322,7 @@ impl RemoteScorer {
     pub fn new(endpoint: SharedEndpoint, description: Description) -> HostResult<Self> {
         let (content_type, accept) =
             endpoint.config().wire(description.family).map_err(HostError::bad_input)?;
-        let info =
-            ModelInfo { sha256: format!("remote:{}", endpoint.config().endpoint_name), size: 0, description };
+        let info = ModelInfo::new(format!("remote:{}", endpoint.config().endpoint_name), 0, description);
         Ok(RemoteScorer { inner: Arc::new(Inner { info, endpoint, content_type, accept }), interrupt: None })
     }
 

@@ -206,7 +206,11 @@ fn score_rows(scorer: &SharedScorer, args: &ScoreArgs, out: &mut Out) -> Result<
     let at = |e: scorekit_host::HostError| anyhow::Error::new(e).context(args.input.display().to_string());
     let chunk = args.chunk_rows.unwrap_or(if args.explain { EXPLAIN_CHUNK_ROWS } else { CHUNK_ROWS }).max(1);
     loop {
-        let mut b = BatchBuilder::new(schema, policy).with_row_base(source.rows_read()).map_err(at)?;
+        // A stream takes tagged cells (its explained steps re-read them one by one); scoring
+        // takes the rows already encoded.
+        let b =
+            if streaming { BatchBuilder::new(schema, policy) } else { BatchBuilder::for_model(info, policy) };
+        let mut b = b.with_row_base(source.rows_read()).map_err(at)?;
         if source.fill(&mut b, chunk)? == 0 {
             break;
         }

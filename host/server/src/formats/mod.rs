@@ -5,35 +5,41 @@
 pub mod media;
 
 use scorekit_host::formats::{csv, json};
-use scorekit_host::{BatchBuilder, InputPolicy, Rows, Schema};
+use scorekit_host::{BatchBuilder, InputPolicy, ModelInfo, Rows, Schema};
 
 use crate::error::ApiError;
 
-/// Rows from a body in `media`, for `schema` under `policy`.
+/// Rows from a body in `media` for the model `info` describes, under `policy`, numbered from
+/// `row_base + 1` (a batch that continues another): sent already encoded by the model's own
+/// rules while every value allows it (`BatchBuilder::for_model`).
 ///
 /// # Errors
 /// 400 naming the row (from 1) and column, or the line of malformed text.
+pub fn rows_for_model(
+    media: media::Media,
+    body: &[u8],
+    info: &ModelInfo,
+    policy: InputPolicy,
+    row_base: usize,
+) -> Result<Rows, ApiError> {
+    fill(media, body, BatchBuilder::for_model(info, policy).with_row_base(row_base)?)
+}
+
+/// Rows from a body in `media`, for `schema` under `policy`, as tagged cells (what a stream step
+/// takes).
+///
+/// # Errors
+/// As [`rows_for_model`].
 pub fn rows_from_body(
     media: media::Media,
     body: &[u8],
     schema: &Schema,
     policy: InputPolicy,
 ) -> Result<Rows, ApiError> {
-    rows_from_body_at(media, body, schema, policy, 0)
+    fill(media, body, BatchBuilder::new(schema, policy))
 }
 
-/// [`rows_from_body`] for rows numbered from `row_base + 1` (a batch that continues another).
-///
-/// # Errors
-/// As [`rows_from_body`].
-pub fn rows_from_body_at(
-    media: media::Media,
-    body: &[u8],
-    schema: &Schema,
-    policy: InputPolicy,
-    row_base: usize,
-) -> Result<Rows, ApiError> {
-    let mut b = BatchBuilder::new(schema, policy).with_row_base(row_base)?;
+fn fill(media: media::Media, body: &[u8], mut b: BatchBuilder<'_>) -> Result<Rows, ApiError> {
     match media {
         media::Media::Csv => csv::push_body(&mut b, body, csv::Header::Auto)?,
         media::Media::Json => json::push_document(&mut b, &json::parse(body)?, false)?,

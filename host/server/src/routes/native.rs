@@ -17,7 +17,7 @@ use serde_json::{Value as Json, json};
 use super::{App, Handled, read_body};
 use crate::error::ApiError;
 use crate::formats::media::{self, Media};
-use crate::formats::rows_from_body;
+use crate::formats::{rows_for_model, rows_from_body};
 use crate::metrics::Endpoint;
 use crate::registry::Entry;
 
@@ -121,7 +121,7 @@ fn score_or_explain(
 ) -> Handled {
     let info = entry.scorer.info();
     let ct = media::content_type(headers, &[Media::Json, Media::Csv, Media::JsonLines], Media::Json)?;
-    let rows = rows_from_body(ct, body, info.schema(), policy)?;
+    let rows = rows_for_model(ct, body, info, policy, 0)?;
     let doc = if explain {
         let values = entry.scorer.explain(&rows)?;
         let features = names::explanation_terms(info.schema());

@@ -41,7 +41,7 @@ use scorekit_host::{Family, InputPolicy, Rows, names};
 use super::{App, Handled, read_body};
 use crate::error::ApiError;
 use crate::formats::media::{self, Media};
-use crate::formats::rows_from_body_at;
+use crate::formats::rows_for_model;
 use crate::metrics::Endpoint;
 use crate::registry::Entry;
 
@@ -329,7 +329,7 @@ fn plan(
             let ct = media::content_type(headers, &all, default_in)?;
             let default_out = if family == Family::Rcf { Media::Json } else { ct };
             let out = media::accept(headers, &all, default_out)?;
-            let rows = rows_from_body_at(ct, body, info.schema(), policy, meta.row_base)?;
+            let rows = rows_for_model(ct, body, info, policy, meta.row_base)?;
             Ok(Plan::Scores { rows, writer: ScoreWriter::new(family, info.schema(), out, meta) })
         }
     }

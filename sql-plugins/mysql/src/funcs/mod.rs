@@ -134,7 +134,7 @@ pub fn positional_row(
     row_base: usize,
 ) -> HostResult<Rows> {
     let values: Vec<Value<'_>> = args::values(args, first)?;
-    let mut builder = BatchBuilder::new(b.loaded.schema(), b.policy).with_row_base(row_base)?;
+    let mut builder = BatchBuilder::for_model(b.loaded.scorer.info(), b.policy).with_row_base(row_base)?;
     builder.push_positional(&values)?;
     Ok(builder.finish())
 }
@@ -143,7 +143,7 @@ pub fn positional_row(
 /// `row_base + 1` in messages.
 pub fn json_rows(b: &Bound, doc: &str, row_base: usize) -> HostResult<Rows> {
     let doc = json::parse(doc.as_bytes())?;
-    let mut builder = BatchBuilder::new(b.loaded.schema(), b.policy).with_row_base(row_base)?;
+    let mut builder = BatchBuilder::for_model(b.loaded.scorer.info(), b.policy).with_row_base(row_base)?;
     json::push_document(&mut builder, &doc, true)?;
     Ok(builder.finish())
 }

@@ -280,7 +280,7 @@ unsafe fn score_site(
         Entry::InvokeEndpoint => policy::model_for_endpoint(&site.name),
     };
     let loaded = engine::resolve(&model);
-    let mut b = score::builder(loaded.schema()).with_row_base(seen).or_raise(&model);
+    let mut b = score::builder(loaded.scorer.info()).with_row_base(seen).or_raise(&model);
     for &row in rows {
         // SAFETY: a row copied from the child, read through a slot of the child's row type; each
         // input is read with its column's type.
