@@ -389,7 +389,7 @@ impl<'s> BatchBuilder<'s> {
             if let Ok(x) = levels.encode_cell(i, cell, row) {
                 return self.rows.push_number(x).map_err(wire);
             }
-            self.to_tagged()?;
+            self.turn_tagged()?;
         }
         self.rows.push_cell(cell).map_err(wire)
     }
@@ -399,7 +399,7 @@ impl<'s> BatchBuilder<'s> {
     /// level with that text is that level: the index came from matching it). The row being built
     /// keeps its cells and its place to roll back to.
     #[cfg(feature = "dense-rows")]
-    fn to_tagged(&mut self) -> HostResult<()> {
+    fn turn_tagged(&mut self) -> HostResult<()> {
         let wire = |e: scorekit_abi::WireError| HostError::new(Code::TooLarge, e.to_string());
         let inputs = &self.schema.inputs;
         let n = inputs.len();
