@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use pgrx::prelude::*;
 use pgrx::{JsonB, pg_sys};
-use scorekit_host::formats::json;
+use scorekit_host::formats::{json, rows as rowsfmt};
 use scorekit_host::{BatchBuilder, Code, FieldKind, HostError, ModelInfo, Rows, Schema, Value, names};
 
 use crate::cells::{self, Datum};
@@ -36,10 +36,6 @@ pub(crate) fn give_back(rows: Rows) {
     SPARE.with(|s| *s.borrow_mut() = Some(rows));
 }
 
-fn wire(e: impl std::fmt::Display) -> HostError {
-    HostError::new(Code::TooLarge, e.to_string())
-}
-
 /// Scores a batch in one call; the first output of each row (GBT: probability; RCF: score).
 pub(crate) fn first_outputs(loaded: &Loaded, model: &str, rows: &Rows) -> Vec<f64> {
     let out = loaded.call(model, rows.n_rows(), |s| s.score(rows));
@@ -53,34 +49,19 @@ fn score_one(loaded: &Loaded, model: &str, rows: &Rows) -> f64 {
 }
 
 /// Scores `rows` in module calls of at most `scorekit.batch_size` rows, each chunk numbered from
-/// its place in the whole (so a model error names the row of the input, not of the chunk).
+/// its place in the whole (so a model error names the row of the input, not of the chunk) and in
+/// the batch's own layout (the host layer's one split: a dense batch stays dense).
 fn score_in_chunks(loaded: &Loaded, model: &str, rows: &Rows) -> Vec<f64> {
     let size = guc::BATCH_SIZE.get().max(1) as usize;
     if rows.n_rows() <= size {
         return first_outputs(loaded, model, rows);
     }
-    let req = rows.request().map_err(wire).or_raise(model);
-    let mut cursor = req.cursor();
-    let mut cells = Vec::new();
-    let mut chunk = Rows::tagged(rows.n_cols());
     let mut scores = Vec::with_capacity(rows.n_rows());
-    let mut base = rows.row_base();
-    loop {
-        chunk.clear_tagged(rows.n_cols());
-        while chunk.n_rows() < size && cursor.next_cells(&mut cells).map_err(wire).or_raise(model) {
-            for c in &cells {
-                chunk.push_cell(*c).map_err(wire).or_raise(model);
-            }
-            chunk.end_row().map_err(wire).or_raise(model);
-        }
-        if chunk.is_empty() {
-            return scores;
-        }
-        chunk.set_row_base(base).map_err(wire).or_raise(model);
+    for chunk in rowsfmt::split(rows, size).or_raise(model) {
         pgrx::check_for_interrupts!();
         scores.extend(first_outputs(loaded, model, &chunk));
-        base += chunk.n_rows();
     }
+    scores
 }
 
 fn model_arg<'a>(fcinfo: pg_sys::FunctionCallInfo) -> &'a str {
