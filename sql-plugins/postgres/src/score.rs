@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use pgrx::prelude::*;
 use pgrx::{JsonB, pg_sys};
 use scorekit_host::formats::{json, rows as rowsfmt};
-use scorekit_host::{BatchBuilder, Code, FieldKind, HostError, ModelInfo, Rows, Schema, Value, names};
+use scorekit_host::{BatchBuilder, FieldKind, HostError, ModelInfo, Rows, Schema, Value, names};
 
 use crate::cells::{self, Datum};
 use crate::engine::{self, Loaded};
