@@ -266,6 +266,20 @@ impl<'s> BatchBuilder<'s> {
         self.push_each(|_, i| Ok(values[i]))
     }
 
+    /// [`BatchBuilder::push_positional`] without a slice: `value_of(i)` is the value of input `i`
+    /// (`0..` the model's input count, in schema order), for a host whose values are one per
+    /// input by construction (a typed SQL function's arguments) and that would otherwise collect
+    /// them per row.
+    ///
+    /// # Errors
+    /// As [`BatchBuilder::push_value`].
+    pub fn push_positional_with<'v>(
+        &mut self,
+        mut value_of: impl FnMut(usize) -> Value<'v>,
+    ) -> HostResult<()> {
+        self.push_each(|_, i| Ok(value_of(i)))
+    }
+
     /// Appends a row given by name: `lookup(input name)` is the value of that key, `None` when
     /// the row has no such key. Other keys of the row are never asked for (they are ignored).
     ///

@@ -38,30 +38,72 @@ impl Datum<'_> {
 /// # Safety
 /// `datum` must be a valid datum of type `typoid` that outlives the returned value.
 pub unsafe fn from_datum<'a>(datum: Option<pg_sys::Datum>, typoid: pg_sys::Oid) -> Datum<'a> {
-    use pg_sys::BuiltinOid::*;
-    let Some(datum) = datum else { return Datum::Plain(Value::Null) };
-    // SAFETY: the caller guarantees the datum's type; each arm reads it as that type.
-    unsafe {
-        let v = match pg_sys::BuiltinOid::try_from(typoid) {
-            Ok(FLOAT8OID) => Value::Float(f64::from_datum(datum, false).unwrap_or(f64::NAN)),
-            Ok(FLOAT4OID) => Value::Float(f64::from(f32::from_datum(datum, false).unwrap_or(f32::NAN))),
-            Ok(INT2OID) => Value::Int(i64::from(i16::from_datum(datum, false).unwrap_or(0))),
-            Ok(INT4OID) => Value::Int(i64::from(i32::from_datum(datum, false).unwrap_or(0))),
-            Ok(INT8OID) => Value::Int(i64::from_datum(datum, false).unwrap_or(0)),
-            Ok(BOOLOID) => Value::Bool(bool::from_datum(datum, false).unwrap_or(false)),
-            Ok(TEXTOID) | Ok(VARCHAROID) | Ok(BPCHAROID) => {
-                Value::Text(<&str>::from_datum(datum, false).unwrap_or(""))
-            }
-            Ok(UNKNOWNOID) | Ok(CSTRINGOID) => {
-                let c = std::ffi::CStr::from_ptr(datum.cast_mut_ptr::<std::ffi::c_char>());
-                match c.to_str() {
-                    Ok(s) => Value::Text(s),
-                    Err(_) => return Datum::Owned(c.to_string_lossy().into_owned()),
+    // SAFETY: forwarded from the caller.
+    unsafe { Reader::of(typoid).read(datum) }
+}
+
+/// How datums of one SQL type are read, chosen once per column (the batch path reads many rows
+/// of the same columns; choosing per datum cost a type lookup each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    Float8,
+    Float4,
+    Int2,
+    Int4,
+    Int8,
+    Bool,
+    /// `text`, `varchar`, `bpchar`.
+    Text,
+    /// `unknown`, `cstring`: a NUL-terminated string.
+    CString,
+    /// Any other type: the text of its output function.
+    Output(pg_sys::Oid),
+}
+
+impl Reader {
+    /// The reader for datums of type `typoid`.
+    pub fn of(typoid: pg_sys::Oid) -> Reader {
+        use pg_sys::BuiltinOid::*;
+        match pg_sys::BuiltinOid::try_from(typoid) {
+            Ok(FLOAT8OID) => Reader::Float8,
+            Ok(FLOAT4OID) => Reader::Float4,
+            Ok(INT2OID) => Reader::Int2,
+            Ok(INT4OID) => Reader::Int4,
+            Ok(INT8OID) => Reader::Int8,
+            Ok(BOOLOID) => Reader::Bool,
+            Ok(TEXTOID) | Ok(VARCHAROID) | Ok(BPCHAROID) => Reader::Text,
+            Ok(UNKNOWNOID) | Ok(CSTRINGOID) => Reader::CString,
+            _ => Reader::Output(typoid),
+        }
+    }
+
+    /// Converts one datum (`None`: SQL NULL).
+    ///
+    /// # Safety
+    /// `datum` must be a valid datum of this reader's type that outlives the returned value.
+    pub unsafe fn read<'a>(self, datum: Option<pg_sys::Datum>) -> Datum<'a> {
+        let Some(datum) = datum else { return Datum::Plain(Value::Null) };
+        // SAFETY: the caller guarantees the datum's type; each arm reads it as that type.
+        unsafe {
+            let v = match self {
+                Reader::Float8 => Value::Float(f64::from_datum(datum, false).unwrap_or(f64::NAN)),
+                Reader::Float4 => Value::Float(f64::from(f32::from_datum(datum, false).unwrap_or(f32::NAN))),
+                Reader::Int2 => Value::Int(i64::from(i16::from_datum(datum, false).unwrap_or(0))),
+                Reader::Int4 => Value::Int(i64::from(i32::from_datum(datum, false).unwrap_or(0))),
+                Reader::Int8 => Value::Int(i64::from_datum(datum, false).unwrap_or(0)),
+                Reader::Bool => Value::Bool(bool::from_datum(datum, false).unwrap_or(false)),
+                Reader::Text => Value::Text(<&str>::from_datum(datum, false).unwrap_or("")),
+                Reader::CString => {
+                    let c = std::ffi::CStr::from_ptr(datum.cast_mut_ptr::<std::ffi::c_char>());
+                    match c.to_str() {
+                        Ok(s) => Value::Text(s),
+                        Err(_) => return Datum::Owned(c.to_string_lossy().into_owned()),
+                    }
                 }
-            }
-            _ => return Datum::Owned(output_text(datum, typoid)),
-        };
-        Datum::Plain(v)
+                Reader::Output(typoid) => return Datum::Owned(output_text(datum, typoid)),
+            };
+            Datum::Plain(v)
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use scorekit_host::Value;
 
 use super::nodes::{int_value, items};
 use super::{Entry, NAME};
-use crate::cells::Datum;
+use crate::cells::{self, Datum};
 use crate::error::OrRaise;
 use crate::{engine, guc, policy, score};
 
@@ -77,6 +77,8 @@ struct Site {
     max_rows: Option<usize>,
     /// Per model input: its leaf (column of the child's output) and type.
     inputs: Vec<(usize, pg_sys::Oid)>,
+    /// The same leaves with the reader of their type, chosen once.
+    readers: Vec<(usize, cells::Reader)>,
     scores: Vec<f64>,
     answers: Vec<String>,
 }
@@ -187,14 +189,23 @@ unsafe extern "C-unwind" fn begin(
             } else {
                 None
             };
-            let inputs = args[entry.leading_args()..]
+            let inputs: Vec<(usize, pg_sys::Oid)> = args[entry.leading_args()..]
                 .iter()
                 .map(|&a| {
                     let v = a.cast::<pg_sys::Var>();
                     ((*v).varattno as usize - 1, (*v).vartype)
                 })
                 .collect();
-            sites.push(Site { entry, name, max_rows, inputs, scores: Vec::new(), answers: Vec::new() });
+            let readers = inputs.iter().map(|&(i, oid)| (i, cells::Reader::of(oid))).collect();
+            sites.push(Site {
+                entry,
+                name,
+                max_rows,
+                inputs,
+                readers,
+                scores: Vec::new(),
+                answers: Vec::new(),
+            });
         }
 
         let row_slot =
@@ -280,7 +291,13 @@ unsafe fn score_site(
         Entry::InvokeEndpoint => policy::model_for_endpoint(&site.name),
     };
     let loaded = engine::resolve(&model);
-    let mut b = score::builder(loaded.scorer.info()).with_row_base(seen).or_raise(&model);
+    let info = loaded.scorer.info();
+    // A typed function's arguments are the model's inputs in order, one each (an Aurora call's
+    // may be an array, and a wrong count must get the host layer's words: the general path).
+    let one_each = site.entry == Entry::ScoreArgs && site.readers.len() == info.schema().inputs.len();
+    let mut b = score::builder(info).with_row_base(seen).or_raise(&model);
+    // Reused from row to row: no allocation per row.
+    let mut datums: Vec<Datum<'_>> = Vec::with_capacity(site.readers.len());
     for &row in rows {
         // SAFETY: a row copied from the child, read through a slot of the child's row type; each
         // input is read with its column's type.
@@ -289,11 +306,18 @@ unsafe fn score_site(
             pg_sys::slot_getallattrs(row_slot);
             let values = (*row_slot).tts_values;
             let nulls = (*row_slot).tts_isnull;
-            let args: Vec<(Option<pg_sys::Datum>, pg_sys::Oid)> =
-                site.inputs.iter().map(|&(i, oid)| ((!*nulls.add(i)).then(|| *values.add(i)), oid)).collect();
-            let datums: Vec<Datum<'_>> = score::datums_of(&args, site.entry == Entry::InvokeEndpoint);
-            let values: Vec<Value<'_>> = datums.iter().map(Datum::value).collect();
-            b.push_positional(&values).or_raise(&model);
+            let datum = |i: usize| (!*nulls.add(i)).then(|| *values.add(i));
+            if one_each {
+                datums.clear();
+                datums.extend(site.readers.iter().map(|&(i, reader)| reader.read(datum(i))));
+                b.push_positional_with(|k| datums[k].value()).or_raise(&model);
+            } else {
+                let args: Vec<(Option<pg_sys::Datum>, pg_sys::Oid)> =
+                    site.inputs.iter().map(|&(i, oid)| (datum(i), oid)).collect();
+                let datums: Vec<Datum<'_>> = score::datums_of(&args, site.entry == Entry::InvokeEndpoint);
+                let values: Vec<Value<'_>> = datums.iter().map(Datum::value).collect();
+                b.push_positional(&values).or_raise(&model);
+            }
         }
     }
     let batch = b.finish();
