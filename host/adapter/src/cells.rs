@@ -352,6 +352,8 @@ impl<'s> BatchBuilder<'s> {
     ///
     /// # Errors
     /// [`Code::NullInput`] for a null under [`NullInputs::Error`].
+    // Inlined where rows go dense (the hot path of native hosts); the browser's glue is built for size.
+    #[cfg_attr(feature = "dense-rows", inline)]
     fn push_value(&mut self, i: usize, field: &Field, value: Value<'_>, row: usize) -> HostResult<()> {
         if value.is_null() {
             if self.policy.nulls == NullInputs::Error {
@@ -394,6 +396,8 @@ impl<'s> BatchBuilder<'s> {
 
     /// Appends the cell of input `i`: encoded while the batch is dense and the model takes it,
     /// else as a tagged cell (the batch turning tagged first).
+    // Inlined where rows go dense (the hot path of native hosts); the browser's glue is built for size.
+    #[cfg_attr(feature = "dense-rows", inline)]
     fn push_cell(&mut self, i: usize, cell: Cell<'_>, row: usize) -> HostResult<()> {
         let wire = |e: scorekit_abi::WireError| HostError::new(Code::TooLarge, e.to_string());
         #[cfg(not(feature = "dense-rows"))]

@@ -354,6 +354,7 @@ impl Rows {
 
     /// Whether the request is in the dense layout (values already encoded: numbers, level
     /// indices, NaN for missing).
+    #[inline]
     pub fn is_dense(&self) -> bool {
         self.bytes.first() == Some(&(Layout::Dense as u8))
     }
@@ -363,6 +364,7 @@ impl Rows {
     ///
     /// # Errors
     /// [`WireError::Invalid`] on a tagged request.
+    #[inline]
     pub fn push_number(&mut self, x: f64) -> Result<(), WireError> {
         if !self.is_dense() {
             return Err(WireError::Invalid("push_number on a tagged rows request"));

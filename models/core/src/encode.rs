@@ -240,6 +240,7 @@ impl Encoder {
     ///
     /// # Errors
     /// As [`encode_row`]; [`InputError::Arity`] when there is no input `i`.
+    #[inline]
     pub fn encode_cell(&self, i: usize, cell: Cell<'_>, row_index: usize) -> Result<f64, InputError> {
         let (Some(field), Some(index)) = (self.inputs.get(i), self.levels.get(i)) else {
             return Err(InputError::Arity { row: row_index, expected: self.inputs.len(), got: i + 1 });
