@@ -418,6 +418,7 @@ impl<'s> BatchBuilder<'s> {
     /// keeps its cells and its place to roll back to.
     #[cfg(feature = "dense-rows")]
     fn turn_tagged(&mut self) -> HostResult<()> {
+        use crate::formats::rows::WireValue;
         let wire = |e: scorekit_abi::WireError| HostError::new(Code::TooLarge, e.to_string());
         let inputs = &self.schema.inputs;
         let n = inputs.len();
@@ -429,18 +430,17 @@ impl<'s> BatchBuilder<'s> {
                 self.row_start = tagged.mark();
             }
             let field = &inputs[k % n];
-            let cell = match &field.kind {
-                _ if x.is_nan() => Cell::Null,
-                FieldKind::Numeric => Cell::Number(x),
-                FieldKind::Categorical { levels } => match levels.get(x as usize) {
-                    Some(level) => Cell::Text(level),
-                    None => {
-                        return Err(HostError::new(
-                            Code::ModuleFailed,
-                            format!("input '{}': level index {x} past the model's levels", field.name),
-                        ));
-                    }
-                },
+            // The one reading of a dense value (the same as a remote endpoint's body gets).
+            let cell = match crate::formats::rows::dense_value(field, x) {
+                Some(WireValue::Missing) => Cell::Null,
+                Some(WireValue::Number(x)) => Cell::Number(x),
+                Some(WireValue::Text(level)) => Cell::Text(level),
+                None => {
+                    return Err(HostError::new(
+                        Code::ModuleFailed,
+                        format!("input '{}': level index {x} is not one of the model's levels", field.name),
+                    ));
+                }
             };
             tagged.push_cell(cell).map_err(wire)?;
             if k % n == n - 1 {

@@ -4,7 +4,7 @@
 //! can be written as CSV or JSON that any SageMaker-style endpoint reads.
 
 use scorekit_abi::{Rows, RowsRequest};
-use scorekit_core::{Cell, FieldKind, Schema};
+use scorekit_core::{Cell, Field, FieldKind, Schema};
 
 use crate::error::{Code, HostError, HostResult};
 
@@ -45,30 +45,47 @@ pub fn for_each_row(
         let index = cursor.row() - 1;
         values.clear();
         for (cell, field) in cells.iter().zip(&schema.inputs) {
-            values.push(match (*cell, &field.kind) {
-                (Cell::Null, _) => WireValue::Missing,
-                (Cell::Number(x), _) if x.is_nan() => WireValue::Missing,
-                (Cell::Number(x), FieldKind::Categorical { levels }) if dense => {
-                    let level = (x >= 0.0 && x.fract() == 0.0).then(|| levels.get(x as usize)).flatten();
-                    match level {
-                        Some(l) => WireValue::Text(l),
-                        None => {
-                            return Err(HostError::bad_input(format!(
-                                "row {}, column '{}': level index {x} is not one of the {} levels",
-                                req.row_base as usize + index + 1,
-                                field.name,
-                                levels.len()
-                            )));
-                        }
-                    }
-                }
-                (Cell::Number(x), _) => WireValue::Number(x),
-                (Cell::Text(t), _) => WireValue::Text(t),
+            values.push(match *cell {
+                Cell::Null => WireValue::Missing,
+                Cell::Number(x) if dense => dense_value(field, x).ok_or_else(|| {
+                    HostError::bad_input(format!(
+                        "row {}, column '{}': level index {x} is not one of the {} levels",
+                        req.row_base as usize + index + 1,
+                        field.name,
+                        level_count(field)
+                    ))
+                })?,
+                Cell::Number(x) if x.is_nan() => WireValue::Missing,
+                Cell::Number(x) => WireValue::Number(x),
+                Cell::Text(t) => WireValue::Text(t),
             });
         }
         each(index, &values)?;
     }
     Ok(())
+}
+
+/// What the value `x` of `field` in a dense batch says: missing (NaN), the level's text (a
+/// categorical input holds a level index), or the number. `None` for a level index the field
+/// does not have (negative, a fraction, past the levels).
+pub(crate) fn dense_value(field: &Field, x: f64) -> Option<WireValue<'_>> {
+    if x.is_nan() {
+        return Some(WireValue::Missing);
+    }
+    match &field.kind {
+        FieldKind::Numeric => Some(WireValue::Number(x)),
+        FieldKind::Categorical { levels } => (x >= 0.0 && x.fract() == 0.0)
+            .then(|| levels.get(x as usize))
+            .flatten()
+            .map(|l| WireValue::Text(l)),
+    }
+}
+
+fn level_count(field: &Field) -> usize {
+    match &field.kind {
+        FieldKind::Categorical { levels } => levels.len(),
+        FieldKind::Numeric => 0,
+    }
 }
 
 /// Splits `rows` into batches of at most `max_rows` rows, in order, each numbered on from where
@@ -160,5 +177,16 @@ mod tests {
         assert_eq!(split(&dense, 5).unwrap().len(), 1);
         let bad = Rows::dense(2, &[2.0, 7.0]).unwrap();
         assert!(collect(&bad).unwrap_err().message.contains("level index 7"));
+    }
+
+    #[test]
+    fn a_dense_level_index_is_a_whole_number_within_the_levels() {
+        let plan = &schema().inputs[1];
+        assert_eq!(dense_value(plan, 1.0), Some(WireValue::Text("yes")));
+        assert_eq!(dense_value(plan, f64::NAN), Some(WireValue::Missing));
+        for x in [-1.0, -0.5, 0.5, 2.0, f64::INFINITY] {
+            assert_eq!(dense_value(plan, x), None, "level index {x}");
+        }
+        assert_eq!(dense_value(&schema().inputs[0], -1.0), Some(WireValue::Number(-1.0)));
     }
 }
