@@ -60,6 +60,20 @@ impl Field {
     pub fn categorical(name: impl Into<String>, levels: Vec<String>) -> Self {
         Field { name: name.into(), kind: FieldKind::Categorical { levels } }
     }
+
+    /// The level an encoded value of this field names: `x` read as a level index, a whole number
+    /// in `0..levels` (what [`crate::Encoder`] writes for a level). `None` for anything else (a
+    /// negative number, a fraction, NaN, an index past the levels) and for a numeric field.
+    pub fn level_named_by(&self, x: f64) -> Option<&str> {
+        match &self.kind {
+            FieldKind::Categorical { levels }
+                if x >= 0.0 && x < levels.len() as f64 && x == libm::trunc(x) =>
+            {
+                Some(levels[x as usize].as_str())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The contract of a trained model: its inputs in order, its outputs, and what it predicts.
@@ -89,5 +103,21 @@ impl Schema {
     /// Number of input columns.
     pub fn arity(&self) -> usize {
         self.inputs.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_encoded_value_names_a_level_only_as_a_whole_index_within_the_levels() {
+        let plan = Field::categorical("plan", alloc::vec!["no".into(), "yes".into()]);
+        assert_eq!(plan.level_named_by(0.0), Some("no"));
+        assert_eq!(plan.level_named_by(1.0), Some("yes"));
+        for x in [-1.0, -0.5, 0.5, 2.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(plan.level_named_by(x), None, "value {x}");
+        }
+        assert_eq!(Field::numeric("x").level_named_by(0.0), None);
     }
 }

@@ -74,10 +74,7 @@ pub(crate) fn dense_value(field: &Field, x: f64) -> Option<WireValue<'_>> {
     }
     match &field.kind {
         FieldKind::Numeric => Some(WireValue::Number(x)),
-        FieldKind::Categorical { levels } => (x >= 0.0 && x.fract() == 0.0)
-            .then(|| levels.get(x as usize))
-            .flatten()
-            .map(|l| WireValue::Text(l)),
+        FieldKind::Categorical { .. } => field.level_named_by(x).map(WireValue::Text),
     }
 }
 
