@@ -35,7 +35,7 @@ pub fn call(st: &mut State, op: i32, len: i32) -> i32 {
         Some(req) => dispatch(st, op, req),
         None => Err(Fail(status::BAD_INPUT, format!("request length {len} exceeds the input buffer"))),
     };
-    match result {
+    let code = match result {
         Ok(()) => status::OK,
         Err(Fail(code, msg)) => {
             let mut b = st.take_bytes();
@@ -43,7 +43,9 @@ pub fn call(st: &mut State, op: i32, len: i32) -> i32 {
             st.out = Output::Bytes(b);
             code
         }
-    }
+    };
+    st.publish_output();
+    code
 }
 
 fn parts() -> Result<(&'static [u8], &'static [u8]), Fail> {

@@ -66,3 +66,10 @@ pub extern "C" fn scorekit_output_ptr() -> i32 {
 pub extern "C" fn scorekit_output_len() -> i32 {
     state::get().output().1
 }
+
+/// `() -> ptr` of the call slot (ABI minor 2, `scorekit_abi::CallSlot`): the input buffer's and
+/// the last response's places, kept current, so that a host enters the module once per call.
+#[unsafe(no_mangle)]
+pub extern "C" fn scorekit_call_slot() -> i32 {
+    (&raw const state::get().slot) as i32
+}

@@ -3,6 +3,7 @@
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 
+use scorekit_abi::CallSlot;
 use scorekit_artifact::Artifact;
 use scorekit_core::Encoder;
 
@@ -20,6 +21,9 @@ pub struct State {
     pub artifact: Option<Artifact>,
     /// The artifact's level index, built with it (once per instance, not per request).
     pub encoder: Option<Encoder>,
+    /// The buffers' places for the host (`scorekit_call_slot`): inside the static state, so its
+    /// address is fixed; rewritten after every input and call.
+    pub slot: CallSlot,
 }
 
 struct Global(UnsafeCell<State>);
@@ -27,12 +31,12 @@ struct Global(UnsafeCell<State>);
 // SAFETY: a Wasm instance runs one thread and the exports do not re-enter each other.
 unsafe impl Sync for Global {}
 
-static STATE: Global =
-    Global(UnsafeCell::new(State {
+static STATE: Global = Global(UnsafeCell::new(State {
     input: Vec::new(),
     out: Output::Bytes(Vec::new()),
     artifact: None,
     encoder: None,
+    slot: CallSlot { input_ptr: 0, input_capacity: 0, output_ptr: 0, output_len: 0 },
 }));
 
 /// The instance state.
@@ -66,7 +70,17 @@ impl State {
             }
             self.input.resize(words, 0);
         }
-        self.input.as_mut_ptr() as i32
+        let ptr = self.input.as_mut_ptr() as i32;
+        self.slot.input_ptr = ptr as u32;
+        self.slot.input_capacity = (self.input.len() * 8) as u32;
+        ptr
+    }
+
+    /// Records the last response's place in the slot (after every call).
+    pub fn publish_output(&mut self) {
+        let (ptr, len) = self.output();
+        self.slot.output_ptr = ptr as u32;
+        self.slot.output_len = len as u32;
     }
 
     /// The first `len` input bytes, if the buffer is that long.

@@ -285,6 +285,22 @@ fn code_section(guest: &[u8], bodies: &[FunctionBody<'_>], placeholder: u32, cod
     s
 }
 
+/// Whether `guest` exports a function named `name` (an older guest lacks the exports of later
+/// ABI minor versions, and its modules must not claim them).
+pub(crate) fn exports_function(guest: &[u8], name: &str) -> Result<bool, CompileError> {
+    for p in Parser::new(0).parse_all(guest) {
+        if let Payload::ExportSection(r) = p.map_err(bad)? {
+            for e in r {
+                let e = e.map_err(bad)?;
+                if e.name == name && e.kind == wasmparser::ExternalKind::Func {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
 fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
     hay.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i).collect()
 }

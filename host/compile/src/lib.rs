@@ -110,7 +110,12 @@ pub fn compile_with(
     artifact: &Artifact,
     options: CompileOptions,
 ) -> Result<Vec<u8>, CompileError> {
-    let json = serde_json::to_vec(&description(artifact)).map_err(|e| CompileError::Encode(e.to_string()))?;
+    let mut description = description(artifact);
+    if !inject::exports_function(guest, scorekit_abi::exports::CALL_SLOT)? {
+        // A guest built before ABI minor 2: its modules say what it can do.
+        description.abi_minor = description.abi_minor.min(1);
+    }
+    let json = serde_json::to_vec(&description).map_err(|e| CompileError::Encode(e.to_string()))?;
     let payload =
         payload::encode(&json, &artifact.to_bytes()).map_err(|e| CompileError::Encode(e.to_string()))?;
     let gbt = match &artifact.model {

@@ -310,3 +310,83 @@ fn forecasts_are_bit_identical_to_native() {
     let e = module.score(&Rows::dense(1, &[1.0]).unwrap()).unwrap_err();
     assert!(matches!(e, RuntimeError::Unsupported(_)), "{e}");
 }
+
+/// `guest` without its `scorekit_call_slot` export: a guest as built before ABI minor 2.
+fn without_call_slot(guest: &[u8]) -> Vec<u8> {
+    let mut module = wasm_encoder::Module::new();
+    for p in Parser::new(0).parse_all(guest) {
+        let p = p.unwrap();
+        if let Payload::ExportSection(r) = &p {
+            let mut exports = wasm_encoder::ExportSection::new();
+            for e in r.clone() {
+                let e = e.unwrap();
+                if e.name != scorekit_abi::exports::CALL_SLOT {
+                    let kind = match e.kind {
+                        wasmparser::ExternalKind::Func => wasm_encoder::ExportKind::Func,
+                        wasmparser::ExternalKind::Memory => wasm_encoder::ExportKind::Memory,
+                        wasmparser::ExternalKind::Global => wasm_encoder::ExportKind::Global,
+                        wasmparser::ExternalKind::Table => wasm_encoder::ExportKind::Table,
+                        other => panic!("unexpected export kind {other:?}"),
+                    };
+                    exports.export(e.name, kind, e.index);
+                }
+            }
+            module.section(&exports);
+        } else if let Some((id, range)) = p.as_section() {
+            module.section(&wasm_encoder::RawSection { id, data: &guest[range] });
+        }
+    }
+    module.finish()
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "scoring-heavy: run with --release")]
+fn modules_with_and_without_the_call_slot_answer_alike() {
+    let c = churn();
+    assert_eq!(c.module.info().description.abi_minor, scorekit_abi::ABI_MINOR);
+    assert!(c.module.info().description.has_call_slot());
+    let old_guest = without_call_slot(GUEST_GBT);
+    assert!(old_guest.len() < GUEST_GBT.len());
+    let old = runtime().load(&compile_with_guest(&old_guest, &c.artifact).unwrap(), None).unwrap();
+    assert_eq!(old.info().description.abi_minor, 1, "an older guest's module claims no call slot");
+    let n = c.artifact.arity();
+    let rows = cell_rows(&c.cells);
+    // Small after large (the input buffer fits), large after small (it grows), and errors in
+    // between (the response is the message): every answer the same, bit for bit.
+    for (k, size) in [5000, 1, 1, 2, 3000, 1, 7, 4999].into_iter().enumerate() {
+        let start = (k * 13) % (rows.len() - size + 1);
+        let batch = Rows::from_cells(n, &rows[start..start + size]).unwrap();
+        assert_eq!(bits(&c.module.score(&batch).unwrap()), bits(&old.score(&batch).unwrap()), "batch {k}");
+        let mut bad = c.cells[k].clone();
+        bad[0] = "ZZ".into();
+        let bad = [bad.iter().map(|s| Cell::Text(s)).collect::<Vec<_>>()];
+        let bad = Rows::from_cells(n, &bad).unwrap();
+        let (new_e, old_e) = (c.module.score(&bad).unwrap_err(), old.score(&bad).unwrap_err());
+        assert!(matches!(&new_e, RuntimeError::BadInput(m) if m.contains("ZZ")), "{new_e}");
+        assert_eq!(new_e.to_string(), old_e.to_string());
+    }
+    let explain = Rows::from_cells(n, &rows[..3]).unwrap();
+    assert_eq!(bits(&c.module.explain(&explain).unwrap()), bits(&old.explain(&explain).unwrap()));
+}
+
+#[test]
+fn a_module_claiming_the_call_slot_without_it_is_refused_at_load() {
+    let c = churn();
+    let old = compile_with_guest(&without_call_slot(GUEST_GBT), &c.artifact).unwrap();
+    // The description (custom section and payload) says minor 2; the guest has no slot.
+    let (from, to) = (br#""abi_minor":1"#, br#""abi_minor":2"#);
+    let mut lying = old.clone();
+    let mut replaced = 0;
+    for at in 0..lying.len() - from.len() {
+        if &lying[at..at + from.len()] == from {
+            lying[at..at + to.len()].copy_from_slice(to);
+            replaced += 1;
+        }
+    }
+    assert_eq!(replaced, 2, "the description is in the custom section and in the payload");
+    let e = runtime().load(&lying, None).unwrap_err();
+    assert!(
+        matches!(&e, RuntimeError::InvalidModule(m) if m.contains(scorekit_abi::exports::CALL_SLOT)),
+        "{e}"
+    );
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use scorekit_abi::{exports, status};
+use scorekit_abi::{CallSlot, exports, status};
 use wasmtime::{InstancePre, Memory, ResourceLimiter, Store, Trap, TypedFunc, UpdateDeadline};
 
 use crate::{InterruptCheck, RuntimeError};
@@ -133,11 +133,15 @@ pub(crate) struct Instance {
     out_ptr: TypedFunc<(), i32>,
     out_len: TypedFunc<(), i32>,
     version: TypedFunc<(), i32>,
+    /// Where a minor-2 module keeps its [`CallSlot`] (checked to lie in its memory): then a
+    /// steady call enters the module once (`scorekit_call`) instead of four times.
+    slot: Option<usize>,
     limits: Limits,
 }
 
 impl Instance {
-    pub fn new(pre: &InstancePre<StoreData>, limits: Limits) -> Result<Self, RuntimeError> {
+    /// `call_slot`: the module's description says it exports `scorekit_call_slot` (minor 2).
+    pub fn new(pre: &InstancePre<StoreData>, limits: Limits, call_slot: bool) -> Result<Self, RuntimeError> {
         let mut store = Store::new(
             pre.module().engine(),
             StoreData {
@@ -173,16 +177,39 @@ impl Instance {
                 .get_typed_func::<P, R>(&mut *store, name)
                 .map_err(|e| RuntimeError::InvalidModule(format!("export '{name}': {e}")))
         }
-        Ok(Instance {
+        let slot_at: Option<TypedFunc<(), i32>> =
+            if call_slot { Some(func(&instance, &mut store, exports::CALL_SLOT)?) } else { None };
+        let mut inst = Instance {
             input: func(&instance, &mut store, exports::INPUT)?,
             call: func(&instance, &mut store, exports::CALL)?,
             out_ptr: func(&instance, &mut store, exports::OUTPUT_PTR)?,
             out_len: func(&instance, &mut store, exports::OUTPUT_LEN)?,
             version: func(&instance, &mut store, exports::ABI_VERSION)?,
+            slot: None,
             memory,
             store,
             limits,
-        })
+        };
+        if let Some(slot_at) = slot_at {
+            inst.arm();
+            let at = slot_at.call(&mut inst.store, ()).map_err(|e| inst.map(e))? as u32 as usize;
+            if !at.is_multiple_of(4) || at.saturating_add(CallSlot::SIZE) > inst.memory.data_size(&inst.store)
+            {
+                return Err(RuntimeError::InvalidModule(format!(
+                    "'{}' returned {at}, not an aligned place inside the module's memory",
+                    exports::CALL_SLOT
+                )));
+            }
+            inst.slot = Some(at);
+        }
+        Ok(inst)
+    }
+
+    /// The module's call slot now, when it has one.
+    fn read_slot(&self) -> Option<CallSlot> {
+        let at = self.slot?;
+        let bytes = self.memory.data(&self.store).get(at..at + CallSlot::SIZE)?;
+        Some(CallSlot::read(bytes.try_into().ok()?))
     }
 
     fn arm(&mut self) {
@@ -214,7 +241,11 @@ impl Instance {
             RuntimeError::BadInput(format!("request of {} bytes is too large", request.len()))
         })?;
         self.arm();
-        let ptr = self.input.call(&mut self.store, len).map_err(|e| self.map(e))?;
+        // The input buffer the slot names when the request fits in it; else the module grows it.
+        let ptr = match self.read_slot() {
+            Some(s) if s.input_ptr != 0 && request.len() <= s.input_capacity as usize => s.input_ptr as i32,
+            _ => self.input.call(&mut self.store, len).map_err(|e| self.map(e))?,
+        };
         if ptr == 0 && len > 0 {
             return Err(RuntimeError::MemoryLimit { limit_bytes: self.limits.memory_limit_bytes });
         }
@@ -222,8 +253,13 @@ impl Instance {
             .write(&mut self.store, ptr as u32 as usize, request)
             .map_err(|_| RuntimeError::Trap("input buffer lies outside the module's memory".into()))?;
         let code = self.call.call(&mut self.store, (op, len)).map_err(|e| self.map(e))?;
-        let optr = self.out_ptr.call(&mut self.store, ()).map_err(|e| self.map(e))? as u32 as usize;
-        let olen = self.out_len.call(&mut self.store, ()).map_err(|e| self.map(e))? as u32 as usize;
+        let (optr, olen) = match self.read_slot() {
+            Some(s) => (s.output_ptr as usize, s.output_len as usize),
+            None => (
+                self.out_ptr.call(&mut self.store, ()).map_err(|e| self.map(e))? as u32 as usize,
+                self.out_len.call(&mut self.store, ()).map_err(|e| self.map(e))? as u32 as usize,
+            ),
+        };
         let bytes = self
             .memory
             .data(&self.store)

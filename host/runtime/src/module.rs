@@ -58,7 +58,7 @@ impl ScoringModule {
     }
 
     pub(crate) fn instantiate(&self) -> Result<Instance, RuntimeError> {
-        Instance::new(&self.pre, self.runtime.limits())
+        Instance::new(&self.pre, self.runtime.limits(), self.info.description.has_call_slot())
     }
 
     /// A pooled instance, or a new one.

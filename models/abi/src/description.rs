@@ -10,9 +10,10 @@ use scorekit_core::{Family, Metric, Schema};
 use serde::{Deserialize, Serialize};
 
 /// ABI minor version written by this crate's guest: 1 = the rows header's `row_base` field is
-/// honoured (rows in messages are numbered from `row_base + 1`). Modules without the field are
-/// minor 0 and require `row_base = 0`.
-pub const ABI_MINOR: u32 = 1;
+/// honoured (rows in messages are numbered from `row_base + 1`); 2 = the module also exports
+/// [`crate::exports::CALL_SLOT`], so a steady call is one Wasm entry. Modules without the field
+/// are minor 0 and require `row_base = 0`.
+pub const ABI_MINOR: u32 = 2;
 
 /// The JSON of the `scorekit.schema` custom section (see `docs/abi.md`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,6 +62,12 @@ impl Description {
     /// Whether the module numbers rows in messages from the request's `row_base`.
     pub fn honours_row_base(&self) -> bool {
         self.abi_minor >= 1
+    }
+
+    /// Whether the module exports [`crate::exports::CALL_SLOT`] (minor 2), which a host may use
+    /// instead of calling `scorekit_input`, `scorekit_output_ptr` and `scorekit_output_len`.
+    pub fn has_call_slot(&self) -> bool {
+        self.abi_minor >= 2
     }
 }
 

@@ -1,7 +1,7 @@
 //! The scorekit model-module ABI, version 1: the one contract between a compiled `.wasm` model and
 //! every host that runs it (the `host` CLI, the HTTP server, the SQL plugins, the browser).
 //!
-//! A module imports nothing and exports `memory` plus four functions (see [`exports`]). A host
+//! A module imports nothing and exports `memory` plus five functions, six from ABI minor 2 (see [`exports`]). A host
 //! writes a request into the guest-owned input buffer, calls `scorekit_call(op, len)` once per
 //! *batch*, and reads the response (or a UTF-8 error message) from the guest-owned output buffer.
 //! This crate holds the codes ([`op`], [`status`]) and the byte layouts ([`rows`], [`forecast`],
@@ -54,6 +54,38 @@ pub mod exports {
     pub const OUTPUT_LEN: &str = "scorekit_output_len";
     /// Every function export a module must have.
     pub const FUNCTIONS: [&str; 5] = [ABI_VERSION, INPUT, CALL, OUTPUT_PTR, OUTPUT_LEN];
+    /// `() -> i32` (ABI minor 2): address of the module's [`crate::CallSlot`], fixed for the
+    /// instance's life.
+    pub const CALL_SLOT: &str = "scorekit_call_slot";
+}
+
+/// What a minor-2 module keeps at the address `scorekit_call_slot()` returns: four little-endian
+/// `u32`, current after every `scorekit_input` and `scorekit_call`. With it a host writes a
+/// request of at most `input_capacity` bytes at `input_ptr` without calling `scorekit_input`,
+/// and reads the response where `output_ptr` and `output_len` say without calling the two
+/// output exports: a steady call is one Wasm entry instead of four.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct CallSlot {
+    /// The input buffer (0 before the first `scorekit_input`).
+    pub input_ptr: u32,
+    /// Its size in bytes (0 before the first `scorekit_input`).
+    pub input_capacity: u32,
+    /// The last call's response (or error message): what `scorekit_output_ptr` returns.
+    pub output_ptr: u32,
+    /// Its length: what `scorekit_output_len` returns.
+    pub output_len: u32,
+}
+
+impl CallSlot {
+    /// Its size in a module's memory.
+    pub const SIZE: usize = 16;
+
+    /// Reads a slot from the [`CallSlot::SIZE`] bytes at its address.
+    pub fn read(bytes: &[u8; Self::SIZE]) -> Self {
+        let word = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        CallSlot { input_ptr: word(0), input_capacity: word(4), output_ptr: word(8), output_len: word(12) }
+    }
 }
 
 /// Operation codes passed to `scorekit_call`.

@@ -171,9 +171,7 @@ impl Artifact {
                     FieldKind::Numeric if x.is_infinite() => {
                         Some(alloc::format!("value must be finite, got {}", Decimal(x)))
                     }
-                    FieldKind::Categorical { levels }
-                        if !(x >= 0.0 && x < levels.len() as f64 && x == libm_trunc(x)) =>
-                    {
+                    FieldKind::Categorical { levels } if field.level_named_by(x).is_none() => {
                         Some(alloc::format!("level index {} is not one of 0..{}", Decimal(x), levels.len()))
                     }
                     _ => None,
@@ -434,11 +432,6 @@ fn check_all(
         m.check_reading(row).map_err(|e| row_err(first_row + i, width, e))?;
     }
     Ok(())
-}
-
-fn libm_trunc(x: f64) -> f64 {
-    // Exact for the range it is used on (< 2^32 levels).
-    (x as u64) as f64
 }
 
 #[cfg(feature = "rcf")]

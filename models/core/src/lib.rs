@@ -23,5 +23,5 @@ pub mod table;
 pub use encode::{Cell, Encoder, LevelIndex, encode_row};
 pub use error::InputError;
 pub use metric::Metric;
-pub use schema::{Family, Field, FieldKind, Schema};
+pub use schema::{Family, Field, FieldKind, Schema, level_index};
 pub use table::{TableView, looks_like_time};

@@ -66,14 +66,21 @@ impl Field {
     /// negative number, a fraction, NaN, an index past the levels) and for a numeric field.
     pub fn level_named_by(&self, x: f64) -> Option<&str> {
         match &self.kind {
-            FieldKind::Categorical { levels }
-                if x >= 0.0 && x < levels.len() as f64 && x == libm::trunc(x) =>
-            {
-                Some(levels[x as usize].as_str())
-            }
-            _ => None,
+            FieldKind::Categorical { levels } => level_index(x, levels.len()).map(|i| levels[i].as_str()),
+            FieldKind::Numeric => None,
         }
     }
+}
+
+/// An encoded categorical value read as a level index: a whole number in `0..n_levels` (what
+/// [`crate::Encoder`] writes for a level), else `None` (a negative number, a fraction, NaN, an
+/// infinity, an index past the levels). The one reading every scorer and host uses.
+#[inline]
+pub fn level_index(x: f64, n_levels: usize) -> Option<usize> {
+    // `as u32` saturates (NaN gives 0); the round trip rejects fractions, negatives, NaN and
+    // values past `u32::MAX`, so one compare and one bound remain on the scoring path.
+    let level = x as u32;
+    (f64::from(level) == x && (level as usize) < n_levels).then_some(level as usize)
 }
 
 /// The contract of a trained model: its inputs in order, its outputs, and what it predicts.
@@ -119,5 +126,17 @@ mod tests {
             assert_eq!(plan.level_named_by(x), None, "value {x}");
         }
         assert_eq!(Field::numeric("x").level_named_by(0.0), None);
+    }
+
+    #[test]
+    fn a_level_index_is_a_whole_number_below_the_count() {
+        assert_eq!(level_index(0.0, 3), Some(0));
+        assert_eq!(level_index(-0.0, 3), Some(0));
+        assert_eq!(level_index(2.0, 3), Some(2));
+        for x in [3.0, -1.0, 1.5, -0.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 4_294_967_296.0, 1e300] {
+            assert_eq!(level_index(x, 3), None, "value {x}");
+        }
+        assert_eq!(level_index(4_294_967_295.0, usize::MAX), Some(4_294_967_295));
+        assert_eq!(level_index(0.0, 0), None);
     }
 }

@@ -158,11 +158,9 @@ impl GbtModel {
     }
 }
 
-/// The level a categorical value stands for, or `None` for a missing value, a fraction, a
-/// negative number or a level the feature does not have.
+/// The level a categorical value stands for (scorekit-core's one reading of a level index), or
+/// `None` for a missing value, a fraction, a negative number or a level the feature does not have.
 #[inline]
 pub(crate) fn level_of(v: f64, n_levels: u32) -> Option<u32> {
-    // `as u32` saturates; the round trip rejects fractions, negatives and huge values.
-    let level = v as u32;
-    if v.is_nan() || v < 0.0 || level as f64 != v || level >= n_levels { None } else { Some(level) }
+    scorekit_core::level_index(v, n_levels as usize).map(|level| level as u32)
 }
