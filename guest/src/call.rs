@@ -85,8 +85,10 @@ fn dispatch(st: &mut State, op: i32, req: &'static [u8]) -> Result<(), Fail> {
         }
         op::SCORE | op::RCF_SCORE | op::EXPLAIN | op::RCF_UPDATE | op::RCF_SCORE_UPDATE => {
             let mut out = st.take_values();
+            // The instance's rows buffer, put back after the call: a steady call allocates nothing.
+            let mut rows = core::mem::take(&mut st.rows);
             let (a, encoder) = loaded(st)?;
-            let (rows, first_row) = a.decode_rows_with(req, encoder)?;
+            let first_row = a.decode_rows_into(req, Some(encoder), &mut rows)?;
             match op {
                 op::EXPLAIN => a.explain(&rows, &mut out)?,
                 op::RCF_UPDATE => a.update(&rows, first_row)?,
@@ -106,6 +108,7 @@ fn dispatch(st: &mut State, op: i32, req: &'static [u8]) -> Result<(), Fail> {
                 _ => a.score(&rows, &mut out)?,
             }
             st.out = Output::Values(out);
+            st.rows = rows;
         }
         op::FORECAST => forecast(st, req)?,
         op::STATE_EXPORT => {

@@ -18,6 +18,8 @@ pub struct State {
     /// `u64` words so the buffer is 8-byte aligned for hosts that write `f64` arrays.
     input: Vec<u64>,
     pub out: Output,
+    /// The last request's encoded rows, kept for the next one's (its capacity, not its values).
+    pub rows: Vec<f64>,
     pub artifact: Option<Artifact>,
     /// The artifact's level index, built with it (once per instance, not per request).
     pub encoder: Option<Encoder>,
@@ -34,6 +36,7 @@ unsafe impl Sync for Global {}
 static STATE: Global = Global(UnsafeCell::new(State {
     input: Vec::new(),
     out: Output::Bytes(Vec::new()),
+    rows: Vec::new(),
     artifact: None,
     encoder: None,
     slot: CallSlot { input_ptr: 0, input_capacity: 0, output_ptr: 0, output_len: 0 },

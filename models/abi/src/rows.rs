@@ -100,6 +100,20 @@ impl<'a> RowsRequest<'a> {
         Ok(RowsRequest { layout, n_rows, n_cols, row_base, body })
     }
 
+    /// Appends every value of a dense request to `out`, row-major, in one pass (what a scorer
+    /// of whole batches wants: no per-value bounds check, no cursor).
+    ///
+    /// # Errors
+    /// [`WireError::Invalid`] for a tagged request.
+    pub fn dense_values_into(&self, out: &mut Vec<f64>) -> Result<(), WireError> {
+        if self.layout != Layout::Dense {
+            return Err(WireError::Invalid("dense values of a tagged rows request"));
+        }
+        // `decode` checked that the body is exactly `n_rows × n_cols` values.
+        out.extend(self.body.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8]))));
+        Ok(())
+    }
+
     /// A cursor over the rows, from the first.
     pub fn cursor(&self) -> RowCursor<'a> {
         RowCursor { req: *self, reader: Reader::new(self.body, "rows body"), row: 0 }

@@ -124,10 +124,29 @@ impl Artifact {
     /// # Errors
     /// As [`Artifact::decode_rows`].
     pub fn decode_rows_with(&self, req: &[u8], encoder: &Encoder) -> Result<(Vec<f64>, usize), OpsError> {
-        self.decode_rows_by(req, Some(encoder))
+        let mut out = Vec::new();
+        let first_row = self.decode_rows_into(req, Some(encoder), &mut out)?;
+        Ok((out, first_row))
     }
 
     fn decode_rows_by(&self, req: &[u8], encoder: Option<&Encoder>) -> Result<(Vec<f64>, usize), OpsError> {
+        let mut out = Vec::new();
+        let first_row = self.decode_rows_into(req, encoder, &mut out)?;
+        Ok((out, first_row))
+    }
+
+    /// [`Artifact::decode_rows_with`] into a caller-owned buffer (cleared first; the guest keeps
+    /// one per instance, so a call allocates nothing for its rows). Returns the first row's number.
+    ///
+    /// # Errors
+    /// As [`Artifact::decode_rows`].
+    pub fn decode_rows_into(
+        &self,
+        req: &[u8],
+        encoder: Option<&Encoder>,
+        out: &mut Vec<f64>,
+    ) -> Result<usize, OpsError> {
+        out.clear();
         let rows = RowsRequest::decode(req)?;
         let arity = self.arity();
         let first_row = rows.row_base as usize + 1;
@@ -137,29 +156,26 @@ impl Artifact {
                 rows.n_cols
             ))));
         }
-        let mut cur = rows.cursor();
-        let mut out = Vec::with_capacity(rows.n_rows * arity);
+        out.reserve(rows.n_rows * arity);
         match rows.layout {
             Layout::Tagged => {
+                let mut cur = rows.cursor();
                 let mut cells: Vec<Cell<'_>> = Vec::with_capacity(rows.n_rows * arity);
                 let mut row = Vec::with_capacity(arity);
                 while cur.next_cells(&mut row)? {
                     cells.extend_from_slice(&row);
                 }
                 match encoder {
-                    Some(e) => self.encode_with(e, &cells, first_row, &mut out)?,
-                    None => self.encode(&cells, first_row, &mut out)?,
+                    Some(e) => self.encode_with(e, &cells, first_row, out)?,
+                    None => self.encode(&cells, first_row, out)?,
                 }
             }
             Layout::Dense => {
-                out.resize(rows.n_rows * arity, 0.0);
-                for chunk in out.chunks_mut(arity) {
-                    cur.next_dense(chunk)?;
-                }
-                self.check_dense(&out, first_row)?;
+                rows.dense_values_into(out)?;
+                self.check_dense(out, first_row)?;
             }
         }
-        Ok((out, first_row))
+        Ok(first_row)
     }
 
     fn check_dense(&self, values: &[f64], first_row: usize) -> Result<(), OpsError> {
