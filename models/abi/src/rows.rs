@@ -173,28 +173,6 @@ impl<'a> RowCursor<'a> {
         self.row += 1;
         Ok(true)
     }
-
-    /// Reads the next row of a dense request into `out` (`n_cols` long). Returns `false` after
-    /// the last row.
-    ///
-    /// # Errors
-    /// [`WireError::Invalid`] if the request is not dense or `out` has the wrong length.
-    pub fn next_dense(&mut self, out: &mut [f64]) -> Result<bool, WireError> {
-        if self.req.layout != Layout::Dense {
-            return Err(WireError::Invalid("next_dense on a tagged rows request"));
-        }
-        if out.len() != self.req.n_cols {
-            return Err(WireError::Invalid("dense row buffer length differs from n_cols"));
-        }
-        if self.row == self.req.n_rows {
-            return Ok(false);
-        }
-        for slot in out.iter_mut() {
-            *slot = self.reader.f64()?;
-        }
-        self.row += 1;
-        Ok(true)
-    }
 }
 
 /// Sets the `row_base` of an encoded rows request (see [`RowsRequest::row_base`]).
@@ -580,13 +558,13 @@ mod tests {
         assert_eq!(&bytes[..16], &[1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
         let req = RowsRequest::decode(&bytes).unwrap();
         assert_eq!((req.layout, req.n_rows, req.n_cols), (Layout::Dense, 2, 2));
-        let mut cur = req.cursor();
-        let mut row = [0.0; 2];
-        assert!(cur.next_dense(&mut row).unwrap());
-        assert_eq!(row, [1.0, 2.0]);
-        assert!(cur.next_dense(&mut row).unwrap());
-        assert!(row[1].is_nan());
-        assert!(!cur.next_dense(&mut row).unwrap());
+        let mut values = vec![-1.0];
+        req.dense_values_into(&mut values).unwrap();
+        assert_eq!(values[..4], [-1.0, 1.0, 2.0, 3.0], "appended after what was there");
+        assert!(values[4].is_nan() && values.len() == 5);
+        let tagged = encode_tagged(1, &[[Cell::Number(1.0)]]).unwrap();
+        let e = RowsRequest::decode(&tagged).unwrap().dense_values_into(&mut values).unwrap_err();
+        assert_eq!(e, WireError::Invalid("dense values of a tagged rows request"));
         assert!(encode_dense(0, &[]).is_err());
         assert!(encode_dense(3, &[1.0]).is_err());
     }
@@ -660,12 +638,8 @@ mod tests {
             let n = vals.len() / n_cols * n_cols;
             let bytes = encode_dense(n_cols, &vals[..n]).unwrap();
             let req = RowsRequest::decode(&bytes).unwrap();
-            let mut cur = req.cursor();
-            let mut row = vec![0.0; n_cols];
             let mut back = Vec::new();
-            while cur.next_dense(&mut row).unwrap() {
-                back.extend_from_slice(&row);
-            }
+            req.dense_values_into(&mut back).unwrap();
             prop_assert_eq!(back.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                             vals[..n].iter().map(|x| x.to_bits()).collect::<Vec<_>>());
         }

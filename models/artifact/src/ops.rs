@@ -124,9 +124,7 @@ impl Artifact {
     /// # Errors
     /// As [`Artifact::decode_rows`].
     pub fn decode_rows_with(&self, req: &[u8], encoder: &Encoder) -> Result<(Vec<f64>, usize), OpsError> {
-        let mut out = Vec::new();
-        let first_row = self.decode_rows_into(req, Some(encoder), &mut out)?;
-        Ok((out, first_row))
+        self.decode_rows_by(req, Some(encoder))
     }
 
     fn decode_rows_by(&self, req: &[u8], encoder: Option<&Encoder>) -> Result<(Vec<f64>, usize), OpsError> {
